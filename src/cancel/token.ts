@@ -1,0 +1,207 @@
+import { CancelledError } from "../errors.js";
+import { checkFunction, checkSignal } from "../core/validate.js";
+
+/**
+ * A listener node kept in an intrusive list, so a waiting operation can watch a token without
+ * allocating a closure or an AbortSignal listener. Core waiters implement this.
+ */
+export interface CancelListener {
+  cancelNext: CancelListener | null;
+  cancelPrev: CancelListener | null;
+  onTokenCancelled(reason: unknown): void;
+}
+
+class CallbackListener implements CancelListener, Disposable {
+  cancelNext: CancelListener | null = null;
+  cancelPrev: CancelListener | null = null;
+  constructor(
+    private token: CancellationToken | undefined,
+    private readonly cb: (reason: unknown) => void,
+  ) {}
+  onTokenCancelled(reason: unknown): void {
+    this.token = undefined;
+    this.cb(reason);
+  }
+  [Symbol.dispose](): void {
+    this.token?.removeListener(this);
+    this.token = undefined;
+  }
+}
+
+const noopDisposable: Disposable = { [Symbol.dispose]() {} };
+
+/**
+ * tokio-util's CancellationToken: a one-way cancellation flag with children. Cancelling a token
+ * cancels its children; cancelling a child leaves the parent alone. Its `signal` is an
+ * AbortSignal that aborts with the same reason, for APIs (fetch, streams) that take one.
+ */
+export class CancellationToken {
+  #cancelled = false;
+  #reason: unknown = undefined;
+  #head: CancelListener | null = null;
+  #tail: CancelListener | null = null;
+  #controller: AbortController | undefined;
+
+  /** A token that is cancelled when `signal` aborts, with the signal's reason. */
+  static fromSignal(signal: AbortSignal): CancellationToken {
+    if (!(signal instanceof AbortSignal)) checkSignal(signal, "signal");
+    const t = new CancellationToken();
+    if (signal.aborted) t.cancel(signal.reason);
+    else signal.addEventListener("abort", () => t.cancel(signal.reason), { once: true });
+    return t;
+  }
+
+  get isCancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /** The reason given to `cancel()` (a CancelledError when none was given); undefined while not cancelled. */
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** An AbortSignal that aborts when this token is cancelled. Created on first use. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#cancelled) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** A token cancelled whenever this one is; cancelling the child does not cancel this one. */
+  child(): CancellationToken {
+    const c = new CancellationToken();
+    if (this.#cancelled) {
+      c.cancel(this.#reason);
+      return c;
+    }
+    const link = new CallbackListener(this, (r) => c.cancel(r));
+    this.addListener(link);
+    // The child unhooks itself once it is cancelled on its own, so long-lived parents don't leak.
+    c.addListener(new CallbackListener(c, () => link[Symbol.dispose]()));
+    return c;
+  }
+
+  /** Cancels this token and its children. Idempotent: later calls change nothing. */
+  cancel(reason?: unknown): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.#reason = reason === undefined ? new CancelledError() : reason;
+    this.#controller?.abort(this.#reason);
+    // Listeners run in registration order; each is unlinked before it runs so it may re-enter.
+    let node = this.#head;
+    this.#head = this.#tail = null;
+    while (node !== null) {
+      const next = node.cancelNext;
+      node.cancelNext = node.cancelPrev = null;
+      try {
+        node.onTokenCancelled(this.#reason);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+      node = next;
+    }
+  }
+
+  /** Resolves once the token is cancelled. Cancel-safe and select-safe; never rejects. */
+  cancelled(opts?: { signal?: AbortSignal }): Promise<void> {
+    return waitCancelled(this, opts);
+  }
+
+  /** Calls `cb(reason)` once on cancellation (at once if already cancelled). Dispose to unregister. */
+  onCancel(cb: (reason: unknown) => void): Disposable {
+    checkFunction(cb, "cb");
+    if (this.#cancelled) {
+      cb(this.#reason);
+      return noopDisposable;
+    }
+    const l = new CallbackListener(this, cb);
+    this.addListener(l);
+    return l;
+  }
+
+  /** Throws a CancelledError carrying the reason if the token is cancelled. */
+  throwIfCancelled(): void {
+    if (this.#cancelled) throw asCancelledError(this.#reason);
+  }
+
+  /** A guard that cancels this token when disposed, unless `disarm()` was called first. */
+  dropGuard(): Disposable & { disarm(): CancellationToken } {
+    let armed = true;
+    return {
+      disarm: () => {
+        armed = false;
+        return this;
+      },
+      [Symbol.dispose]: () => {
+        if (armed) this.cancel();
+        armed = false;
+      },
+    };
+  }
+
+  /**
+   * Runs `fn` with an AbortSignal that aborts on cancellation. Resolves with fn's value, or with
+   * undefined as soon as the token is cancelled (fn's later outcome is ignored).
+   */
+  runUntilCancelled<T>(fn: (signal: AbortSignal) => PromiseLike<T>): Promise<T | undefined> {
+    checkFunction(fn, "fn");
+    if (this.#cancelled) return Promise.resolve(undefined);
+    return new Promise<T | undefined>((resolve, reject) => {
+      const sub = this.onCancel(() => resolve(undefined));
+      let p: PromiseLike<T>;
+      try {
+        p = fn(this.signal);
+      } catch (e) {
+        sub[Symbol.dispose]();
+        reject(e);
+        return;
+      }
+      Promise.resolve(p).then(
+        (v) => {
+          sub[Symbol.dispose]();
+          resolve(v);
+        },
+        (e: unknown) => {
+          sub[Symbol.dispose]();
+          if (this.#cancelled) resolve(undefined);
+          else reject(e);
+        },
+      );
+    });
+  }
+
+  /** @internal Links a listener node; the caller must not be cancelled (check isCancelled first). */
+  addListener(l: CancelListener): void {
+    l.cancelNext = null;
+    l.cancelPrev = this.#tail;
+    if (this.#tail !== null) this.#tail.cancelNext = l;
+    else this.#head = l;
+    this.#tail = l;
+  }
+
+  /** @internal Unlinks a listener node; a no-op when it is not linked. */
+  removeListener(l: CancelListener): void {
+    if (l.cancelPrev !== null) l.cancelPrev.cancelNext = l.cancelNext;
+    else if (this.#head === l) this.#head = l.cancelNext;
+    else return;
+    if (l.cancelNext !== null) l.cancelNext.cancelPrev = l.cancelPrev;
+    else this.#tail = l.cancelPrev;
+    l.cancelNext = l.cancelPrev = null;
+  }
+}
+
+/** The error a wait rejects with when its task's token is cancelled with `reason`. */
+export function asCancelledError(reason: unknown): CancelledError {
+  return reason instanceof CancelledError ? reason : new CancelledError(reason);
+}
+
+// Set by core/waiter.ts to avoid an import cycle (the waiter core imports this module).
+let waitCancelled: (t: CancellationToken, opts?: { signal?: AbortSignal }) => Promise<void>;
+/** @internal */
+export function setCancelledWait(fn: typeof waitCancelled): void {
+  waitCancelled = fn;
+}

@@ -1,0 +1,49 @@
+import { checkInteger, checkOptions } from "./validate.js";
+
+/** Which spawned tasks record where they were spawned (a stack capture costs ≈ 4 µs; see BENCHMARKS.md). */
+export type SpawnSiteMode = "all" | "named" | "none";
+
+/** Process-wide settings; change them with {@link configure}. */
+export interface StewardConfig {
+  /** Ready completions allowed per macrotask turn before a wait yields to the event loop. 0 disables. Default 128. */
+  coopBudget: number;
+  /** Which tasks capture their spawn site: every task, only named ones (default), or none. */
+  spawnSites: SpawnSiteMode;
+}
+
+export const config: StewardConfig = {
+  coopBudget: 128,
+  spawnSites: envSpawnSites() ?? "named",
+};
+
+const listeners: ((c: StewardConfig) => void)[] = [];
+
+/** @internal Lets modules that cache a setting hear about changes. */
+export function onConfigChange(fn: (c: StewardConfig) => void): void {
+  listeners.push(fn);
+}
+
+/**
+ * Changes process-wide settings and returns the settings now in force.
+ * @throws RangeError when `coopBudget` is not an integer >= 0; TypeError for an unknown `spawnSites`.
+ */
+export function configure(opts: Partial<StewardConfig> = {}): Readonly<StewardConfig> {
+  checkOptions(opts, "opts");
+  if (opts.coopBudget !== undefined) {
+    checkInteger(opts.coopBudget, "opts.coopBudget", 0);
+    config.coopBudget = opts.coopBudget;
+  }
+  if (opts.spawnSites !== undefined) {
+    if (opts.spawnSites !== "all" && opts.spawnSites !== "named" && opts.spawnSites !== "none") {
+      throw new TypeError(`opts.spawnSites must be "all", "named" or "none", got ${String(opts.spawnSites)}`);
+    }
+    config.spawnSites = opts.spawnSites;
+  }
+  for (const fn of listeners) fn(config);
+  return { ...config };
+}
+
+function envSpawnSites(): SpawnSiteMode | undefined {
+  const v = process.env.STEWARD_SPAWN_SITES;
+  return v === "all" || v === "named" || v === "none" ? v : undefined;
+}

@@ -1,0 +1,40 @@
+/**
+ * Which task, runtime and cancellation a piece of code runs under. One AsyncLocalStorage holds a
+ * Frame; spawn, shield, scope and Runtime.enter each run code under their own Frame.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { CancellationToken } from "../cancel/token.js";
+
+/** What the ALS holds. A task record is its own frame, so spawning allocates no extra object. */
+export interface Frame {
+  /** The token whose cancellation withdraws steward waits, unless `shielded`. */
+  readonly token: CancellationToken | undefined;
+  readonly shielded: boolean;
+  /** The task record, if this code runs in a task (typed loosely to avoid an import cycle). */
+  readonly taskRecord: TaskLike | undefined;
+  readonly runtimeRef: unknown;
+}
+
+export interface TaskLike {
+  readonly id: number;
+  readonly name: string | undefined;
+  /** What the task waits on now, for dumps and stuck-task reports. */
+  waitingOn: string | undefined;
+}
+
+export const als = new AsyncLocalStorage<Frame>();
+
+export function currentFrame(): Frame | undefined {
+  return als.getStore();
+}
+
+/**
+ * The supervisor's watchdog evaluates this on the paused main thread to name the running task
+ * without any per-task bookkeeping on the hot path.
+ */
+const hook = Symbol.for("steward.currentTask");
+(globalThis as Record<symbol, unknown>)[hook] ??= (): { id: number; name?: string } | undefined => {
+  const t = als.getStore()?.taskRecord;
+  if (t === undefined) return undefined;
+  return t.name === undefined ? { id: t.id } : { id: t.id, name: t.name };
+};

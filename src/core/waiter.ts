@@ -1,0 +1,457 @@
+/**
+ * The waiter core: every wait in steward (locks, permits, channel sends and receives, joins,
+ * sleeps, notifications) is a Waiter, the role tokio's batch_semaphore plays under its sync types.
+ *
+ * A Waiter can end in exactly one of three ways:
+ *  - served: the resource claimed it and handed over a value (or an error such as a closed
+ *    channel) — {@link Waiter.tryClaim} then {@link Waiter.resolveClaimed}/{@link Waiter.rejectClaimed};
+ *  - withdrawn: its AbortSignal aborted, or its task's token was cancelled — it is unlinked
+ *    synchronously and holds or consumes nothing;
+ *  - lost: it belonged to a select group whose other branch won — it is withdrawn the same way.
+ *
+ * Select groups are carried on the AbortSignal that select() gives each branch. A resource must
+ * claim the waiter (which claims the whole group) *before* it consumes anything, so a losing
+ * branch never takes a message, a permit or a lock, even when several are ready in one tick.
+ * Claiming has no synchronous side effects: losers' signals are aborted on a later microtask,
+ * and a resource that meets a loser still queued skips it.
+ *
+ * Resources with a FIFO queue use {@link WaitQueue}: they describe readiness and how to serve one
+ * waiter ({@link Resource}), and the queue does the rest — fast path, budget, FIFO, withdrawal.
+ */
+import { asCancelledError, type CancelListener, type CancellationToken, setCancelledWait } from "../cancel/token.js";
+import { parkUntilRefill, takeBudget } from "./budget.js";
+import { currentFrame, type TaskLike } from "./context.js";
+import { checkSignal } from "./validate.js";
+
+/** The optional last argument of every operation that can wait. */
+export interface WaitOptions {
+  /** Withdraws the wait when it aborts; the wait then rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Select groups
+
+const GROUP = Symbol("steward.selectGroup");
+
+/** @internal One select() call: the branch signal that won, if any. */
+export interface SelectGroup {
+  winner: AbortSignal | undefined;
+  /** Aborts every other branch; runs on a microtask after the claim. */
+  settleLosers(): void;
+}
+
+/** @internal Marks `signal` as a branch of `group`. */
+export function joinGroup(signal: AbortSignal, group: SelectGroup): void {
+  (signal as unknown as Record<symbol, SelectGroup>)[GROUP] = group;
+}
+
+function groupOf(signal: AbortSignal): SelectGroup | undefined {
+  return (signal as unknown as Record<symbol, SelectGroup | undefined>)[GROUP];
+}
+
+/**
+ * @internal Claims the select group `signal` belongs to, if any. False when another branch won
+ * already (or the signal aborted): the caller must then take nothing.
+ */
+export function claimSignal(signal: AbortSignal | undefined): boolean {
+  if (signal === undefined) return true;
+  if (signal.aborted) return false;
+  const g = groupOf(signal);
+  if (g === undefined) return true;
+  if (g.winner !== undefined) return g.winner === signal;
+  g.winner = signal;
+  queueMicrotask(g.settleLosers);
+  return true;
+}
+
+/**
+ * @internal Like {@link claimSignal}, but an aborted signal that is not a select branch does not
+ * stop the claim: for a select whose winner already took its value before the abort.
+ */
+export function claimGroup(signal: AbortSignal | undefined): boolean {
+  if (signal === undefined) return true;
+  const g = groupOf(signal);
+  if (g === undefined) return true;
+  return claimSignal(signal);
+}
+
+/** The reason a wait rejects with when it was withdrawn without its signal having aborted yet. */
+function lostReason(signal: AbortSignal): unknown {
+  return signal.aborted ? signal.reason : new DOMException("another select branch won", "AbortError");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiter
+
+const QUEUED = 0;
+const PARKED = 1;
+const STANDALONE = 2;
+const DONE = 3;
+
+/**
+ * One pending wait. Resources read `data` (what the waiter asks for: a permit count, a value to
+ * send) and serve it; everything else is the core's business.
+ */
+export class Waiter<T = unknown, D = unknown> implements CancelListener {
+  next: Waiter<T, D> | null = null;
+  prev: Waiter<T, D> | null = null;
+  cancelNext: CancelListener | null = null;
+  cancelPrev: CancelListener | null = null;
+  state = STANDALONE;
+  queue: WaitQueue<T, D> | undefined = undefined;
+  /** Called once when the waiter is withdrawn or lost, never when served (timers clear here). */
+  onWithdraw: ((w: Waiter<T, D>) => void) | undefined = undefined;
+  resolve!: (v: T) => void;
+  reject!: (e: unknown) => void;
+  readonly promise: Promise<T>;
+
+  constructor(
+    readonly data: D,
+    readonly what: string,
+    readonly signal: AbortSignal | undefined,
+    readonly token: CancellationToken | undefined,
+    readonly task: TaskLike | undefined,
+  ) {
+    this.promise = new Promise<T>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    if (signal !== undefined) signal.addEventListener("abort", this);
+    if (token !== undefined) token.addListener(this);
+    if (task !== undefined) task.waitingOn = what;
+  }
+
+  get isPending(): boolean {
+    return this.state !== DONE;
+  }
+
+  /** True while it can still be served: pending, and its select group not won by another branch. */
+  get isLive(): boolean {
+    if (this.state === DONE) return false;
+    const s = this.signal;
+    if (s === undefined) return true;
+    if (s.aborted) return false;
+    const g = groupOf(s);
+    return g === undefined || g.winner === undefined || g.winner === s;
+  }
+
+  /** Claims the waiter (and its select group) for serving. False: it must be withdrawn, not served. */
+  tryClaim(): boolean {
+    return this.state !== DONE && claimSignal(this.signal);
+  }
+
+  /** Serves a claimed waiter with a value. */
+  resolveClaimed(value: T): void {
+    if (this.finish()) this.resolve(value);
+  }
+
+  /** Serves a claimed waiter with an error (a closed channel, a closed semaphore). */
+  rejectClaimed(error: unknown): void {
+    if (this.finish()) this.reject(error);
+  }
+
+  /** Claims and resolves in one step; false (and the waiter withdrawn) if the claim failed. */
+  complete(value: T): boolean {
+    if (this.state === DONE) return false;
+    if (!this.tryClaim()) {
+      this.withdraw(lostReason(this.signal!));
+      return false;
+    }
+    this.resolveClaimed(value);
+    return true;
+  }
+
+  /** Claims and rejects in one step (for an operation's own failure, which is its branch's result). */
+  fail(error: unknown): boolean {
+    if (this.state === DONE) return false;
+    if (!this.tryClaim()) {
+      this.withdraw(lostReason(this.signal!));
+      return false;
+    }
+    this.rejectClaimed(error);
+    return true;
+  }
+
+  /** Withdraws the waiter: unlinks it, holds nothing, rejects with `reason`. Idempotent. */
+  withdraw(reason: unknown): void {
+    if (this.state === DONE) return;
+    const q = this.queue;
+    const wasHead = q !== undefined && this.state === QUEUED && q.head === this;
+    if (q !== undefined && this.state === QUEUED) q.unlink(this);
+    this.finish();
+    this.reject(reason);
+    this.onWithdraw?.(this);
+    if (q !== undefined) {
+      q.onWithdraw?.(this);
+      // The head may have been what blocked the waiters behind it (a large acquire, a writer).
+      if (wasHead) q.pump();
+    }
+  }
+
+  /** AbortSignal listener (an object listener, so no closure per wait). */
+  handleEvent(): void {
+    this.withdraw(this.signal!.reason);
+  }
+
+  /** Task-token listener. */
+  onTokenCancelled(reason: unknown): void {
+    this.withdraw(asCancelledError(reason));
+  }
+
+  /** Marks done and unhooks every listener; false if it was already done. */
+  private finish(): boolean {
+    if (this.state === DONE) return false;
+    if (this.state === QUEUED && this.queue !== undefined && (this.prev !== null || this.queue.head === this)) {
+      this.queue.unlink(this);
+    }
+    this.state = DONE;
+    if (this.signal !== undefined) this.signal.removeEventListener("abort", this);
+    if (this.token !== undefined) this.token.removeListener(this);
+    if (this.task !== undefined && this.task.waitingOn === this.what) this.task.waitingOn = undefined;
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entering a wait
+
+/**
+ * @internal The checks every wait makes first. Returns a rejected promise when the wait must not
+ * start (signal aborted, task cancelled), else the token to watch (undefined when shielded or
+ * outside a task).
+ */
+export function precheck(opts: WaitOptions | undefined, watchTask = true): Promise<never> | Entry {
+  let signal: AbortSignal | undefined;
+  if (opts !== undefined) {
+    if (opts === null || typeof opts !== "object") throw new TypeError(`opts must be an object, got ${String(opts)}`);
+    signal = opts.signal;
+    if (signal !== undefined) {
+      checkSignal(signal);
+      if (signal.aborted) return Promise.reject(signal.reason);
+      if (!isClaimable(signal)) return Promise.reject(lostReason(signal));
+    }
+  }
+  const frame = currentFrame();
+  let token: CancellationToken | undefined;
+  let task: TaskLike | undefined;
+  if (frame !== undefined) {
+    task = frame.taskRecord;
+    if (watchTask && !frame.shielded) {
+      token = frame.token;
+      if (token !== undefined && token.isCancelled) return Promise.reject(asCancelledError(token.reason));
+    }
+  }
+  scratch.signal = signal;
+  scratch.token = token;
+  scratch.task = task;
+  return scratch;
+}
+
+/** @internal What precheck found; a shared scratch object (read it before the next precheck). */
+export interface Entry {
+  signal: AbortSignal | undefined;
+  token: CancellationToken | undefined;
+  task: TaskLike | undefined;
+}
+const scratch: Entry = { signal: undefined, token: undefined, task: undefined };
+
+function isClaimable(signal: AbortSignal): boolean {
+  const g = groupOf(signal);
+  return g === undefined || g.winner === undefined || g.winner === signal;
+}
+
+/**
+ * A wait that some outside event completes (a timer, a task ending): not in any queue. Returns
+ * the waiter, or a rejected promise when the wait must not start.
+ */
+export function standaloneWaiter<T>(opts: WaitOptions | undefined, what: string): Waiter<T, undefined> | Promise<never> {
+  const e = precheck(opts);
+  if (e instanceof Promise) return e;
+  return new Waiter<T, undefined>(undefined, what, e.signal, e.token, e.task);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FIFO queues
+
+/** What a queue needs to know about the resource it guards. */
+export interface Resource<T, D> {
+  /** Could a waiter asking for `data` be served now? Asked for the queue's head, or a newcomer to an empty queue. */
+  ready(data: D): boolean;
+  /** Serves one claimed waiter: consumes and returns what it gets. May throw to reject it instead. */
+  take(data: D): T;
+}
+
+/**
+ * A FIFO queue of waiters for one resource. `wait()` is the whole life of an operation that may
+ * have to wait: the ready fast path (on the budget), parking when the budget is spent, queueing,
+ * and withdrawal. The resource calls `pump()` whenever what it holds changes.
+ */
+export class WaitQueue<T, D = undefined> {
+  head: Waiter<T, D> | null = null;
+  tail: Waiter<T, D> | null = null;
+  length = 0;
+  /** Optional hook: a queued waiter was withdrawn (e.g. a barrier un-counts an arrival). */
+  onWithdraw: ((w: Waiter<T, D>) => void) | undefined = undefined;
+  private pumping = false;
+
+  constructor(
+    private readonly resource: Resource<T, D>,
+    /** What a waiter here waits on, for dumps: "recv on channel#3". */
+    public what: string,
+  ) {}
+
+  /** Waits until the resource serves `data`; see the module comment for how it can end. */
+  wait(data: D, opts?: WaitOptions): Promise<T> {
+    const e = precheck(opts);
+    if (e instanceof Promise) return e;
+    const res = this.resource;
+    if (this.head === null && res.ready(data)) {
+      if (takeBudget()) {
+        if (!claimSignal(e.signal)) return Promise.reject(lostReason(e.signal!));
+        try {
+          return Promise.resolve(res.take(data));
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+      const w = new Waiter<T, D>(data, this.what, e.signal, e.token, e.task);
+      w.queue = this;
+      w.state = PARKED;
+      parkUntilRefill(() => this.retryParked(w));
+      return w.promise;
+    }
+    const w = new Waiter<T, D>(data, this.what, e.signal, e.token, e.task);
+    this.enqueue(w);
+    return w.promise;
+  }
+
+  /** Serves waiters from the head while the resource is ready for them. */
+  pump(): void {
+    if (this.pumping) return; // the running loop re-reads the head after every step
+    this.pumping = true;
+    try {
+      const res = this.resource;
+      let w: Waiter<T, D> | null;
+      while ((w = this.head) !== null) {
+        if (!w.isLive) {
+          w.withdraw(w.signal !== undefined ? lostReason(w.signal) : undefined);
+          continue;
+        }
+        if (!res.ready(w.data)) break;
+        this.unlink(w);
+        if (!w.tryClaim()) {
+          w.withdraw(lostReason(w.signal!));
+          continue;
+        }
+        let v: T;
+        try {
+          v = res.take(w.data);
+        } catch (err) {
+          w.rejectClaimed(err);
+          continue;
+        }
+        w.resolveClaimed(v);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Rejects every queued waiter with `error` (a resource closing). Each is claimed first. */
+  failAll(error: unknown): void {
+    let w: Waiter<T, D> | null;
+    while ((w = this.head) !== null) {
+      this.unlink(w);
+      w.fail(error);
+    }
+  }
+
+  /** Visits queued waiters in order (for dumps and notifyWaiters-style wake-ups). */
+  *[Symbol.iterator](): IterableIterator<Waiter<T, D>> {
+    for (let w = this.head; w !== null; w = w.next) yield w;
+  }
+
+  /** @internal */
+  unlink(w: Waiter<T, D>): void {
+    if (w.prev !== null) w.prev.next = w.next;
+    else if (this.head === w) this.head = w.next;
+    else return;
+    if (w.next !== null) w.next.prev = w.prev;
+    else this.tail = w.prev;
+    w.next = w.prev = null;
+    this.length--;
+  }
+
+  private enqueue(w: Waiter<T, D>): void {
+    w.queue = this;
+    w.state = QUEUED;
+    w.prev = this.tail;
+    if (this.tail !== null) this.tail.next = w;
+    else this.head = w;
+    this.tail = w;
+    this.length++;
+  }
+
+  private retryParked(w: Waiter<T, D>): void {
+    if (w.state !== PARKED) return; // withdrawn while parked
+    if (this.head === null && this.resource.ready(w.data)) {
+      if (!takeBudget()) {
+        parkUntilRefill(() => this.retryParked(w));
+        return;
+      }
+      if (!w.tryClaim()) {
+        w.withdraw(lostReason(w.signal!));
+        return;
+      }
+      let v: T;
+      try {
+        v = this.resource.take(w.data);
+      } catch (err) {
+        w.rejectClaimed(err);
+        return;
+      }
+      w.resolveClaimed(v);
+      return;
+    }
+    this.enqueue(w);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A wait for a ready value, on the budget: for operations whose result is already there
+// (a finished task's join, a token that is already cancelled).
+
+/** @internal Resolves with `value` now if the budget allows, else after the event loop turned. */
+export function readyValue<T>(value: T, opts: WaitOptions | undefined, what: string, watchTask = true): Promise<T> {
+  const e = precheck(opts, watchTask);
+  if (e instanceof Promise) return e;
+  if (takeBudget()) {
+    if (!claimSignal(e.signal)) return Promise.reject(lostReason(e.signal!));
+    return Promise.resolve(value);
+  }
+  const w = new Waiter<T, undefined>(undefined, what, e.signal, e.token, e.task);
+  parkUntilRefill(() => w.complete(value));
+  return w.promise;
+}
+
+/** A wait for a token's cancellation: when its task's token is cancelled because the awaited one
+ * was (a child), it resolves rather than rejects. */
+class CancellationWaiter extends Waiter<void, CancellationToken> implements CancelListener {
+  override onTokenCancelled(reason: unknown): void {
+    if (this.data.isCancelled) this.complete(undefined);
+    else super.onTokenCancelled(reason);
+  }
+}
+
+setCancelledWait((token, opts) => {
+  // A token that is cancelled answers at once, even to a task that is itself cancelled: waiting
+  // for cancellation is how a task learns of it.
+  if (token.isCancelled) return readyValue<void>(undefined, opts, "cancelled()", false);
+  const e = precheck(opts);
+  if (e instanceof Promise) return e;
+  const w = new CancellationWaiter(token, "cancelled()", e.signal, e.token, e.task);
+  const sub = token.onCancel(() => w.complete(undefined));
+  w.onWithdraw = () => sub[Symbol.dispose]();
+  return w.promise;
+});

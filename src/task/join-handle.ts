@@ -1,0 +1,220 @@
+/**
+ * A task's record and its handle are one object: spawning allocates the handle, its token and its
+ * context, nothing else. The handle is also the task's ALS frame (see core/context.ts).
+ */
+import { CancellationToken } from "../cancel/token.js";
+import { config } from "../core/config.js";
+import type { Frame, TaskLike } from "../core/context.js";
+import { CancelledError, JoinError } from "../errors.js";
+import { captureSpawnSite, formatSpawnSite, type SpawnSite } from "./spawn-site.js";
+
+/** What a task's function receives; also what {@link currentTask} returns. */
+export interface TaskContext {
+  /** Unique within the process, increasing. */
+  readonly id: number;
+  readonly name: string | undefined;
+  /** Cancelled by `abort()`, by the task's scope or JoinSet, or by its runtime's shutdown. */
+  readonly token: CancellationToken;
+  /** `token.signal`: pass it to fetch, streams and anything else that takes an AbortSignal. */
+  readonly signal: AbortSignal;
+}
+
+/** Options for spawning a task. */
+export interface SpawnOptions {
+  /** Shown in dumps, stuck-task reports, panics and the supervisor's report. */
+  name?: string;
+  /** Aborting it cancels the task, as `abort(signal.reason)` would. */
+  signal?: AbortSignal;
+}
+
+/** The outcome of a task, as `result()` and `JoinSet.joinNext()` give it. Never a rejection. */
+export type JoinResult<T> = { ok: true; id: number; value: T } | { ok: false; id: number; error: JoinError };
+
+/** @internal Who owns a task's outcome: a JoinSet, a scope, a tracker. */
+export interface TaskOwner {
+  onTaskDone(h: JoinHandle<unknown>): void;
+}
+
+/** @internal What a task needs from its runtime (the Runtime class implements it). */
+export interface TaskHost {
+  readonly token: CancellationToken;
+  link(h: JoinHandle<unknown>): void;
+  unlink(h: JoinHandle<unknown>): void;
+  reportPanic(error: JoinError, h: JoinHandle<unknown>): void;
+}
+
+class Context implements TaskContext {
+  constructor(
+    readonly id: number,
+    readonly name: string | undefined,
+    readonly token: CancellationToken,
+  ) {}
+  get signal(): AbortSignal {
+    return this.token.signal;
+  }
+}
+
+const RUNNING = 0;
+const OK = 1;
+const FAILED = 2;
+
+let nextId = 1;
+
+/**
+ * A handle to a spawned task, like tokio's JoinHandle: await it for the task's value (it rejects
+ * with {@link JoinError}), or call `result()` for an outcome that never rejects. Dropping the
+ * handle does not cancel the task; `abort()` does.
+ */
+export class JoinHandle<T> implements PromiseLike<T>, Frame, TaskLike {
+  readonly id: number;
+  readonly name: string | undefined;
+  /** @internal */ readonly token: CancellationToken;
+  /** @internal */ readonly ctx: TaskContext;
+  /** @internal */ readonly shielded = false;
+  /** @internal */ readonly runtimeRef: TaskHost;
+  /** @internal */ waitingOn: string | undefined = undefined;
+  /** @internal */ owner: TaskOwner | undefined;
+  /** @internal */ readonly spawnedAtMs: number;
+  /** @internal Live-task list of the runtime (intrusive, so linking allocates nothing). */
+  liveNext: JoinHandle<unknown> | null = null;
+  /** @internal */ livePrev: JoinHandle<unknown> | null = null;
+  /** @internal */ readonly site: SpawnSite | undefined;
+  private fn: ((ctx: TaskContext) => T | PromiseLike<T>) | undefined;
+  private state = RUNNING;
+  private value: T | undefined = undefined;
+  private error: JoinError | undefined = undefined;
+  private observed = false;
+  private settled: Promise<T> | undefined = undefined;
+  private settle: { resolve(v: T): void; reject(e: unknown): void } | undefined = undefined;
+
+  /** @internal Use spawn(), Runtime#spawn, JoinSet#spawn or a scope to make one. */
+  constructor(
+    host: TaskHost,
+    fn: (ctx: TaskContext) => T | PromiseLike<T>,
+    name: string | undefined,
+    token: CancellationToken,
+    owner: TaskOwner | undefined,
+  ) {
+    this.id = nextId++;
+    this.name = name;
+    this.token = token;
+    this.ctx = new Context(this.id, name, token);
+    this.runtimeRef = host;
+    this.owner = owner;
+    this.fn = fn;
+    this.spawnedAtMs = performance.now();
+    const sites = config.spawnSites;
+    this.site = sites === "all" || (sites === "named" && name !== undefined) ? captureSpawnSite() : undefined;
+  }
+
+  /** @internal The frame interface: a task is its own frame. */
+  get taskRecord(): TaskLike {
+    return this;
+  }
+
+  /** Where the task was spawned ("unknown" when spawn sites were not captured for it). */
+  get spawnedAt(): string {
+    return formatSpawnSite(this.site);
+  }
+
+  /** Cancels the task's token. The task sees it at its next steward wait, or through `ctx.signal`. */
+  abort(reason?: unknown): void {
+    this.token.cancel(reason);
+  }
+
+  /** True once the task has ended, however it ended. */
+  isFinished(): boolean {
+    return this.state !== RUNNING;
+  }
+
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.promise().then(onfulfilled, onrejected);
+  }
+
+  /** The task's outcome; never rejects. */
+  result(): Promise<JoinResult<T>> {
+    return this.promise().then(
+      (value) => ({ ok: true as const, id: this.id, value }),
+      (error: JoinError) => ({ ok: false as const, id: this.id, error }),
+    );
+  }
+
+  /** @internal The outcome, once finished (for JoinSet and scope, which observe it). */
+  outcome(): JoinResult<T> {
+    this.observed = true;
+    return this.state === OK
+      ? { ok: true, id: this.id, value: this.value as T }
+      : { ok: false, id: this.id, error: this.error! };
+  }
+
+  /** @internal Takes the outcome's error without marking it observed by a user. */
+  get joinError(): JoinError | undefined {
+    return this.error;
+  }
+
+  /** @internal Runs the task's function; called from the start queue on a later microtask. */
+  start(): void {
+    const fn = this.fn!;
+    this.fn = undefined;
+    let r: T | PromiseLike<T>;
+    try {
+      r = fn(this.ctx);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (r !== null && (typeof r === "object" || typeof r === "function") && typeof (r as PromiseLike<T>).then === "function") {
+      (r as PromiseLike<T>).then(
+        (v) => this.succeed(v),
+        (e: unknown) => this.fail(e),
+      );
+    } else {
+      this.succeed(r as T);
+    }
+  }
+
+  private succeed(v: T): void {
+    if (this.state !== RUNNING) return;
+    this.state = OK;
+    this.value = v;
+    this.finish();
+  }
+
+  private fail(e: unknown): void {
+    if (this.state !== RUNNING) return;
+    const kind = e instanceof CancelledError || this.token.isCancelled ? "cancelled" : "panic";
+    this.state = FAILED;
+    this.error = new JoinError(kind, this.id, this.name, e);
+    this.finish();
+    if (kind === "panic" && !this.observed) {
+      // As Node does for unhandled rejections: give code that joins later in this turn a chance.
+      setImmediate(() => {
+        if (!this.observed) this.runtimeRef.reportPanic(this.error!, this);
+      });
+    }
+  }
+
+  private finish(): void {
+    this.runtimeRef.unlink(this);
+    this.waitingOn = undefined;
+    if (this.settle !== undefined) {
+      if (this.state === OK) this.settle.resolve(this.value as T);
+      else this.settle.reject(this.error);
+      this.settle = undefined;
+    }
+    this.owner?.onTaskDone(this);
+  }
+
+  private promise(): Promise<T> {
+    this.observed = true;
+    if (this.settled === undefined) {
+      if (this.state === OK) this.settled = Promise.resolve(this.value as T);
+      else if (this.state === FAILED) this.settled = Promise.reject(this.error);
+      else this.settled = new Promise<T>((resolve, reject) => (this.settle = { resolve, reject }));
+    }
+    return this.settled;
+  }
+}

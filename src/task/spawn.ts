@@ -1,0 +1,135 @@
+/** Spawning tasks, and the small waits that belong to them: currentTask, yieldNow, shield. */
+import { CancellationToken } from "../cancel/token.js";
+import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
+import { Deque } from "../core/deque.js";
+import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
+import { standaloneWaiter, type WaitOptions } from "../core/waiter.js";
+import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost, type TaskOwner } from "./join-handle.js";
+
+/** Resolves which runtime new tasks belong to when none is given; set by runtime/runtime.ts. */
+let hostResolver: () => TaskHost;
+/** @internal */
+export function setHostResolver(fn: () => TaskHost): void {
+  hostResolver = fn;
+}
+
+/** @internal The runtime that code running now belongs to. */
+export function currentHost(): TaskHost {
+  const f = currentFrame();
+  return f !== undefined && f.runtimeRef !== undefined ? (f.runtimeRef as TaskHost) : hostResolver();
+}
+
+// Tasks start on a later microtask, in spawn order; one microtask drains every task spawned in
+// the same synchronous run, so spawning N tasks in a loop schedules one microtask, not N.
+const startQueue = new Deque<JoinHandle<unknown>>(64);
+let drainScheduled = false;
+
+function drainStarts(): void {
+  drainScheduled = false;
+  let h: JoinHandle<unknown> | undefined;
+  while ((h = startQueue.shift()) !== undefined) als.run(h, startTask, h);
+}
+
+function startTask(h: JoinHandle<unknown>): void {
+  h.start();
+}
+
+/**
+ * @internal Spawns `fn` on `host`. `parent` is the token the task's token is a child of (a
+ * scope's); without one the task is cancelled only by its runtime, its handle or opts.signal.
+ */
+export function spawnOn<T>(
+  host: TaskHost,
+  fn: (ctx: TaskContext) => T | PromiseLike<T>,
+  opts: SpawnOptions | undefined,
+  owner: TaskOwner | undefined,
+  parent: CancellationToken | undefined,
+): JoinHandle<T> {
+  checkFunction(fn, "fn");
+  let name: string | undefined;
+  let signal: AbortSignal | undefined;
+  if (opts !== undefined) {
+    checkOptions(opts, "opts");
+    name = opts.name;
+    if (name !== undefined && typeof name !== "string") throw new TypeError(`opts.name must be a string, got ${typeof name}`);
+    signal = opts.signal;
+    checkSignal(signal);
+  }
+  const token = parent !== undefined ? parent.child() : new CancellationToken();
+  const root = host.token;
+  // A task spawned on a stopping runtime starts cancelled: spawn keeps working, intake stops.
+  if (root.isCancelled) token.cancel(root.reason);
+  const h = new JoinHandle<T>(host, fn, name, token, owner);
+  host.link(h as JoinHandle<unknown>);
+  if (signal !== undefined) {
+    if (signal.aborted) token.cancel(signal.reason);
+    else {
+      const onAbort = (): void => token.cancel(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      token.onCancel(() => signal.removeEventListener("abort", onAbort));
+    }
+  }
+  startQueue.push(h as JoinHandle<unknown>);
+  if (!drainScheduled) {
+    drainScheduled = true;
+    queueMicrotask(drainStarts);
+  }
+  return h;
+}
+
+/**
+ * Spawns `fn` as a task of the current runtime (the task's own, the one entered with
+ * `Runtime#enter`, or the process-wide default). `fn` starts on a later microtask, never inside
+ * `spawn`. The returned handle resolves with fn's value or rejects with a JoinError; an
+ * unobserved panic is reported once by the runtime and never becomes an unhandledRejection.
+ * @throws TypeError when `fn` is not a function or `opts` is malformed.
+ */
+export function spawn<T>(fn: (ctx: TaskContext) => T | PromiseLike<T>, opts?: SpawnOptions): JoinHandle<T> {
+  return spawnOn(currentHost(), fn, opts, undefined, undefined);
+}
+
+/** The task whose code is running now, or undefined outside any task. */
+export function currentTask(): TaskContext | undefined {
+  const t = currentFrame()?.taskRecord;
+  return t === undefined ? undefined : (t as JoinHandle<unknown>).ctx;
+}
+
+/**
+ * Lets timers and I/O run: resolves after one macrotask turn (setImmediate). A cancellation
+ * point: in a cancelled task it rejects with CancelledError.
+ */
+export function yieldNow(opts?: WaitOptions): Promise<void> {
+  const w = standaloneWaiter<void>(opts, "yieldNow");
+  if (w instanceof Promise) return w;
+  const im = setImmediate(() => w.complete(undefined));
+  w.onWithdraw = () => clearImmediate(im);
+  return w.promise;
+}
+
+class ShieldFrame implements Frame {
+  readonly shielded = true;
+  constructor(private readonly outer: Frame) {}
+  get token(): CancellationToken | undefined {
+    return this.outer.token;
+  }
+  get taskRecord(): TaskLike | undefined {
+    return this.outer.taskRecord;
+  }
+  get runtimeRef(): unknown {
+    return this.outer.runtimeRef;
+  }
+}
+
+/**
+ * Runs `fn` so that steward waits inside it ignore the current task's cancellation: for cleanup
+ * that must finish (flushing, releasing, saying goodbye). Explicit AbortSignals still apply.
+ */
+export function shield<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  checkFunction(fn, "fn");
+  const f = currentFrame();
+  try {
+    return Promise.resolve(f === undefined ? fn() : als.run(new ShieldFrame(f), fn));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
