@@ -7,7 +7,7 @@ import { als, type Frame, type TaskLike } from "../core/context.js";
 import { checkFunction, checkOptions } from "../core/validate.js";
 import type { JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
-import { setHostResolver, spawnOn } from "../task/spawn.js";
+import { currentHost, setHostResolver, spawnOn } from "../task/spawn.js";
 
 /** Options for a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -128,6 +128,11 @@ let defaultRuntime: Runtime | undefined;
 /** The process-wide runtime that `spawn()` uses outside any other; created on first use. */
 export function getDefaultRuntime(): Runtime {
   return (defaultRuntime ??= new Runtime({ name: "default" }));
+}
+
+/** The runtime that code running now belongs to: its task's, the one entered, or the default. */
+export function currentRuntime(): Runtime {
+  return currentHost() as Runtime;
 }
 
 setHostResolver(getDefaultRuntime);
