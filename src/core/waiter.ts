@@ -76,9 +76,15 @@ export function claimGroup(signal: AbortSignal | undefined): boolean {
   return claimSignal(signal);
 }
 
+/**
+ * @internal The reason a losing select branch is aborted with. One shared instance: building a
+ * DOMException captures a stack, which costs microseconds, and a loser's stack says nothing.
+ */
+export const LOST = new DOMException("another select branch won", "AbortError");
+
 /** The reason a wait rejects with when it was withdrawn without its signal having aborted yet. */
 function lostReason(signal: AbortSignal): unknown {
-  return signal.aborted ? signal.reason : new DOMException("another select branch won", "AbortError");
+  return signal.aborted ? signal.reason : LOST;
 }
 
 // ---------------------------------------------------------------------------------------------

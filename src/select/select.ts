@@ -1,7 +1,7 @@
 import { asCancelledError, type CancellationToken } from "../cancel/token.js";
 import type { TaskLike } from "../core/context.js";
 import { checkOptions } from "../core/validate.js";
-import { claimGroup, claimSignal, joinGroup, precheck, type SelectGroup, Waiter } from "../core/waiter.js";
+import { claimGroup, claimSignal, joinGroup, LOST, precheck, type SelectGroup, Waiter } from "../core/waiter.js";
 
 /** A select branch: called at once with its own signal; returns the operation to race. */
 export type Branch = (signal: AbortSignal) => PromiseLike<unknown>;
@@ -41,8 +41,7 @@ export function select<B extends Record<string, Branch>>(branches: B, opts?: { b
   const group: SelectGroup = {
     winner: undefined,
     settleLosers() {
-      const reason = new DOMException("another select branch won", "AbortError");
-      for (const c of controllers) if (c !== undefined && c.signal !== group.winner) c.abort(reason);
+      for (const c of controllers) if (c !== undefined && c.signal !== group.winner) c.abort(LOST);
     },
   };
   const outer = new SelectWaiter<Selected<B>>(group, e.signal, e.token, e.task);

@@ -23,6 +23,9 @@ export function currentHost(): TaskHost {
 // the same synchronous run, so spawning N tasks in a loop schedules one microtask, not N.
 const startQueue = new Deque<JoinHandle<unknown>>(64);
 let drainScheduled = false;
+// Not queueMicrotask: once AsyncLocalStorage is active (Node 20/22), queueMicrotask wraps every
+// callback in an AsyncResource; a resolved promise's then() is the cheaper microtask.
+const resolved = Promise.resolve();
 
 function drainStarts(): void {
   drainScheduled = false;
@@ -72,7 +75,7 @@ export function spawnOn<T>(
   startQueue.push(h as JoinHandle<unknown>);
   if (!drainScheduled) {
     drainScheduled = true;
-    queueMicrotask(drainStarts);
+    void resolved.then(drainStarts);
   }
   return h;
 }
