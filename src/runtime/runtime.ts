@@ -17,7 +17,7 @@
 import { CancellationToken } from "../cancel/token.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
-import { ShutdownError, type JoinError } from "../errors.js";
+import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
 import { currentHost, setHostResolver, spawnOn } from "../task/spawn.js";
 
@@ -55,8 +55,9 @@ export interface ShutdownOptions {
   /** The collect deadline in ms; default: the runtime's `shutdownTimeoutMs` (10 000). */
   timeoutMs?: number;
   /**
-   * Why: the root token is cancelled with it (so `CancelledError.reason` is it) and the report
-   * carries it. Default: a {@link ShutdownError}.
+   * Why. The root token is cancelled with a CancelledError whose `reason` is it (so waits in
+   * tasks reject with that CancelledError), and the report carries it. Default: a
+   * {@link ShutdownError}.
    */
   reason?: unknown;
 }
@@ -131,6 +132,9 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 /** Resources may describe themselves in dumps by having a method under this symbol. */
 export const resourceInfo: unique symbol = Symbol.for("steward.resourceInfo") as never;
 
+/** The frame shutdown runs under: no task, no token, and spawn() goes to the default runtime. */
+const NEUTRAL: Frame = { token: undefined, shielded: false, taskRecord: undefined, runtimeRef: undefined };
+
 interface Deferred {
   readonly resource: unknown;
   readonly name: string;
@@ -152,7 +156,11 @@ interface Deferred {
 export class Runtime implements TaskHost, AsyncDisposable {
   /** Shown in reports and dumps. */
   readonly name: string | undefined;
-  /** The root token: cancelling it cancels every task of the runtime. Shutdown's stop phase does. */
+  /**
+   * The root token: cancelling it cancels every task of the runtime, and tasks spawned after
+   * start cancelled. Shutdown's stop phase cancels it; cancelling it by hand does not shut the
+   * runtime down (nothing is collected or dropped) — `runMain` treats it as a shutdown request.
+   */
   readonly token = new CancellationToken();
   /** The options the runtime was made with (the supervisor and the console read theirs here). */
   readonly options: Readonly<RuntimeOptions>;
@@ -237,7 +245,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
 
   /** Every live task, by id. */
   tasks(): TaskInfo[] {
-    const now = performance.now();
+    const now = Date.now();
     const out: TaskInfo[] = [];
     for (let t = this.liveHead; t !== null; t = t.liveNext) out.push(taskInfo(t, now));
     return out.sort((a, b) => a.id - b.id);
@@ -311,7 +319,8 @@ export class Runtime implements TaskHost, AsyncDisposable {
     // Set before the stop phase runs, so a cancel listener calling shutdown() gets this promise.
     this.shutdownPromise = new Promise<ShutdownReport>((resolve) => (settle = resolve));
     // Outside any task: disposers and participants must not inherit a cancelled task's token.
-    als.exit(() => this.runShutdown(t0, timeoutMs, reason)).then(settle, (error: unknown) => {
+    // (A neutral frame rather than als.exit(), which turns the promise hooks off and on again.)
+    als.run(NEUTRAL, () => this.runShutdown(t0, timeoutMs, reason)).then(settle, (error: unknown) => {
       // Not expected (every phase catches what it calls); a report is still owed.
       this.#state = "closed";
       settle({
@@ -356,13 +365,19 @@ export class Runtime implements TaskHost, AsyncDisposable {
     // 1. stop. The force signal exists first: a cancel listener may register a participant.
     this.forceController = new AbortController();
     this.#state = "stopping";
-    this.token.cancel(reason);
+    // One CancelledError for the whole runtime: every withdrawn wait rejects with this instance
+    // (its `reason` is the shutdown's reason) instead of building one, stack and all, per wait —
+    // that was most of the cost of stopping 1,000 idle tasks.
+    const cancel = reason instanceof CancelledError ? reason : new CancelledError(reason, `${this.label} is shutting down`);
+    // Cancel listeners run in the runtime's frame: a task they spawn belongs to this runtime (it
+    // starts cancelled and is collected). Participants and disposers run in the neutral frame.
+    als.run(this.frame, () => this.token.cancel(cancel));
     for (const p of this.participants) this.startParticipant(p);
     this.participants.clear();
     // 2. collect
     this.#state = "collecting";
     await this.collect(t0 + timeoutMs);
-    const now = performance.now();
+    const now = Date.now();
     const stuck: TaskInfo[] = [];
     for (let t = this.liveHead; t !== null; t = t.liveNext) if (!this.exempt.has(t)) stuck.push(taskInfo(t, now));
     stuck.sort((a, b) => a.id - b.id);
