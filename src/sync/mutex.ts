@@ -1,0 +1,141 @@
+import { checkFunction } from "../core/validate.js";
+import type { Resource, WaitOptions } from "../core/waiter.js";
+import { fastEntry, hasWaiters, label, released, runGuarded, SyncQueue, type SyncOptions } from "./shared.js";
+
+/**
+ * Exclusive access to a Mutex's value, from `lock()` until `release()` (or the end of the
+ * `using` block that holds it: `using g = await m.lock()`). Reading or writing `value` after
+ * release throws an Error; `release()` itself never throws.
+ */
+export interface MutexGuard<T> extends Disposable {
+  /** The protected value; assigning it replaces the mutex's value. */
+  value: T;
+  /** Unlocks the mutex, handing it to the next waiter in line. Idempotent: a second call does nothing. */
+  release(): void;
+}
+
+class MutexState<T> implements Resource<MutexGuard<T>, undefined> {
+  locked = false;
+  readonly q: SyncQueue<MutexGuard<T>>;
+  constructor(
+    public value: T,
+    what: string,
+  ) {
+    this.q = new SyncQueue<MutexGuard<T>>(this, what);
+  }
+  ready(): boolean {
+    return !this.locked;
+  }
+  take(): MutexGuard<T> {
+    this.locked = true;
+    return this.q.deliver(new Guard(this));
+  }
+}
+
+class Guard<T> implements MutexGuard<T> {
+  #s: MutexState<T> | undefined;
+  constructor(s: MutexState<T>) {
+    this.#s = s;
+  }
+  get value(): T {
+    if (this.#s === undefined) throw released("MutexGuard");
+    return this.#s.value;
+  }
+  set value(v: T) {
+    if (this.#s === undefined) throw released("MutexGuard");
+    this.#s.value = v;
+  }
+  release(): void {
+    const s = this.#s;
+    if (s === undefined) return;
+    this.#s = undefined;
+    s.locked = false;
+    s.q.wake();
+  }
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/**
+ * An async mutex holding a value, like tokio's `Mutex<T>`: `lock()` waits until no one else holds
+ * it and returns a guard through which the value is read and written.
+ *
+ * Fair: waiters are served strictly first-in, first-out, and an unlock hands the mutex straight
+ * to the next waiter, so a caller that did not wait can never barge ahead of one that does.
+ *
+ * Cancel safety: `lock()` is cancel-safe and select-safe (a withdrawn call holds nothing and
+ * keeps no place in line). Every wait carries `lock on Mutex` (or `lock on Mutex "name"`) for
+ * dumps and stuck-task reports.
+ *
+ * ```ts
+ * const m = new Mutex({ hits: 0 });
+ * {
+ *   using g = await m.lock();
+ *   g.value.hits++;
+ * } // unlocked here
+ * ```
+ */
+export class Mutex<T = void> {
+  readonly #s: MutexState<T>;
+
+  /**
+   * @param value the protected value (none for a plain lock: `new Mutex()`).
+   * @param opts `name` labels its waits in dumps.
+   * @throws TypeError when `opts` or `opts.name` is malformed.
+   */
+  constructor(value?: T, opts?: SyncOptions) {
+    this.#s = new MutexState<T>(value as T, `lock on ${label("Mutex", opts)}`);
+  }
+
+  /**
+   * Waits until the mutex is free, then locks it. Resolves at once (on the cooperative budget,
+   * without allocating a waiter) when it is free and no one is queued.
+   *
+   * Cancel-safe and select-safe: when `opts.signal` aborts, the task is cancelled, or another
+   * select branch wins, the call is withdrawn from the queue and holds nothing; it rejects with
+   * the signal's reason (CancelledError for a cancelled task).
+   * @throws TypeError (synchronously) when `opts` or `opts.signal` is malformed.
+   */
+  lock(opts?: WaitOptions): Promise<MutexGuard<T>> {
+    const s = this.#s;
+    // WaitQueue.wait's fast path, inlined so the call sites stay monomorphic (see fastEntry).
+    if (!s.locked && s.q.head === null && fastEntry(opts)) {
+      s.locked = true;
+      return Promise.resolve(new Guard(s));
+    }
+    return s.q.wait(undefined, opts);
+  }
+
+  /**
+   * Locks the mutex if it is free and no one is waiting for it; undefined otherwise (it never
+   * jumps the queue). Never waits, never throws, draws nothing from the cooperative budget.
+   */
+  tryLock(): MutexGuard<T> | undefined {
+    const s = this.#s;
+    if (s.locked || hasWaiters(s.q)) return undefined;
+    s.locked = true;
+    return new Guard(s);
+  }
+
+  /**
+   * Locks, runs `fn` with the guard, and unlocks however `fn` ends; resolves or rejects as `fn`
+   * does. Waiting for the lock is cancel-safe as `lock()` is; once `fn` runs it is not withdrawn
+   * (it sees the task's cancellation at its own steward waits).
+   * @throws TypeError (synchronously) when `fn` is not a function or `opts` is malformed.
+   */
+  runExclusive<R>(fn: (guard: MutexGuard<T>) => R | PromiseLike<R>, opts?: WaitOptions): Promise<R> {
+    checkFunction(fn, "fn");
+    return runGuarded(this.lock(opts), fn);
+  }
+
+  /** True while someone holds the lock (including a waiter it was just handed to). */
+  get isLocked(): boolean {
+    return this.#s.locked;
+  }
+
+  /** Tasks waiting for the lock. */
+  get waiting(): number {
+    return this.#s.q.length;
+  }
+}

@@ -1,0 +1,132 @@
+import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
+import { readyValue, type Resource, standaloneWaiter, type WaitOptions } from "../core/waiter.js";
+import { label, SyncQueue, type SyncOptions } from "./shared.js";
+
+/** What a served getOrInit waiter is told when it is its turn to run its own initialiser. */
+const RUN: unique symbol = Symbol("steward.OnceCell.run");
+
+const EMPTY = 0;
+const RUNNING = 1;
+const SET = 2;
+
+class CellState<T> implements Resource<T | typeof RUN, undefined> {
+  state: typeof EMPTY | typeof RUNNING | typeof SET = EMPTY;
+  value: T | undefined = undefined;
+  readonly q: SyncQueue<T | typeof RUN>;
+  constructor(
+    readonly what: string,
+    readonly initWhat: string,
+  ) {
+    this.q = new SyncQueue<T | typeof RUN>(this, what);
+  }
+  ready(): boolean {
+    return this.state !== RUNNING;
+  }
+  take(): T | typeof RUN {
+    if (this.state === SET) return this.q.deliver(this.value as T);
+    this.state = RUNNING; // this waiter runs its initialiser; the rest keep waiting
+    return this.q.deliver(RUN);
+  }
+  succeed(v: T): void {
+    this.value = v;
+    this.state = SET;
+    this.q.wake();
+  }
+  fail(): void {
+    this.state = EMPTY;
+    this.q.wake(); // the next waiter in line runs its own initialiser
+  }
+
+  /** Runs `fn` as the one initialiser; the caller's wait for it is abortable, `fn` itself is not. */
+  run(fn: () => T | PromiseLike<T>, opts: WaitOptions | undefined): Promise<T> {
+    const w = standaloneWaiter<T>(opts, this.initWhat);
+    if (w instanceof Promise) {
+      this.fail(); // withdrawn before fn started: the turn passes on
+      return w;
+    }
+    let p: PromiseLike<T> | T;
+    try {
+      p = fn();
+    } catch (err) {
+      this.fail();
+      w.fail(err);
+      return w.promise;
+    }
+    Promise.resolve(p).then(
+      (v) => {
+        this.succeed(v);
+        w.complete(v);
+      },
+      (err: unknown) => {
+        this.fail();
+        w.fail(err);
+      },
+    );
+    return w.promise;
+  }
+}
+
+/**
+ * A value set once, like tokio's `OnceCell`: typically a lazily created shared resource.
+ * `getOrInit(fn)` runs at most one initialiser at a time; concurrent callers wait for it and get
+ * its value. If it fails, its caller gets the error and the next waiting caller runs its own.
+ *
+ * Cancel safety: waiting in `getOrInit` is cancel-safe (see there for a running initialiser).
+ * Waits carry `getOrInit on OnceCell` for dumps.
+ */
+export class OnceCell<T> {
+  readonly #s: CellState<T>;
+
+  /**
+   * @param opts `name` labels its waits in dumps.
+   * @throws TypeError when `opts` or `opts.name` is malformed.
+   */
+  constructor(opts?: SyncOptions) {
+    const name = label("OnceCell", opts);
+    this.#s = new CellState<T>(`getOrInit on ${name}`, `getOrInit on ${name} (running the initialiser)`);
+  }
+
+  /** The value, or undefined while it is not set. Never throws. */
+  get(): T | undefined {
+    return this.#s.state === SET ? this.#s.value : undefined;
+  }
+
+  /** True once a value is set (by `set` or a successful initialiser). */
+  get isSet(): boolean {
+    return this.#s.state === SET;
+  }
+
+  /**
+   * Sets the value if it is not set and no initialiser is running; returns whether it did.
+   * Callers waiting in `getOrInit` get this value. Never throws.
+   */
+  set(value: T): boolean {
+    const s = this.#s;
+    if (s.state !== EMPTY) return false;
+    s.succeed(value);
+    return true;
+  }
+
+  /**
+   * The value; if it is not set, runs `fn` to set it, or waits for the initialiser already
+   * running. If that initialiser fails (throws or rejects), its own caller rejects with the
+   * error and the next caller in line runs its `fn` (first-in, first-out).
+   *
+   * Cancel-safe while waiting for another caller's initialiser: a withdrawn call (`opts.signal`,
+   * the task's cancellation) leaves the queue, runs nothing and rejects with the signal's reason
+   * (CancelledError for a cancelled task). A caller whose own `fn` is running is withdrawn the
+   * same way, but `fn` cannot be stopped: it runs on, still as the only initialiser, and the cell
+   * takes its value if it succeeds (the next waiter runs its own if it fails).
+   * @throws TypeError (synchronously) when `fn` is not a function or `opts` is malformed.
+   */
+  getOrInit(fn: () => T | PromiseLike<T>, opts?: WaitOptions): Promise<T> {
+    checkFunction(fn, "fn");
+    const s = this.#s;
+    if (s.state === SET) return readyValue(s.value as T, opts, s.what);
+    if (opts !== undefined) {
+      checkOptions(opts);
+      checkSignal(opts.signal);
+    }
+    return s.q.wait(undefined, opts).then((r) => (r === RUN ? s.run(fn, opts) : r));
+  }
+}
