@@ -21,6 +21,7 @@
 import { asCancelledError, type CancelListener, type CancellationToken, setCancelledWait } from "../cancel/token.js";
 import { parkUntilRefill, takeBudget } from "./budget.js";
 import { currentFrame, type TaskLike } from "./context.js";
+import { hooks } from "./instrument.js";
 import { checkSignal } from "./validate.js";
 
 /** The optional last argument of every operation that can wait. */
@@ -89,6 +90,14 @@ function lostReason(signal: AbortSignal): unknown {
 
 // ---------------------------------------------------------------------------------------------
 // Waiter
+
+/** The fast path's answer for waits that yield nothing (a send, a release): no allocation. */
+const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
+
+/** A value delivered after the budget's refill: a waiter's promise resolved with it adopts it. */
+function afterRefill<T>(v: T): T {
+  return new Promise<T>((resolve) => parkUntilRefill(() => resolve(v))) as unknown as T;
+}
 
 const QUEUED = 0;
 const PARKED = 1;
@@ -183,6 +192,7 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
   withdraw(reason: unknown): void {
     if (this.state === DONE) return;
     const q = this.queue;
+    if (q !== undefined && this.state === PARKED) q.parked--;
     const wasHead = q !== undefined && this.state === QUEUED && q.head === this;
     if (q !== undefined && this.state === QUEUED) q.unlink(this);
     this.finish();
@@ -214,7 +224,11 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
     this.state = DONE;
     if (this.signal !== undefined) this.signal.removeEventListener("abort", this);
     if (this.token !== undefined) this.token.removeListener(this);
-    if (this.task !== undefined && this.task.waitingOn === this.what) this.task.waitingOn = undefined;
+    const task = this.task;
+    if (task !== undefined) {
+      if (task.waitingOn === this.what) task.waitingOn = undefined;
+      if (hooks !== null) hooks.taskWoken(task);
+    }
     return true;
   }
 }
@@ -286,6 +300,14 @@ export interface Resource<T, D> {
   ready(data: D): boolean;
   /** Serves one claimed waiter: consumes and returns what it gets. May throw to reject it instead. */
   take(data: D): T;
+  /**
+   * Optional, for the live console and dumps: what the resource holds now, as plain JSON-able
+   * fields. Conventional keys: `length` and `capacity` (a channel; `capacity: Infinity` when
+   * unbounded), `locked` (a lock), `available` (permits), `holder` (a task id) and
+   * `heldSinceMs` (epoch ms the current hold began). Called only while a console looks, never
+   * on a wait's path; it must not throw.
+   */
+  inspect?(): Record<string, unknown>;
 }
 
 /**
@@ -299,31 +321,46 @@ export class WaitQueue<T, D = undefined> {
   length = 0;
   /** Optional hook: a queued waiter was withdrawn (e.g. a barrier un-counts an arrival). */
   onWithdraw: ((w: Waiter<T, D>) => void) | undefined = undefined;
+  /**
+   * Waiters parked by the spent budget: in no list yet, but they came before any newcomer, so
+   * newcomers park behind them and a resource's try* operation must not pass them.
+   */
+  parked = 0;
   private pumping = false;
 
   constructor(
     private readonly resource: Resource<T, D>,
     /** What a waiter here waits on, for dumps: "recv on channel#3". */
     public what: string,
-  ) {}
+  ) {
+    if (hooks !== null) hooks.queueCreated(this);
+  }
+
+  /** No waiter queued or parked: a try* operation (trySend, tryLock) may take what is ready. */
+  get idle(): boolean {
+    return this.head === null && this.parked === 0;
+  }
 
   /** Waits until the resource serves `data`; see the module comment for how it can end. */
   wait(data: D, opts?: WaitOptions): Promise<T> {
     const e = precheck(opts);
     if (e instanceof Promise) return e;
     const res = this.resource;
-    if (this.head === null && res.ready(data)) {
-      if (takeBudget()) {
+    if (this.head === null && (this.parked > 0 || res.ready(data))) {
+      if (this.parked === 0 && takeBudget()) {
         if (!claimSignal(e.signal)) return Promise.reject(lostReason(e.signal!));
         try {
-          return Promise.resolve(res.take(data));
+          const v = res.take(data);
+          return v === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(v);
         } catch (err) {
           return Promise.reject(err);
         }
       }
+      // The budget is spent, or earlier waits are parked: park behind them, in order.
       const w = new Waiter<T, D>(data, this.what, e.signal, e.token, e.task);
       w.queue = this;
       w.state = PARKED;
+      this.parked++;
       parkUntilRefill(() => this.retryParked(w));
       return w.promise;
     }
@@ -357,7 +394,11 @@ export class WaitQueue<T, D = undefined> {
           w.rejectClaimed(err);
           continue;
         }
-        w.resolveClaimed(v);
+        // A served waiter resumes a task, so it draws on the budget like a ready wait: two tasks
+        // handing a lock or messages back and forth would otherwise starve timers and I/O. When
+        // it is spent the waiter is still served now (FIFO and counts stay exact); only the
+        // delivery to its continuation waits for the event loop to turn.
+        w.resolveClaimed(takeBudget() ? v : afterRefill(v));
       }
     } finally {
       this.pumping = false;
@@ -407,9 +448,10 @@ export class WaitQueue<T, D = undefined> {
         return;
       }
       if (!w.tryClaim()) {
-        w.withdraw(lostReason(w.signal!));
+        w.withdraw(lostReason(w.signal!)); // un-counts it from `parked`
         return;
       }
+      this.parked--;
       let v: T;
       try {
         v = this.resource.take(w.data);
@@ -420,6 +462,7 @@ export class WaitQueue<T, D = undefined> {
       w.resolveClaimed(v);
       return;
     }
+    this.parked--;
     this.enqueue(w);
   }
 }

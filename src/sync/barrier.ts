@@ -1,6 +1,6 @@
 import { checkInteger } from "../core/validate.js";
-import type { Resource, WaitOptions } from "../core/waiter.js";
-import { label, SyncQueue, type SyncOptions } from "./shared.js";
+import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { label, type SyncOptions } from "./shared.js";
 
 /** What `Barrier#wait` resolves with. */
 export interface BarrierWaitResult {
@@ -14,19 +14,19 @@ const FOLLOWER: BarrierWaitResult = Object.freeze({ isLeader: false });
 class BarrierState implements Resource<BarrierWaitResult, undefined> {
   /** Waiters still to be released by the trip in progress. */
   releasing = 0;
-  readonly q: SyncQueue<BarrierWaitResult>;
+  readonly q: WaitQueue<BarrierWaitResult>;
   constructor(
     readonly n: number,
     what: string,
   ) {
-    this.q = new SyncQueue<BarrierWaitResult>(this, what);
+    this.q = new WaitQueue<BarrierWaitResult>(this, what);
   }
   ready(): boolean {
     return this.releasing > 0 || this.n === 1;
   }
   take(): BarrierWaitResult {
     if (this.releasing === 0) return LEADER; // Barrier(1): every arrival completes its own generation
-    return this.q.deliver(--this.releasing === 0 ? LEADER : FOLLOWER);
+    return --this.releasing === 0 ? LEADER : FOLLOWER;
   }
 
   /**
@@ -51,7 +51,7 @@ class BarrierState implements Resource<BarrierWaitResult, undefined> {
     if (claimed < n) return;
     this.releasing = n;
     try {
-      q.wake(); // serves the first n live waiters, in order; the last is the leader
+      q.pump(); // serves the first n live waiters, in order; the last is the leader
     } finally {
       this.releasing = 0;
     }

@@ -1,6 +1,6 @@
 import { checkFunction } from "../core/validate.js";
-import type { Resource, WaitOptions } from "../core/waiter.js";
-import { fastEntry, hasWaiters, label, released, runGuarded, SyncQueue, type SyncOptions } from "./shared.js";
+import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { fastEntry, hasWaiters, label, released, runGuarded, type SyncOptions } from "./shared.js";
 
 /**
  * Exclusive access to a Mutex's value, from `lock()` until `release()` (or the end of the
@@ -16,19 +16,19 @@ export interface MutexGuard<T> extends Disposable {
 
 class MutexState<T> implements Resource<MutexGuard<T>, undefined> {
   locked = false;
-  readonly q: SyncQueue<MutexGuard<T>>;
+  readonly q: WaitQueue<MutexGuard<T>>;
   constructor(
     public value: T,
     what: string,
   ) {
-    this.q = new SyncQueue<MutexGuard<T>>(this, what);
+    this.q = new WaitQueue<MutexGuard<T>>(this, what);
   }
   ready(): boolean {
     return !this.locked;
   }
   take(): MutexGuard<T> {
     this.locked = true;
-    return this.q.deliver(new Guard(this));
+    return new Guard(this);
   }
 }
 
@@ -50,7 +50,7 @@ class Guard<T> implements MutexGuard<T> {
     if (s === undefined) return;
     this.#s = undefined;
     s.locked = false;
-    s.q.wake();
+    s.q.pump();
   }
   [Symbol.dispose](): void {
     this.release();
@@ -100,7 +100,7 @@ export class Mutex<T = void> {
   lock(opts?: WaitOptions): Promise<MutexGuard<T>> {
     const s = this.#s;
     // WaitQueue.wait's fast path, inlined so the call sites stay monomorphic (see fastEntry).
-    if (!s.locked && s.q.head === null && fastEntry(opts)) {
+    if (!s.locked && s.q.idle && fastEntry(opts)) {
       s.locked = true;
       return Promise.resolve(new Guard(s));
     }

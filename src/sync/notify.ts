@@ -1,21 +1,21 @@
-import type { Resource, WaitOptions } from "../core/waiter.js";
-import { label, SyncQueue, type SyncOptions } from "./shared.js";
+import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { label, type SyncOptions } from "./shared.js";
 
 class NotifyState implements Resource<void, undefined> {
   /** A notifyOne that found no waiter, kept for the next notified() (at most one, as tokio). */
   permit = false;
   /** Set while notifyWaiters serves everyone queued. */
   all = false;
-  readonly q: SyncQueue<void>;
+  readonly q: WaitQueue<void>;
   constructor(what: string) {
-    this.q = new SyncQueue<void>(this, what);
+    this.q = new WaitQueue<void>(this, what);
   }
   ready(): boolean {
     return this.all || this.permit;
   }
   take(): void {
     if (!this.all) this.permit = false;
-    return this.q.deliver(undefined);
+    return undefined;
   }
 }
 
@@ -49,7 +49,7 @@ export class Notify {
   notifyOne(): void {
     const s = this.#s;
     s.permit = true;
-    s.q.wake(); // serves the first live waiter, if any, with that permit
+    s.q.pump(); // serves the first live waiter, if any, with that permit
   }
 
   /**
@@ -61,7 +61,7 @@ export class Notify {
     if (s.q.head === null) return;
     s.all = true;
     try {
-      s.q.wake();
+      s.q.pump();
     } finally {
       s.all = false;
     }

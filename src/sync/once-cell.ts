@@ -1,6 +1,6 @@
 import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
-import { readyValue, type Resource, standaloneWaiter, type WaitOptions } from "../core/waiter.js";
-import { label, SyncQueue, type SyncOptions } from "./shared.js";
+import { readyValue, type Resource, standaloneWaiter, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { label, type SyncOptions } from "./shared.js";
 
 /** What a served getOrInit waiter is told when it is its turn to run its own initialiser. */
 const RUN: unique symbol = Symbol("steward.OnceCell.run");
@@ -12,29 +12,29 @@ const SET = 2;
 class CellState<T> implements Resource<T | typeof RUN, undefined> {
   state: typeof EMPTY | typeof RUNNING | typeof SET = EMPTY;
   value: T | undefined = undefined;
-  readonly q: SyncQueue<T | typeof RUN>;
+  readonly q: WaitQueue<T | typeof RUN>;
   constructor(
     readonly what: string,
     readonly initWhat: string,
   ) {
-    this.q = new SyncQueue<T | typeof RUN>(this, what);
+    this.q = new WaitQueue<T | typeof RUN>(this, what);
   }
   ready(): boolean {
     return this.state !== RUNNING;
   }
   take(): T | typeof RUN {
-    if (this.state === SET) return this.q.deliver(this.value as T);
+    if (this.state === SET) return this.value as T;
     this.state = RUNNING; // this waiter runs its initialiser; the rest keep waiting
-    return this.q.deliver(RUN);
+    return RUN;
   }
   succeed(v: T): void {
     this.value = v;
     this.state = SET;
-    this.q.wake();
+    this.q.pump();
   }
   fail(): void {
     this.state = EMPTY;
-    this.q.wake(); // the next waiter in line runs its own initialiser
+    this.q.pump(); // the next waiter in line runs its own initialiser
   }
 
   /** Runs `fn` as the one initialiser; the caller's wait for it is abortable, `fn` itself is not. */

@@ -1,5 +1,5 @@
-import type { Resource, WaitOptions } from "../core/waiter.js";
-import { fastEntry, hasWaiters, label, released, SyncQueue, type SyncOptions } from "./shared.js";
+import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { fastEntry, hasWaiters, label, released, type SyncOptions } from "./shared.js";
 
 /**
  * Shared read access to an RwLock's value until `release()` (or the end of its `using` block).
@@ -30,7 +30,7 @@ type Kind = typeof READ | typeof WRITE;
 class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
   readers = 0;
   writer = false;
-  readonly q: SyncQueue<ReadGuard<T> | WriteGuard<T>, Kind>;
+  readonly q: WaitQueue<ReadGuard<T> | WriteGuard<T>, Kind>;
   readonly readWhat: string;
   readonly writeWhat: string;
   constructor(
@@ -39,7 +39,7 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
   ) {
     this.readWhat = `read on ${name}`;
     this.writeWhat = `write on ${name}`;
-    this.q = new SyncQueue<ReadGuard<T> | WriteGuard<T>, Kind>(this, this.readWhat);
+    this.q = new WaitQueue<ReadGuard<T> | WriteGuard<T>, Kind>(this, this.readWhat);
   }
   ready(k: Kind): boolean {
     return k === READ ? !this.writer : !this.writer && this.readers === 0;
@@ -47,10 +47,10 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
   take(k: Kind): ReadGuard<T> | WriteGuard<T> {
     if (k === READ) {
       this.readers++;
-      return this.q.deliver(new ReadG(this));
+      return new ReadG(this);
     }
     this.writer = true;
-    return this.q.deliver(new WriteG(this));
+    return new WriteG(this);
   }
 }
 
@@ -68,7 +68,7 @@ class ReadG<T> implements ReadGuard<T> {
     if (s === undefined) return;
     this.#s = undefined;
     // Only a writer can be waiting while readers hold the lock, and it needs them all gone.
-    if (--s.readers === 0) s.q.wake();
+    if (--s.readers === 0) s.q.pump();
   }
   [Symbol.dispose](): void {
     this.release();
@@ -93,7 +93,7 @@ class WriteG<T> implements WriteGuard<T> {
     if (s === undefined) return;
     this.#s = undefined;
     s.writer = false;
-    s.q.wake();
+    s.q.pump();
   }
   [Symbol.dispose](): void {
     this.release();
@@ -135,7 +135,7 @@ export class RwLock<T = void> {
    */
   read(opts?: WaitOptions): Promise<ReadGuard<T>> {
     const s = this.#s;
-    if (!s.writer && s.q.head === null && fastEntry(opts)) {
+    if (!s.writer && s.q.idle && fastEntry(opts)) {
       s.readers++;
       return Promise.resolve(new ReadG(s));
     }
@@ -152,7 +152,7 @@ export class RwLock<T = void> {
    */
   write(opts?: WaitOptions): Promise<WriteGuard<T>> {
     const s = this.#s;
-    if (!s.writer && s.readers === 0 && s.q.head === null && fastEntry(opts)) {
+    if (!s.writer && s.readers === 0 && s.q.idle && fastEntry(opts)) {
       s.writer = true;
       return Promise.resolve(new WriteG(s));
     }

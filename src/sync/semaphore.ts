@@ -1,7 +1,7 @@
 import { checkInteger } from "../core/validate.js";
-import type { Resource, WaitOptions } from "../core/waiter.js";
+import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { SemaphoreClosedError } from "../errors.js";
-import { fastEntry, hasWaiters, label, SyncQueue, type SyncOptions } from "./shared.js";
+import { fastEntry, hasWaiters, label, type SyncOptions } from "./shared.js";
 
 /**
  * Permits taken from a Semaphore, returned by `release()` (or at the end of the `using` block
@@ -22,14 +22,14 @@ class SemState implements Resource<Permit, number> {
   /** The most it can ever hold: the initial permits plus every addPermits. */
   capacity: number;
   closed = false;
-  readonly q: SyncQueue<Permit, number>;
+  readonly q: WaitQueue<Permit, number>;
   readonly name: string;
   readonly what1: string;
   constructor(permits: number, name: string) {
     this.permits = this.capacity = permits;
     this.name = name;
     this.what1 = `acquire 1 on ${name}`;
-    this.q = new SyncQueue<Permit, number>(this, this.what1);
+    this.q = new WaitQueue<Permit, number>(this, this.what1);
   }
   ready(n: number): boolean {
     return this.closed || this.permits >= n;
@@ -37,7 +37,7 @@ class SemState implements Resource<Permit, number> {
   take(n: number): Permit {
     if (this.closed) throw new SemaphoreClosedError();
     this.permits -= n;
-    return this.q.deliver(new P(this, n));
+    return new P(this, n);
   }
   check(n: number): void {
     checkInteger(n, "n", 1);
@@ -60,7 +60,7 @@ class P implements Permit {
     if (s === undefined) return;
     this.#s = undefined;
     s.permits += this.count;
-    s.q.wake();
+    s.q.pump();
   }
   forget(): void {
     this.#s = undefined;
@@ -110,7 +110,7 @@ export class Semaphore {
   acquire(n = 1, opts?: WaitOptions): Promise<Permit> {
     const s = this.#s;
     if (n !== 1 || s.capacity === 0) s.check(n);
-    if (s.permits >= n && !s.closed && s.q.head === null && fastEntry(opts)) {
+    if (s.permits >= n && !s.closed && s.q.idle && fastEntry(opts)) {
       s.permits -= n;
       return Promise.resolve(new P(s, n));
     }
@@ -144,7 +144,7 @@ export class Semaphore {
     }
     s.capacity += n;
     s.permits += n;
-    s.q.wake();
+    s.q.pump();
   }
 
   /**

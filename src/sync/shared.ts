@@ -1,8 +1,8 @@
 /**
  * What the synchronisation primitives share: their constructor options, the labels their waits
- * carry in dumps, and {@link SyncQueue}, the core's WaitQueue with budget-aware wake-ups.
+ * carry in dumps, and the inlined fast path of WaitQueue.wait.
  */
-import { parkUntilRefill, takeBudget } from "../core/budget.js";
+import { takeBudget } from "../core/budget.js";
 import { checkOptions, typeName } from "../core/validate.js";
 import { claimSignal, precheck, WaitQueue, type WaitOptions } from "../core/waiter.js";
 
@@ -25,53 +25,6 @@ export function label(kind: string, opts: SyncOptions | undefined): string {
 /** @internal Thrown when a guard or permit is used after release. */
 export function released(what: string): Error {
   return new Error(`this ${what} was already released`);
-}
-
-/**
- * @internal A WaitQueue whose wake-ups draw on the cooperative budget.
- *
- * The core's fast path puts waits that complete at once on the budget, but a waiter served from
- * the queue by pump() is not: two tasks handing a contended lock back and forth (or ping-ponging
- * two Notifys, or meeting at a Barrier(2) in a loop) would run entirely in microtasks and starve
- * timers and I/O. tokio polls a woken acquire with its coop budget too. Here the wake-up that
- * serves waiters draws one unit; when the budget is spent, what it serves is still taken at once
- * (the lock is handed over, the permit consumed, so FIFO order and every count stay exact), only
- * the delivery to the waiter's continuation waits for the event loop to turn.
- */
-export class SyncQueue<T, D = undefined> extends WaitQueue<T, D> {
-  #waking = false;
-  #drawn = false;
-  #late = false;
-
-  /** Serves waiters from the head, on the budget. Call when what the resource holds changed. */
-  wake(): void {
-    if (this.head === null || this.#waking) return;
-    this.#waking = true;
-    this.#drawn = false;
-    this.#late = false;
-    try {
-      this.pump();
-    } finally {
-      this.#waking = false;
-    }
-  }
-
-  /**
-   * What Resource.take returns passes through here: inside a wake-up on a spent budget it becomes
-   * a promise that settles after the refill (a waiter's promise adopts it), else it is `v` itself.
-   */
-  deliver<V>(v: V): V {
-    if (!this.#waking) return v;
-    if (!this.#drawn) {
-      this.#drawn = true;
-      this.#late = !takeBudget();
-    }
-    return this.#late ? later(v) : v;
-  }
-}
-
-function later<V>(v: V): V {
-  return new Promise<V>((resolve) => parkUntilRefill(() => resolve(v))) as unknown as V;
 }
 
 /**
@@ -100,6 +53,7 @@ function ignore(): void {}
 
 /** @internal True when waiters are queued (after pruning any that can no longer be served). */
 export function hasWaiters<T, D>(q: WaitQueue<T, D>): boolean {
+  if (q.parked > 0) return true;
   if (q.head === null) return false;
   q.pump(); // withdraws select losers still queued; serves nothing a try-op could have taken
   return q.head !== null;
