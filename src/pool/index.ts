@@ -1,2 +1,212 @@
-// Filled in by its own issue; re-exported from the package root.
-export {};
+/**
+ * Offloading blocking work, tokio's spawn_blocking for Node: a pool of worker threads (piscina)
+ * that runs the functions a worker module exports, off the event loop. A run is cancellable like
+ * every steward wait — by its AbortSignal, and by the cancellation of the task it was started in —
+ * and cancelling a run that already started terminates the thread running it, so even a
+ * synchronous loop stops. The queue of runs waiting for a thread is bounded. The pool belongs to
+ * the runtime it was created in and is destroyed in the drop phase of that runtime's shutdown.
+ */
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import { checkInteger, checkOptions, typeName } from "../core/validate.js";
+import { standaloneWaiter } from "../core/waiter.js";
+import { ShutdownError } from "../errors.js";
+import { currentRuntime } from "../runtime/runtime.js";
+
+/** Options of {@link blockingPool}. */
+export interface BlockingPoolOptions {
+  /** Most threads running at once. Default: `os.availableParallelism()`. */
+  maxThreads?: number;
+  /** Shown in errors and in the runtime's shutdown report. Default: the worker module's file name. */
+  name?: string;
+  /**
+   * Most runs waiting for a free thread; one more rejects with {@link PoolFullError} at once.
+   * Default 256. `Infinity` removes the bound (and with it the backpressure).
+   */
+  maxQueue?: number;
+  /**
+   * An idle thread exits after this long (threads start on demand). Default 10 000 ms, as tokio's
+   * blocking threads.
+   */
+  idleTimeoutMs?: number;
+}
+
+/** Options of {@link BlockingPool.run}. */
+export interface BlockingRunOptions {
+  /** Withdraws the run (from the queue, or by terminating its thread); it rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Which export of the worker module to call. Default: its default export. */
+  name?: string;
+}
+
+/** A run was refused because `maxQueue` runs are already waiting for a thread. */
+export class PoolFullError extends Error {
+  /** The pool's name. */
+  readonly pool: string;
+  /** Its queue bound. */
+  readonly maxQueue: number;
+  constructor(pool: string, maxQueue: number) {
+    super(`blockingPool '${pool}' is full: ${maxQueue} runs already wait for a thread`);
+    this.name = "PoolFullError";
+    this.pool = pool;
+    this.maxQueue = maxQueue;
+  }
+}
+
+const DEFAULT_MAX_QUEUE = 256;
+const DEFAULT_IDLE_MS = 10_000;
+
+function workerPath(worker: string | URL): string {
+  if (worker instanceof URL) return fileURLToPath(worker);
+  if (typeof worker !== "string") throw new TypeError(`worker must be a path or a file URL, got ${typeName(worker)}`);
+  return worker.startsWith("file:") ? fileURLToPath(worker) : resolve(worker);
+}
+
+/**
+ * A pool of worker threads for blocking work; create it with {@link blockingPool}. The worker
+ * module exports the functions it runs (the default export unless `run` names another); each gets
+ * the `input` (structured-cloned) and may return a value or a promise.
+ */
+export class BlockingPool implements AsyncDisposable {
+  /** Shown in errors and reports. */
+  readonly name: string;
+  /** Most threads running at once. */
+  readonly maxThreads: number;
+  /** Most runs waiting for a thread. */
+  readonly maxQueue: number;
+  readonly #piscina: Piscina;
+  #closing: Promise<void> | undefined;
+  /** Runs handed to piscina and not settled yet: running, or waiting for a thread. */
+  #inFlight = 0;
+
+  /** @internal Use {@link blockingPool}. */
+  constructor(worker: string | URL, opts: BlockingPoolOptions = {}) {
+    checkOptions(opts, "opts");
+    const filename = workerPath(worker);
+    if (!existsSync(filename)) throw new Error(`blockingPool: no worker module at ${filename}`);
+    const maxThreads = opts.maxThreads ?? Math.max(1, availableParallelism());
+    checkInteger(maxThreads, "opts.maxThreads", 1, 4096);
+    const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
+    if (maxQueue !== Infinity) checkInteger(maxQueue, "opts.maxQueue", 0);
+    const idleTimeout = opts.idleTimeoutMs ?? DEFAULT_IDLE_MS;
+    if (typeof idleTimeout !== "number" || !(idleTimeout >= 0)) {
+      throw new RangeError(`opts.idleTimeoutMs must be a number of milliseconds >= 0, got ${typeName(idleTimeout)}`);
+    }
+    if (opts.name !== undefined && typeof opts.name !== "string") throw new TypeError(`opts.name must be a string, got ${typeName(opts.name)}`);
+    this.name = opts.name ?? filename.slice(filename.lastIndexOf("/") + 1);
+    this.maxThreads = maxThreads;
+    this.maxQueue = maxQueue;
+    this.#piscina = new Piscina({ filename, minThreads: 0, maxThreads, idleTimeout, recordTiming: false });
+  }
+
+  /** Runs waiting for a thread now. */
+  get queueSize(): number {
+    return Math.max(0, this.#inFlight - this.maxThreads);
+  }
+
+  /** Threads alive now (busy or idle). */
+  get threads(): number {
+    return this.#piscina.threads.length;
+  }
+
+  /** True once the pool is closing or closed. */
+  get isClosed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Runs the worker module's export (`opts.name`, default the default export) with `input` on a
+   * pool thread and resolves with what it returns. Rejects with `signal.reason` when
+   * `opts.signal` aborts, with a CancelledError when the task it was started in is cancelled,
+   * with {@link PoolFullError} when the queue is full and with ShutdownError once the pool closed.
+   */
+  run<R = unknown>(input: unknown, opts?: BlockingRunOptions): Promise<R> {
+    let fn = "default";
+    if (opts !== undefined) {
+      checkOptions(opts, "opts");
+      if (opts.name !== undefined) {
+        if (typeof opts.name !== "string") throw new TypeError(`opts.name must be a string, got ${typeName(opts.name)}`);
+        fn = opts.name;
+      }
+    }
+    if (this.#closing !== undefined) return Promise.reject(new ShutdownError(`blockingPool '${this.name}' is closed`));
+    const w = standaloneWaiter<R>(opts, `run on blockingPool '${this.name}'`);
+    if (w instanceof Promise) return w;
+    // The bound is counted here, not left to piscina: runs in flight beyond maxThreads wait.
+    if (this.#inFlight >= this.maxThreads + this.maxQueue) {
+      w.fail(new PoolFullError(this.name, this.maxQueue));
+      return w.promise;
+    }
+    this.#inFlight++;
+    let counted = true;
+    const release = (): void => {
+      if (counted) {
+        counted = false;
+        this.#inFlight--;
+      }
+    };
+    const ac = new AbortController();
+    // Withdrawn (signal or task cancelled): the waiter already rejected with the right reason;
+    // aborting removes a queued run or terminates the thread of a running one, synchronously,
+    // so its place is free for the caller's next run at once.
+    w.onWithdraw = () => {
+      release();
+      ac.abort();
+    };
+    this.#piscina.run(input, { signal: ac.signal, name: fn }).then(
+      (v: R) => {
+        release();
+        w.complete(v);
+      },
+      (e: unknown) => {
+        release();
+        w.fail(this.#mapError(e));
+      },
+    );
+    return w.promise;
+  }
+
+  #mapError(e: unknown): unknown {
+    if (e instanceof Error) {
+      if (e.message === "Terminating worker thread" && this.#closing !== undefined) {
+        return new ShutdownError(`blockingPool '${this.name}' was closed while the run waited or ran`);
+      }
+    }
+    return e;
+  }
+
+  /**
+   * Closes the pool: new runs reject, runs still waiting or running are stopped (their threads
+   * terminated) and reject with ShutdownError. Idempotent. The runtime calls it in its drop phase.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#piscina.destroy();
+    return this.#closing;
+  }
+
+  /** = {@link close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates a pool of worker threads for blocking work (tokio's spawn_blocking): `worker` is the
+ * path or file URL of a module whose exports the pool runs. The pool is registered with the
+ * current runtime and closed in the drop phase of its shutdown, after every task has ended.
+ *
+ * ```ts
+ * const hashing = blockingPool(new URL("./hash-worker.js", import.meta.url), { maxThreads: 2 });
+ * const digest = await hashing.run<string>(password, { signal });
+ * ```
+ */
+export function blockingPool(worker: string | URL, opts?: BlockingPoolOptions): BlockingPool {
+  const pool = new BlockingPool(worker, opts);
+  // Runtime.defer is being added concurrently; register defensively until it is there.
+  const rt = currentRuntime() as unknown as { defer?: (r: AsyncDisposable, name?: string) => void };
+  if (typeof rt.defer === "function") rt.defer(pool, `blockingPool '${pool.name}'`);
+  return pool;
+}

@@ -1,0 +1,26 @@
+/** A worker thread that calls Supervisor.watchThisThread() is watched by the main thread's watchdog. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { blocksBetween, runFixture, show, sourceLine, stackReport } from "./helpers.js";
+
+test("a blocked worker thread is reported with its own stack, and its listeners get the events", async () => {
+  const run = await runFixture("worker");
+  assert.equal(run.code, 0, show(run));
+  const threadId = run.markData<number>("worker-thread");
+  assert.equal(typeof threadId, "number");
+  const blocked = blocksBetween(run, "worker-block-start", "worker-block-end").filter((r) => r.thread === threadId);
+  assert.equal(blocked.length, 1, show(run));
+  const b = stackReport(run)!;
+  assert.ok(b.stackCapture === "live" || b.stackCapture === "late", show(run));
+  assert.ok(b.index < run.markIndex("worker-block-end"), show(run));
+  assert.equal(b.stack![0]!.functionName, "workerBusy");
+  assert.ok(b.stack![0]!.file.endsWith("/test/supervisor/fixtures/worker.ts"));
+  assert.equal(b.stack![0]!.line, sourceLine("worker", "// @worker-line"));
+  assert.ok(run.reports().some((r) => r.event === "unblocked" && r.thread === threadId), show(run));
+
+  const lb = run.markData<{ thread: number; stack: { functionName: string }[] }>("worker-listener-blocked");
+  assert.ok(lb !== undefined, show(run));
+  assert.equal(lb.thread, threadId);
+  assert.equal(lb.stack[0]!.functionName, "workerBusy");
+  assert.ok(run.markData("worker-listener-unblocked") !== undefined, show(run));
+});
