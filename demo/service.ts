@@ -103,9 +103,13 @@ await runMain(
       const addr = server.address();
       const p = typeof addr === "object" && addr !== null ? addr.port : port;
       process.stdout.write(`LISTENING ${p}\n`);
-      if (serve) process.stdout.write(`demo service on http://127.0.0.1:${p}/fast, /slow, /offload, /work?ms=500, /stats (Ctrl-C to stop)\n`);
+      if (serve) {
+        process.stdout.write(`demo service on http://127.0.0.1:${p}/fast, /slow, /offload, /work?ms=500, /stats (Ctrl-C to stop)\n`);
+        process.stdout.write("live console: http://127.0.0.1:6669/ in a browser, or `npx steward console` in a terminal\n");
+      }
     });
     await ctx.token.cancelled();
   },
-  { name: "demo", supervisor: { thresholdMs: 100, startupGraceMs: 300 }, shutdownTimeoutMs: 5_000 },
+  // With --serve the live console runs too: http://127.0.0.1:6669 or `npx steward console`.
+  { name: "demo", supervisor: { thresholdMs: 100, startupGraceMs: 300 }, shutdownTimeoutMs: 5_000, console: serve },
 );

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `steward` command. Subcommands grow with the console issue; for now --help and --version. */
+/** The `steward` command: --help, --version, and `steward console [URL]` (the live console). */
 import { readFileSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -7,13 +7,16 @@ const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta
 const HELP = `steward ${pkg.version} — tokio's async discipline for Node.js
 
 Usage:
-  steward --help        show this help
-  steward --version     print the version
+  steward console [URL]   the live console of a running program: tasks, resources, warnings
+                          (the program runs with new Runtime({ console: true }) or STEWARD_CONSOLE=1;
+                          URL defaults to http://127.0.0.1:6669/; --once prints one snapshot)
+  steward --help          show this help
+  steward --version       print the version
 
 The library is imported from your code: import { spawn, channel, Supervisor } from "steward".
 `;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const arg = argv[0];
   if (arg === undefined || arg === "--help" || arg === "-h" || arg === "help") {
     process.stdout.write(HELP);
@@ -23,8 +26,21 @@ function main(argv: string[]): number {
     process.stdout.write(`${pkg.version}\n`);
     return 0;
   }
+  if (arg === "console") {
+    // Loaded only for this subcommand, so --help and --version stay instant.
+    const { runConsoleCommand } = await import("../console/tui.js");
+    return runConsoleCommand(argv.slice(1));
+  }
   process.stderr.write(`steward: unknown command '${arg}'\n\n${HELP}`);
   return 2;
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`steward: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

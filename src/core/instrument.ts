@@ -49,7 +49,7 @@ export interface InstrumentHooks {
   taskJoined(task: InstrumentedTask): void;
   /** A WaitQueue was constructed. */
   queueCreated(queue: object): void;
-  /** A blocked event-loop episode was reported (see {@link reportBlocked}). */
+  /** A blocked event-loop episode was reported (see {@link recordBlocked}). */
   blocked(event: BlockedEventLike): void;
 }
 
@@ -64,8 +64,8 @@ export function setInstrumentHooks(h: InstrumentHooks | null): void {
 /**
  * Feeds a blocked event-loop episode to the live console (its header, its never-yielded lint
  * and the `steward.eventloop.blocked` metrics). A no-op while no console is on. Its signature
- * fits a Supervisor listener: `supervisor.on("blocked", reportBlocked)`.
+ * fits a Supervisor listener: `supervisor.on("blocked", recordBlocked)`.
  */
-export function reportBlocked(event: BlockedEventLike): void {
+export function recordBlocked(event: BlockedEventLike): void {
   if (hooks !== null) hooks.blocked(event);
 }

@@ -1,4 +1,5 @@
 /** Human-readable lines for dumps and reports (what runMain writes to stderr). Internal. */
+import { formatConsoleSummary } from "../console/format.js";
 import type { RuntimeDump, ShutdownReport, TaskInfo } from "./runtime.js";
 
 /** "task 3 'worker' waiting on sleep 5000 ms, age 1200 ms, spawned at /app/main.ts:10:3" */
@@ -17,6 +18,7 @@ export function formatDump(dump: RuntimeDump, heading: string): string {
     const extra = Object.keys(rest).length === 0 ? "" : ` ${safeJson(rest)}`;
     lines.push(`  resource '${name}' (${kind})${extra}`);
   }
+  if (dump.console !== undefined) lines.push("  [console]", formatConsoleSummary(dump.console).trimEnd());
   return lines.join("\n") + "\n";
 }
 

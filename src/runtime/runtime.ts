@@ -15,6 +15,11 @@
  * order).
  */
 import { CancellationToken } from "../cancel/token.js";
+import { type ConsoleOptions, resolveConsoleOptions } from "../console/options.js";
+import { Supervisor, type SupervisorOptions } from "../supervisor/index.js";
+import { recordBlocked } from "../core/instrument.js";
+import { type RuntimeConsole, startConsole } from "../console/runtime-console.js";
+import type { ConsoleSnapshot } from "../console/types.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
 import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
@@ -42,12 +47,16 @@ export interface RuntimeOptions {
    */
   unhandledPanic?: UnhandledPanicMode;
   /**
-   * Blocked-event-loop detection for this runtime (API.md §8). Accepted and stored in
-   * `runtime.options`; wired by the supervisor. Typed `SupervisorOptions` once it lands.
+   * Blocked-event-loop detection (API.md §8): starts a {@link Supervisor} on this thread unless
+   * one already runs (one per thread: the first runtime's options win), stopped in the drop phase.
    */
-  supervisor?: boolean | object;
-  /** The live task view (API.md §9). Accepted and stored in `runtime.options`; wired by the console. */
-  console?: boolean | object;
+  supervisor?: boolean | SupervisorOptions;
+  /**
+   * The live task view (API.md §9): instruments this runtime's tasks and serves them on
+   * http://127.0.0.1:6669/ (see ConsoleOptions). Default: off, or what STEWARD_CONSOLE says.
+   * @throws TypeError for a host beyond loopback without a token.
+   */
+  console?: boolean | ConsoleOptions;
 }
 
 /** Options of {@link Runtime.shutdown}. */
@@ -87,6 +96,8 @@ export interface RuntimeDump {
   tasks: TaskInfo[];
   /** In the order they were deferred (drop runs the other way round). */
   resources: ResourceInfo[];
+  /** What the live console shows (tasks with timings, resources, lints), when it is on. */
+  console?: ConsoleSnapshot;
 }
 
 /** What `shutdown()` resolves with. */
@@ -189,6 +200,8 @@ export class Runtime implements TaskHost, AsyncDisposable {
   private collectWaiter: { tasksToo: boolean; resolve(): void } | undefined = undefined;
   private forceController: AbortController | undefined = undefined;
   private shutdownPromise: Promise<ShutdownReport> | undefined = undefined;
+  /** @internal The live console (`consoleOf(runtime)` is the public way to it). */
+  readonly console: RuntimeConsole | undefined;
   /** @internal Why shutdown started: a call, or an unobserved panic under unhandledPanic "shutdown". */
   shutdownCause: "call" | "panic" | undefined = undefined;
 
@@ -206,6 +219,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
     }
     checkFlagOrObject(opts.supervisor, "opts.supervisor");
     checkFlagOrObject(opts.console, "opts.console");
+    const consoleOptions = resolveConsoleOptions(opts.console);
     this.options = Object.freeze({ ...opts });
     this.name = opts.name;
     this.onTaskPanic = opts.onTaskPanic;
@@ -220,6 +234,12 @@ export class Runtime implements TaskHost, AsyncDisposable {
         t.abort(reason);
       }
     });
+    this.console = consoleOptions === undefined ? undefined : startConsole(this, consoleOptions);
+    if (opts.supervisor !== undefined && opts.supervisor !== false && Supervisor.current() === undefined) {
+      const sup = Supervisor.start(opts.supervisor === true ? {} : opts.supervisor);
+      sup.on("blocked", recordBlocked); // the console's never-yielded lint and blocked episodes
+      this.defer(() => sup.stop(), "supervisor");
+    }
   }
 
   /** Where the runtime is in its life: "running" until shutdown, then each phase, then "closed". */
@@ -354,7 +374,14 @@ export class Runtime implements TaskHost, AsyncDisposable {
       }
       resources.push({ ...extra, name: r.name, kind: r.kind });
     }
-    return { tasks: this.tasks(), resources };
+    const dump: RuntimeDump = { tasks: this.tasks(), resources };
+    if (this.console !== undefined) dump.console = this.console.snapshot();
+    return dump;
+  }
+
+  /** @internal The deferred resources, for the console. */
+  deferredList(): readonly { resource: unknown; name: string; kind: string }[] {
+    return this.resources;
   }
 
   private get label(): string {

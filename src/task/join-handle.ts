@@ -5,6 +5,7 @@
 import { CancellationToken } from "../cancel/token.js";
 import { config } from "../core/config.js";
 import type { Frame, TaskLike } from "../core/context.js";
+import { hooks, type InstrumentedTask } from "../core/instrument.js";
 import { CancelledError, JoinError } from "../errors.js";
 import { captureSpawnSite, formatSpawnSite, type SpawnSite } from "./spawn-site.js";
 
@@ -65,7 +66,7 @@ let nextId = 1;
  * with {@link JoinError}), or call `result()` for an outcome that never rejects. Dropping the
  * handle does not cancel the task; `abort()` does.
  */
-export class JoinHandle<T> implements PromiseLike<T>, Frame, TaskLike {
+export class JoinHandle<T> implements PromiseLike<T>, Frame, TaskLike, InstrumentedTask {
   readonly id: number;
   readonly name: string | undefined;
   /** @internal */ readonly token: CancellationToken;
@@ -78,7 +79,10 @@ export class JoinHandle<T> implements PromiseLike<T>, Frame, TaskLike {
   /** @internal Live-task list of the runtime (intrusive, so linking allocates nothing). */
   liveNext: JoinHandle<unknown> | null = null;
   /** @internal */ livePrev: JoinHandle<unknown> | null = null;
-  /** @internal */ readonly site: SpawnSite | undefined;
+  /** @internal Set at spawn per `configure({ spawnSites })`, or by the console (which captures every site). */
+  site: SpawnSite | undefined;
+  /** @internal The live console's record of this task (core/instrument.ts); undefined when it is off. */
+  instrument: unknown = undefined;
   private fn: ((ctx: TaskContext) => T | PromiseLike<T>) | undefined;
   private state = RUNNING;
   private value: T | undefined = undefined;
@@ -105,6 +109,7 @@ export class JoinHandle<T> implements PromiseLike<T>, Frame, TaskLike {
     this.spawnedAtMs = Date.now(); // cheaper than performance.now(); ages are reported in whole ms
     const sites = config.spawnSites;
     this.site = sites === "all" || (sites === "named" && name !== undefined) ? captureSpawnSite() : undefined;
+    if (hooks !== null) hooks.taskSpawned(this, host);
   }
 
   /** @internal The frame interface: a task is its own frame. */
@@ -187,7 +192,12 @@ export class JoinHandle<T> implements PromiseLike<T>, Frame, TaskLike {
     if (this.state !== RUNNING) return;
     const kind = e instanceof CancelledError || this.token.isCancelled ? "cancelled" : "panic";
     this.state = FAILED;
+    // No stack of its own: it would only show steward's internals (the cause carries the task's
+    // stack), and capturing one costs ≈ 5 µs per failed task, which dominates a mass shutdown.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     this.error = new JoinError(kind, this.id, this.name, e);
+    Error.stackTraceLimit = limit;
     this.finish();
     if (kind === "panic" && !this.observed) {
       // As Node does for unhandled rejections: give code that joins later in this turn a chance.
@@ -200,6 +210,7 @@ export class JoinHandle<T> implements PromiseLike<T>, Frame, TaskLike {
   private finish(): void {
     this.runtimeRef.unlink(this);
     this.waitingOn = undefined;
+    if (hooks !== null) hooks.taskDone(this);
     if (this.settle !== undefined) {
       if (this.state === OK) this.settle.resolve(this.value as T);
       else this.settle.reject(this.error);
@@ -210,6 +221,7 @@ export class JoinHandle<T> implements PromiseLike<T>, Frame, TaskLike {
 
   private promise(): Promise<T> {
     this.observed = true;
+    if (hooks !== null) hooks.taskJoined(this);
     if (this.settled === undefined) {
       if (this.state === OK) this.settled = Promise.resolve(this.value as T);
       else if (this.state === FAILED) this.settled = Promise.reject(this.error);

@@ -2,6 +2,7 @@
 import { CancellationToken } from "../cancel/token.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
 import { Deque } from "../core/deque.js";
+import { hooks } from "../core/instrument.js";
 import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
 import { standaloneWaiter, type WaitOptions } from "../core/waiter.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost, type TaskOwner } from "./join-handle.js";
@@ -29,12 +30,25 @@ const resolved = Promise.resolve();
 
 function drainStarts(): void {
   drainScheduled = false;
+  const start = hooks === null ? startTask : startTaskInstrumented;
   let h: JoinHandle<unknown> | undefined;
-  while ((h = startQueue.shift()) !== undefined) als.run(h, startTask, h);
+  while ((h = startQueue.shift()) !== undefined) als.run(h, start, h);
 }
 
 function startTask(h: JoinHandle<unknown>): void {
   h.start();
+}
+
+/** startTask with the console's first-poll boundary around it (core/instrument.ts). */
+function startTaskInstrumented(h: JoinHandle<unknown>): void {
+  const k = hooks;
+  if (k === null) return h.start();
+  k.pollStart(h);
+  try {
+    h.start();
+  } finally {
+    k.pollEnd(h);
+  }
 }
 
 /**

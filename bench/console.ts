@@ -1,0 +1,232 @@
+/**
+ * The live console's cost (issue 7): spawn+join and awaits inside a task with the console off and
+ * on, and an HTTP server under load (autocannon) whose handler is a steward task, with the
+ * console off, on, and on with a browser-like client watching the event stream. The server runs
+ * in a child process (this file with --child-server), so its numbers are not the load
+ * generator's; the watcher runs in a third one.
+ *
+ * "Off" is the default build with the hooks compiled in but not installed: the cost of the
+ * hook sites themselves (one null check each) is measured against a build without them in the
+ * issue notes, since it cannot be toggled in one process.
+ */
+import { type ChildProcess, spawn as spawnChild } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { consoleOf, Runtime, Semaphore } from "../src/index.js";
+import { type BenchContext, type Case, compare, fmt, log, median, type Section } from "./harness.js";
+
+async function asyncFn(i: number): Promise<number> {
+  return i;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Micro: each run makes its runtime (console off or on, no server) and shuts it down, so the
+// promise hooks exist only during the "on" runs.
+
+function microCases(): Case[] {
+  const run = (console: boolean, body: (rt: Runtime, n: number) => Promise<void>) => async (n: number) => {
+    const rt = new Runtime({ console: console ? { server: false } : false });
+    await body(rt, n);
+    await rt.shutdown();
+  };
+  const spawnJoin = async (rt: Runtime, n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await rt.spawn(() => asyncFn(i));
+  };
+  const awaits = async (rt: Runtime, n: number): Promise<void> => {
+    await rt.spawn(async () => {
+      for (let i = 0; i < n; i++) await asyncFn(i);
+    });
+  };
+  return [
+    { name: "spawn+join, console off", run: run(false, spawnJoin) },
+    { name: "spawn+join, console on", run: run(true, spawnJoin) },
+    { name: "await in a task, console off", run: run(false, awaits) },
+    { name: "await in a task, console on", run: run(true, awaits) },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP: the child server
+
+type Mode = "off" | "on" | "watched";
+
+/** Requests per second of the fixed-load rounds: well below what this machine saturates at. */
+const RATE = 5000;
+
+async function childServer(mode: Mode): Promise<void> {
+  const rt = new Runtime({ name: "bench", console: mode === "off" ? false : { port: 0 } });
+  const sem = new Semaphore(64, { name: "db" });
+  const io = (): Promise<void> => new Promise((r) => setImmediate(r));
+  const lookup = async (id: number): Promise<{ id: number; name: string }> => {
+    await io();
+    return { id, name: `user${id}` };
+  };
+  let served = 0;
+  const server = createServer((req, res) => {
+    if (req.url === "/__stats") {
+      const cpu = process.cpuUsage();
+      res.end(JSON.stringify({ cpuUs: cpu.user + cpu.system, served }));
+      return;
+    }
+    served++;
+    rt.spawn(async () => {
+      const permit = await sem.acquire();
+      try {
+        const id = Number(req.url?.slice(1)) || 1;
+        const user = await lookup(id);
+        const orders = await Promise.all([lookup(id + 1), lookup(id + 2)]);
+        const body = JSON.stringify({ user, orders, at: Date.now() });
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(body);
+      } finally {
+        permit.release();
+      }
+    });
+  });
+  server.listen(0, "127.0.0.1", () => {
+    void (async () => {
+      const url = mode === "off" ? "" : await consoleOf(rt)!.listening();
+      process.stdout.write(`READY ${(server.address() as AddressInfo).port} ${url}\n`);
+    })();
+  });
+}
+
+interface HttpResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** The server's CPU time (user + system) per request, in µs: what the console costs it, whatever the load generator manages. */
+  cpuUs: number;
+}
+
+async function stats(port: number): Promise<{ cpuUs: number; served: number }> {
+  const r = await fetch(`http://127.0.0.1:${port}/__stats`);
+  return (await r.json()) as { cpuUs: number; served: number };
+}
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+
+const require = createRequire(import.meta.url);
+const autocannon = require("autocannon") as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+
+async function startChild(mode: Mode): Promise<{ child: ChildProcess; port: number; consoleUrl: string }> {
+  const child = spawnChild(process.execPath, [fileURLToPath(import.meta.url), "--child-server", mode], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const i = buf.indexOf("\n");
+      if (i >= 0) resolve(buf.slice(0, i));
+    });
+    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  const [, port, consoleUrl] = line.split(" ");
+  return { child, port: Number(port), consoleUrl: consoleUrl ?? "" };
+}
+
+/**
+ * Reads the console's event stream like a browser tab would, in a process of its own (in this
+ * one it would slow the load generator, which then shows up as server CPU per request).
+ */
+function watch(url: string): ChildProcess {
+  const code = `fetch(${JSON.stringify(`${url}api/events`)}).then(async (r) => { for await (const _ of r.body); }).catch(() => {});`;
+  return spawnChild(process.execPath, ["-e", code], { stdio: "ignore" });
+}
+
+/**
+ * One server, one mode: a warm-up, then `seconds` of load. With `rate` the load is fixed (the
+ * same for every mode, below saturation), so CPU per request compares like with like; without,
+ * autocannon goes as fast as the machine lets it.
+ */
+async function httpRound(mode: Mode, seconds: number, rate?: number): Promise<HttpResult> {
+  const { child, port, consoleUrl } = await startChild(mode);
+  const watcher = mode === "watched" ? watch(consoleUrl) : undefined;
+  const load = { url: `http://127.0.0.1:${port}/7`, connections: 32, ...(rate === undefined ? {} : { overallRate: rate }) };
+  try {
+    await autocannon({ ...load, duration: 1 });
+    const s0 = await stats(port);
+    const r = await autocannon({ ...load, duration: seconds });
+    const s1 = await stats(port);
+    if (r.non2xx > 0 || r.errors > 0) throw new Error(`${mode}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuUs: (s1.cpuUs - s0.cpuUs) / Math.max(1, s1.served - s0.served) };
+  } finally {
+    watcher?.kill();
+    child.kill();
+  }
+}
+
+export default async function run(ctx: BenchContext): Promise<Section> {
+  log("console: spawn/join and awaits, console off vs on");
+  const n = ctx.quick ? 20_000 : 100_000;
+  const micro = await compare(microCases(), { n, rounds: ctx.quick ? 3 : 7 });
+  const get = (name: string): number => micro.find((r) => r.name === name)!.nsPerOp;
+  const microRows = [
+    ["spawn+join", get("spawn+join, console off"), get("spawn+join, console on")],
+    ["await in a task", get("await in a task, console off"), get("await in a task, console on")],
+  ] as const;
+
+  const seconds = ctx.quick ? 2 : 5;
+  const rounds = ctx.quick ? 1 : 3;
+  const modes: Mode[] = ["off", "on", "watched"];
+  const measure = async (rate: number | undefined): Promise<Record<Mode, HttpResult[]>> => {
+    const res: Record<Mode, HttpResult[]> = { off: [], on: [], watched: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const m of r % 2 === 0 ? modes : [...modes].reverse()) {
+        res[m].push(await httpRound(m, seconds, rate));
+        log(`  ${rate === undefined ? "max" : `${rate}/s`} round ${r + 1} ${m}: ${Math.round(res[m].at(-1)!.rps)} req/s, ${res[m].at(-1)!.cpuUs.toFixed(1)} µs CPU/request`);
+      }
+    }
+    return res;
+  };
+  log(`console: HTTP server at a fixed ${RATE} req/s (autocannon, 32 connections), console off / on / on + watched`);
+  const fixed = await measure(RATE);
+  log("console: HTTP server at full load");
+  const full = ctx.quick ? undefined : await measure(undefined);
+  const med = (res: Record<Mode, HttpResult[]>, m: Mode, k: keyof HttpResult): number => median(res[m].map((x) => x[k]));
+  const cost = (res: Record<Mode, HttpResult[]>, m: Mode, k: keyof HttpResult, higherIsWorse: boolean): string => {
+    if (m === "off") return "—";
+    const a = med(res, "off", k);
+    const b = med(res, m, k);
+    return `${((((higherIsWorse ? b - a : a - b) / a) * 100)).toFixed(1)} %`;
+  };
+  const label = (m: Mode): string => (m === "watched" ? "on + event stream watched" : m);
+  const lines = [
+    "Instrumentation cost: console off (the default: no promise hook, a null check per hook site) against on (`new Runtime({ console: { server: false } })`).",
+    "",
+    "| case | console off, ns/op | console on, ns/op | × off |",
+    "| --- | ---: | ---: | ---: |",
+    ...microRows.map(([name, a, b]) => `| ${name} | ${fmt(a)} | ${fmt(b)} | ${(b / a).toFixed(2)} |`),
+    "",
+    `HTTP server (node:http on 127.0.0.1 in a child process; every request is a steward task taking a Semaphore permit and ` +
+      `awaiting three setImmediate-backed lookups; autocannon with 32 connections, ${seconds} s × ${rounds} round${rounds === 1 ? "" : "s"} per mode, interleaved, medians).`,
+    "",
+    `At a fixed ${RATE} req/s (the same load for every mode, so the server's CPU time per request compares like with like):`,
+    "",
+    "| console | server CPU µs/request | CPU cost | p50 ms | p99 ms |",
+    "| --- | ---: | ---: | ---: | ---: |",
+    ...modes.map((m) => `| ${label(m)} | ${med(fixed, m, "cpuUs").toFixed(1)} | ${cost(fixed, m, "cpuUs", true)} | ${med(fixed, m, "p50").toFixed(1)} | ${med(fixed, m, "p99").toFixed(1)} |`),
+    ...(full === undefined
+      ? []
+      : [
+          "",
+          "At full load (as fast as autocannon, on the same two cores, can drive it: noisier):",
+          "",
+          "| console | req/s | throughput cost | server CPU µs/request | p99 ms |",
+          "| --- | ---: | ---: | ---: | ---: |",
+          ...modes.map((m) => `| ${label(m)} | ${Math.round(med(full, m, "rps"))} | ${cost(full, m, "rps", false)} | ${med(full, m, "cpuUs").toFixed(1)} | ${med(full, m, "p99").toFixed(1)} |`),
+        ]),
+    "",
+    "Goal: ≤ 10 % on the HTTP server with the console on; nothing when off.",
+  ];
+  return { title: "Live console overhead (API.md §9, issue 7)", markdown: lines.join("\n") };
+}
+
+const childIdx = process.argv.indexOf("--child-server");
+if (childIdx >= 0) await childServer(process.argv[childIdx + 1] as Mode);
