@@ -143,8 +143,11 @@ function tables(m: Measured): string {
     "",
     ratioTable(m.waits, "ready wait, outside a task", "× outside a task"),
     "",
-    `Inside a task a ready wait costs ${fmt(inTask.nsPerOp)} ns vs ${fmt(outTask.nsPerOp)} ns outside (${(inTask.nsPerOp / outTask.nsPerOp).toFixed(2)}×): ` +
-      "the AsyncLocalStorage context that makes currentTask() work rides on every await.",
+    `Inside a task a ready wait costs ${fmt(inTask.nsPerOp)} ns vs ${fmt(outTask.nsPerOp)} ns outside (${(inTask.nsPerOp / outTask.nsPerOp).toFixed(2)}×). ` +
+      "Once any task has run, the AsyncLocalStorage behind currentTask() is active and, on Node 20/22, its promise hooks tax " +
+      "every await in the process, inside tasks or not (compare `await asyncFn()` here with ≈ 60–100 ns in a process without it); " +
+      "Node 24 has no such tax but pays per task start instead. A select hands each branch a real AbortSignal: creating " +
+      "and aborting those (≈ 5–9 µs each on Node 20) is most of its cost.",
   ].join("\n");
 }
 

@@ -2,29 +2,57 @@
  * `npm run bench [-- --quick] [-- --only name,name]`: runs every bench module in turn and writes
  * BENCHMARKS.md. Each module default-exports (ctx) => Promise<Section>.
  */
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { type BenchContext, log, machine, type Section } from "./harness.js";
 
 /** Bench modules, in report order. A module that is not there yet is skipped with a note. */
 const MODULES = ["core", "sync", "channel", "shutdown", "supervisor", "console"];
 
+type BenchModule = { default: (ctx: BenchContext) => Promise<Section> };
+
+async function load(m: string): Promise<BenchModule | undefined> {
+  try {
+    return (await import(`./${m}.js`)) as BenchModule;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Each module runs in a fresh child process: once a module has spawned a task, steward's
+ * AsyncLocalStorage hooks tax every await in the process (Node 20/22), so a module measured
+ * after another would carry a cost that depends on the order of the report.
+ */
+function runIsolated(m: string, quick: boolean): Section {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--module", m, ...(quick ? ["--quick"] : [])], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(out.trim().split("\n").pop()!) as Section;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const ctx: BenchContext = { quick: argv.includes("--quick") };
+  const modIdx = argv.indexOf("--module");
+  if (modIdx >= 0) {
+    const mod = await load(argv[modIdx + 1]!);
+    if (mod === undefined) throw new Error(`no bench module ${argv[modIdx + 1]}`);
+    process.stdout.write(`${JSON.stringify(await mod.default(ctx))}\n`);
+    return;
+  }
   const onlyIdx = argv.indexOf("--only");
   const only = onlyIdx >= 0 ? (argv[onlyIdx + 1] ?? "").split(",") : undefined;
   const sections: Section[] = [];
   for (const m of MODULES) {
     if (only !== undefined && !only.includes(m)) continue;
-    let mod: { default: (ctx: BenchContext) => Promise<Section> };
-    try {
-      mod = (await import(`./${m}.js`)) as typeof mod;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") continue;
-      throw e;
-    }
+    if ((await load(m)) === undefined) continue;
     log(`== ${m}`);
-    const s = await mod.default(ctx);
+    const s = runIsolated(m, ctx.quick);
     process.stdout.write(`\n## ${s.title}\n\n${s.markdown}\n`);
     sections.push(s);
   }
@@ -38,7 +66,8 @@ async function main(): Promise<void> {
     `Machine: ${machine()}.`,
     "",
     "Every table compares cases measured in the same process run, interleaved over several rounds",
-    "(median round shown). Ratios are what to read; absolute numbers move with the machine.",
+    "(median round shown); each section runs in a fresh process. Ratios are what to read; absolute",
+    "numbers move with the machine (a shared 2-core VM: expect ±10–20 % between runs).",
     "",
     ...sections.flatMap((s) => [`## ${s.title}`, "", s.markdown, ""]),
   ].join("\n");
