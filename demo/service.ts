@@ -105,7 +105,7 @@ await runMain(
       process.stdout.write(`LISTENING ${p}\n`);
       if (serve) {
         process.stdout.write(`demo service on http://127.0.0.1:${p}/fast, /slow, /offload, /work?ms=500, /stats (Ctrl-C to stop)\n`);
-        process.stdout.write("live console: http://127.0.0.1:6669/ in a browser, or `npx steward console` in a terminal\n");
+        process.stdout.write("live console: `npx steward console` in a terminal, http://127.0.0.1:6670/ in a browser (browsers refuse 6669)\n");
       }
     });
     await ctx.token.cancelled();

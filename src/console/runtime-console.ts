@@ -84,6 +84,12 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
     return this.#lease?.server.url;
   }
 
+  /** Where a browser can open the page: `url`, or the next usable port when browsers refuse `url`'s (6669 is one). */
+  get webUrl(): string | undefined {
+    const s = this.#lease?.server;
+    return s?.webUrl ?? s?.url;
+  }
+
   /**
    * Resolves with the server's URL once it listens; rejects if it cannot (the port is taken) or
    * when the console has no server (`server: false`).

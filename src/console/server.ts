@@ -27,6 +27,9 @@ import { buildSnapshot, type SnapshotSource, taskSnapshot } from "./snapshot.js"
 import type { ConsoleDelta, ConsoleSnapshot, TaskSnapshot } from "./types.js";
 import { APP_JS, INDEX_HTML } from "./web.js";
 
+/** Ports the Fetch standard blocks (browsers refuse them with ERR_UNSAFE_PORT). */
+const BROWSER_BLOCKED_PORTS = new Set([1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
+
 /** A source the server can also ask for one task. */
 export interface ServedSource extends SnapshotSource {
   findTask(id: number): TaskStats | undefined;
@@ -121,6 +124,7 @@ export class ConsoleServer {
         const a = server.address() as AddressInfo;
         const host = a.family === "IPv6" || a.address.includes(":") ? `[${a.address}]` : a.address;
         this.url = `http://${host}:${a.port}/`;
+        if (BROWSER_BLOCKED_PORTS.has(a.port)) this.#listenForBrowsers(o, host, a.port);
         resolve(this.url);
       });
     });
@@ -129,6 +133,28 @@ export class ConsoleServer {
       warn(`cannot listen on ${key} (${code}); runtime.dump() still has everything the console shows`);
     });
   }
+
+  /**
+   * Browsers (and fetch) refuse the Fetch standard's "bad ports", and the default port 6669
+   * (tokio-console's) is one. The page is then also served on the next port, where a browser
+   * can open it; the JSON API and `steward console` keep working on the first.
+   */
+  #listenForBrowsers(o: ResolvedConsoleOptions, host: string, port: number): void {
+    const web = createServer((req, res) => this.#handle(req, res));
+    web.on("connection", (socket) => socket.unref());
+    web.unref();
+    let webPort = port + 1;
+    while (BROWSER_BLOCKED_PORTS.has(webPort)) webPort++;
+    web.on("error", () => warn(`the page cannot be served on port ${webPort} for browsers (which refuse port ${port}); set console: { port }`));
+    web.listen(webPort, o.host, () => {
+      this.webUrl = `http://${host}:${webPort}/`;
+    });
+    this.#webServer = web;
+  }
+
+  /** Where a browser can open the page: `url`, or the next port when `url`'s is one browsers refuse. */
+  webUrl: string | undefined;
+  #webServer: Server | undefined;
 
   /** The address it is bound to, once listening. */
   address(): AddressInfo | undefined {
@@ -148,6 +174,10 @@ export class ConsoleServer {
       for (const c of this.#clients) c.end();
       this.#clients.clear();
       const server = this.#server;
+      if (this.#webServer?.listening === true) {
+        this.#webServer.close();
+        this.#webServer.closeAllConnections();
+      }
       if (server === undefined || !server.listening) return resolve();
       server.close(() => resolve());
       server.closeAllConnections();

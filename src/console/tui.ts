@@ -6,6 +6,8 @@
  * Keys: ↑↓ (j/k) select · Enter detail · Esc back · ←→ (h/l) sort column · i invert ·
  * t/r/w tasks, resources, warnings · Tab next view · space pause · q quit.
  */
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import { BUCKETS, bucketLabel, fmtMs } from "./histogram.js";
 import { formatSnapshot, headerLines, RESOURCE_COLUMNS, table, TASK_COLUMNS } from "./format.js";
 import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from "./options.js";
@@ -73,13 +75,28 @@ function parseArgs(argv: string[]): Args | string {
   return { url, token, once, json, intervalMs };
 }
 
+/**
+ * node:http rather than fetch: fetch refuses the Fetch standard's "bad ports", and the console's
+ * default, 6669 (tokio-console's), is one of them (an IRC port).
+ */
 async function getJson<T>(args: Args, path: string): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (args.token !== undefined) headers.authorization = `Bearer ${args.token}`;
-  const res = await fetch(new URL(path, args.url), { headers, signal: AbortSignal.timeout(5000) });
-  if (res.status === 401) throw new Error("the console requires a token: pass --token or ?token=");
-  if (!res.ok) throw new Error(`HTTP ${res.status} from ${new URL(path, args.url).href}`);
-  return (await res.json()) as T;
+  const url = new URL(path, args.url);
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = (url.protocol === "https:" ? httpsGet : httpGet)(url, { headers, timeout: 5000 }, (res) => {
+      let data = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (data += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { name: "TimeoutError" })));
+    req.on("error", (e) => reject(Object.assign(new Error(e.message), { cause: e })));
+  });
+  if (status === 401) throw new Error("the console requires a token: pass --token or ?token=");
+  if (status < 200 || status >= 300) throw new Error(`HTTP ${status} from ${url.href}`);
+  return JSON.parse(body) as T;
 }
 
 function describeError(e: unknown, url: URL): string {

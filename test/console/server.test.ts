@@ -265,3 +265,21 @@ void test("runMain's SIGUSR2 dump includes the console's view", { skip: process.
   assert.match(err, /resource Mutex "state"@\d+ \(Mutex\): 1 waiting, locked=true/);
   assert.match(err, /task \d+ 'sleeper': idle, busy/);
 });
+
+void test("on a port browsers refuse (6669 is one), the page is also served on the next usable port", async () => {
+  // 5060 and 5061 are both on the Fetch standard's blocked list: the page goes to 5062.
+  const rt = new Runtime({ name: "bad-port", console: { port: 5060 } });
+  try {
+    const c = consoleOf(rt)!;
+    const url = await c.listening();
+    assert.equal(url, "http://127.0.0.1:5060/");
+    const web = await eventually(() => (c.webUrl !== url ? c.webUrl : undefined), 5000, "the browser listener");
+    assert.equal(web, "http://127.0.0.1:5062/");
+    const page = await request(web);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /steward console/i);
+    await assert.rejects(fetch(url), "fetch itself refuses the bad port, which is why the CLI uses node:http");
+  } finally {
+    await rt.shutdown();
+  }
+});
