@@ -56,7 +56,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\n## ${s.title}\n\n${s.markdown}\n`);
     sections.push(s);
   }
-  if (only !== undefined) return; // a partial run does not overwrite the report
+  // A partial or quick run does not overwrite the report: BENCHMARKS.md holds full runs only.
+  if (only !== undefined || ctx.quick) return;
   const date = new Date().toISOString().slice(0, 10);
   const doc = [
     "# Benchmarks",

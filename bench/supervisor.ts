@@ -291,7 +291,7 @@ export default async function supervisorBench(ctx: BenchContext): Promise<Sectio
   // --- 1. HTTP overhead -------------------------------------------------------------------
   // none and Supervisor run back to back in each round (alternating which goes first) and each
   // round gives a ratio: slow drift of the shared machine's load cancels out of the ratios.
-  const rounds = quick ? 2 : 7;
+  const rounds = quick ? 1 : 7;
   const seconds = quick ? 1 : 3;
   const warm = quick ? 0.5 : 1;
   const modes: HttpMode[] = ["none", "supervisor", "blocked-at"];
