@@ -23,6 +23,10 @@ class MutexState<T> implements Resource<MutexGuard<T>, undefined> {
   ) {
     this.q = new WaitQueue<MutexGuard<T>>(this, what);
   }
+  /** For the live console and dumps (Resource.inspect). */
+  inspect(): Record<string, unknown> {
+    return { locked: this.locked };
+  }
   ready(): boolean {
     return !this.locked;
   }

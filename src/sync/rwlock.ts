@@ -44,6 +44,10 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
   ready(k: Kind): boolean {
     return k === READ ? !this.writer : !this.writer && this.readers === 0;
   }
+  /** For the live console and dumps (Resource.inspect). */
+  inspect(): Record<string, unknown> {
+    return { readers: this.readers, writer: this.writer };
+  }
   take(k: Kind): ReadGuard<T> | WriteGuard<T> {
     if (k === READ) {
       this.readers++;

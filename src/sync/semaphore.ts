@@ -31,6 +31,10 @@ class SemState implements Resource<Permit, number> {
     this.what1 = `acquire 1 on ${name}`;
     this.q = new WaitQueue<Permit, number>(this, this.what1);
   }
+  /** For the live console and dumps (Resource.inspect). */
+  inspect(): Record<string, unknown> {
+    return { available: this.permits, capacity: this.capacity, closed: this.closed };
+  }
   ready(n: number): boolean {
     return this.closed || this.permits >= n;
   }
