@@ -15,7 +15,7 @@
 import { parkUntilRefill, takeBudget } from "../core/budget.js";
 import { Deque } from "../core/deque.js";
 import { checkInteger } from "../core/validate.js";
-import { claimSignal, LOST, precheck, type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
+import { claimSignal, lostReason, precheck, RESOLVED, type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { ChannelClosedError } from "../errors.js";
 import { checkWaitOptions, nextChannelId, undefinedMessage } from "./ids.js";
 
@@ -25,7 +25,6 @@ type SendData<T> = T | typeof RESERVE;
 /** recv()'s request in the receive queue; recvMany passes its `max` (>= 1). */
 const ONE = 0;
 
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /** @internal The state one channel's senders, permits and receiver share. */
 class Chan<T> {
@@ -220,7 +219,7 @@ export class Sender<T> implements Disposable {
     if (e instanceof Promise) return e;
     // A select branch: claim the group before delivering, so a losing branch sends nothing.
     const signal = e.signal;
-    if (!claimSignal(signal)) return Promise.reject(signal!.aborted ? signal!.reason : LOST);
+    if (!claimSignal(signal)) return Promise.reject(lostReason(signal!));
     if (c.rxClosed) return Promise.reject(new ChannelClosedError("the receiver is closed"));
     c.deliver(value);
     if (takeBudget()) return RESOLVED;

@@ -83,16 +83,16 @@ export function claimGroup(signal: AbortSignal | undefined): boolean {
  */
 export const LOST = new DOMException("another select branch won", "AbortError");
 
-/** The reason a wait rejects with when it was withdrawn without its signal having aborted yet. */
-function lostReason(signal: AbortSignal): unknown {
+/** @internal The reason a wait rejects with when it was withdrawn without its signal having aborted yet. */
+export function lostReason(signal: AbortSignal): unknown {
   return signal.aborted ? signal.reason : LOST;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Waiter
 
-/** The fast path's answer for waits that yield nothing (a send, a release): no allocation. */
-const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
+/** @internal The fast path's answer for waits that yield nothing (a send, a release): no allocation. */
+export const RESOLVED: Promise<undefined> = Promise.resolve(undefined);
 
 /** A value delivered after the budget's refill: a waiter's promise resolved with it adopts it. */
 function afterRefill<T>(v: T): T {
@@ -166,24 +166,24 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
     if (this.finish()) this.reject(error);
   }
 
+  /** Claims the waiter, or withdraws it as a select loser: false means it must not be served. */
+  claim(): boolean {
+    if (this.state === DONE) return false;
+    if (this.tryClaim()) return true;
+    this.withdraw(lostReason(this.signal!));
+    return false;
+  }
+
   /** Claims and resolves in one step; false (and the waiter withdrawn) if the claim failed. */
   complete(value: T): boolean {
-    if (this.state === DONE) return false;
-    if (!this.tryClaim()) {
-      this.withdraw(lostReason(this.signal!));
-      return false;
-    }
+    if (!this.claim()) return false;
     this.resolveClaimed(value);
     return true;
   }
 
   /** Claims and rejects in one step (for an operation's own failure, which is its branch's result). */
   fail(error: unknown): boolean {
-    if (this.state === DONE) return false;
-    if (!this.tryClaim()) {
-      this.withdraw(lostReason(this.signal!));
-      return false;
-    }
+    if (!this.claim()) return false;
     this.rejectClaimed(error);
     return true;
   }
@@ -383,10 +383,7 @@ export class WaitQueue<T, D = undefined> {
         }
         if (!res.ready(w.data)) break;
         this.unlink(w);
-        if (!w.tryClaim()) {
-          w.withdraw(lostReason(w.signal!));
-          continue;
-        }
+        if (!w.claim()) continue;
         let v: T;
         try {
           v = res.take(w.data);
@@ -447,10 +444,7 @@ export class WaitQueue<T, D = undefined> {
         parkUntilRefill(() => this.retryParked(w));
         return;
       }
-      if (!w.tryClaim()) {
-        w.withdraw(lostReason(w.signal!)); // un-counts it from `parked`
-        return;
-      }
+      if (!w.claim()) return; // a withdrawn waiter is un-counted from `parked`
       this.parked--;
       let v: T;
       try {
