@@ -1,5 +1,4 @@
 /** Human-readable lines for dumps and reports (what runMain writes to stderr). Internal. */
-import { formatConsoleSummary } from "../console/format.js";
 import type { RuntimeDump, ShutdownReport, TaskInfo } from "./runtime.js";
 
 /** "task 3 'worker' waiting on sleep 5000 ms, age 1200 ms, spawned at /app/main.ts:10:3" */
@@ -9,8 +8,8 @@ export function formatTask(t: TaskInfo): string {
   return `${who} ${what}, age ${t.ageMs} ms, spawned at ${t.spawnedAt}`;
 }
 
-/** A dump as indented lines, under a heading. */
-export function formatDump(dump: RuntimeDump, heading: string): string {
+/** A dump as indented lines, under a heading; `extra` are the optional parts' lines (Runtime#formatExtensions). */
+export function formatDump(dump: RuntimeDump, heading: string, extra: readonly string[] = []): string {
   const lines = [`${heading}: ${dump.tasks.length} task(s), ${dump.resources.length} resource(s)`];
   for (const t of dump.tasks) lines.push(`  ${formatTask(t)}`);
   for (const r of dump.resources) {
@@ -18,7 +17,7 @@ export function formatDump(dump: RuntimeDump, heading: string): string {
     const extra = Object.keys(rest).length === 0 ? "" : ` ${safeJson(rest)}`;
     lines.push(`  resource '${name}' (${kind})${extra}`);
   }
-  if (dump.console !== undefined) lines.push("  [console]", formatConsoleSummary(dump.console).trimEnd());
+  lines.push(...extra);
   return lines.join("\n") + "\n";
 }
 

@@ -92,7 +92,10 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
       installed.push([sig, fn]);
     }
     if (dumpSignal !== null) {
-      const fn = (): void => write(formatDump(rt.dump(), `${label}: dump (${rt.state})`));
+      const fn = (): void => {
+        const dump = rt.dump();
+        write(formatDump(dump, `${label}: dump (${rt.state})`, rt.formatExtensions(dump)));
+      };
       process.on(dumpSignal, fn);
       installed.push([dumpSignal, fn]);
     }

@@ -15,16 +15,16 @@
  * order).
  */
 import { CancellationToken } from "../cancel/token.js";
-import { type ConsoleOptions, resolveConsoleOptions } from "../console/options.js";
-import { Supervisor, type SupervisorOptions } from "../supervisor/index.js";
-import { recordBlocked } from "../core/instrument.js";
-import { type RuntimeConsole, startConsole } from "../console/runtime-console.js";
+// Types only: the console and the supervisor are loaded on demand through ./extension.ts.
+import type { ConsoleOptions } from "../console/options.js";
 import type { ConsoleSnapshot } from "../console/types.js";
+import type { SupervisorOptions } from "../supervisor/index.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
 import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
 import { currentHost, setHostResolver, spawnOn } from "../task/spawn.js";
+import { type AttachedExtension, attachExtensions } from "./extension.js";
 
 /** Where a runtime is in its life; shutdown moves it forward through each state in order. */
 export type RuntimeState = "running" | "stopping" | "collecting" | "dropping" | "closed";
@@ -200,8 +200,8 @@ export class Runtime implements TaskHost, AsyncDisposable {
   private collectWaiter: { tasksToo: boolean; resolve(): void } | undefined = undefined;
   private forceController: AbortController | undefined = undefined;
   private shutdownPromise: Promise<ShutdownReport> | undefined = undefined;
-  /** @internal The live console (`consoleOf(runtime)` is the public way to it). */
-  readonly console: RuntimeConsole | undefined;
+  /** Optional parts attached through ./extension.ts (the console), by option key. */
+  private readonly extensions: [string, AttachedExtension][];
   /** @internal Why shutdown started: a call, or an unobserved panic under unhandledPanic "shutdown". */
   shutdownCause: "call" | "panic" | undefined = undefined;
 
@@ -219,7 +219,6 @@ export class Runtime implements TaskHost, AsyncDisposable {
     }
     checkFlagOrObject(opts.supervisor, "opts.supervisor");
     checkFlagOrObject(opts.console, "opts.console");
-    const consoleOptions = resolveConsoleOptions(opts.console);
     this.options = Object.freeze({ ...opts });
     this.name = opts.name;
     this.onTaskPanic = opts.onTaskPanic;
@@ -234,12 +233,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
         t.abort(reason);
       }
     });
-    this.console = consoleOptions === undefined ? undefined : startConsole(this, consoleOptions);
-    if (opts.supervisor !== undefined && opts.supervisor !== false && Supervisor.current() === undefined) {
-      const sup = Supervisor.start(opts.supervisor === true ? {} : opts.supervisor);
-      sup.on("blocked", recordBlocked); // the console's never-yielded lint and blocked episodes
-      this.defer(() => sup.stop(), "supervisor");
-    }
+    this.extensions = attachExtensions(this, opts as Readonly<Record<string, unknown>>);
   }
 
   /** Where the runtime is in its life: "running" until shutdown, then each phase, then "closed". */
@@ -375,8 +369,18 @@ export class Runtime implements TaskHost, AsyncDisposable {
       resources.push({ ...extra, name: r.name, kind: r.kind });
     }
     const dump: RuntimeDump = { tasks: this.tasks(), resources };
-    if (this.console !== undefined) dump.console = this.console.snapshot();
+    for (const [key, ext] of this.extensions) if (ext.dump !== undefined) (dump as unknown as Record<string, unknown>)[key] = ext.dump();
     return dump;
+  }
+
+  /** @internal Human-readable lines for what optional parts added to `dump` (runMain's dump signal). */
+  formatExtensions(dump: RuntimeDump): string[] {
+    const lines: string[] = [];
+    for (const [key, ext] of this.extensions) {
+      const data = (dump as unknown as Record<string, unknown>)[key];
+      if (data !== undefined && ext.format !== undefined) lines.push(`  [${key}]`, ext.format(data));
+    }
+    return lines;
   }
 
   /** @internal The deferred resources, for the console. */
