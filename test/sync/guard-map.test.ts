@@ -1,0 +1,115 @@
+// Guard `map` (Mutex, RwLock) and RwLock `downgrade`: the hold moves, never doubles or leaks.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Mutex, RwLock } from "../../src/index.js";
+import { isPending } from "./util.js";
+
+void test("MutexGuard.map moves the lock to a guard of the part; releasing it unlocks", async () => {
+  const m = new Mutex({ config: { retries: 1 }, hits: 0 });
+  const g = await m.lock();
+  const part = g.map((v) => v.config);
+  assert.throws(() => g.value, /already released/, "the original guard gave its hold away");
+  g.release(); // a no-op: it holds nothing now
+  assert.ok(m.isLocked);
+  part.value.retries = 3; // an object part is changed in place
+  const deeper = part.map((c) => c.retries);
+  assert.equal(deeper.value, 3);
+  assert.throws(() => part.value, /already released/);
+  const waiter = m.lock();
+  assert.ok(await isPending(waiter));
+  deeper.release();
+  deeper.release();
+  using g2 = await waiter;
+  assert.equal(g2.value.config.retries, 3);
+});
+
+void test("a map whose function throws changes nothing; bad input is a TypeError naming fn", async () => {
+  const m = new Mutex({ a: 1 });
+  using g = await m.lock();
+  assert.throws(() => g.map(() => { throw new Error("boom"); }), /boom/);
+  assert.equal(g.value.a, 1, "the guard still holds the lock");
+  assert.throws(() => g.map(5 as never), { name: "TypeError", message: /fn/ });
+  assert.throws(() => g.map(undefined as never), { name: "TypeError", message: /fn/ });
+  assert.ok(m.isLocked);
+  const released = await new Mutex(1).lock();
+  released.release();
+  assert.throws(() => released.map((v) => v), /already released/);
+});
+
+void test("a map function that releases its own guard gets an error, not a guard of an unlocked mutex", async () => {
+  const m = new Mutex(1);
+  const g = await m.lock();
+  assert.throws(() => g.map((v) => (g.release(), v)), /already released/);
+  assert.ok(!m.isLocked);
+  const r = new RwLock(1);
+  const w = await r.write();
+  assert.throws(() => w.map((v) => (w.release(), v)), /already released/);
+  assert.ok(!r.isWriteLocked);
+});
+
+void test("mapped guards dispose with using", async () => {
+  const m = new Mutex({ inner: [1] });
+  {
+    using g = await m.lock();
+    using part = g.map((v) => v.inner);
+    part.value.push(2);
+  }
+  assert.ok(!m.isLocked);
+  const r = new RwLock({ inner: [1] });
+  {
+    using w = await r.write();
+    using part = w.map((v) => v.inner);
+    part.value.push(2);
+  }
+  {
+    using rg = await r.read();
+    using part = rg.map((v) => v.inner);
+    assert.deepEqual(part.value, [1, 2]);
+  }
+  assert.equal(r.readers, 0);
+  assert.ok(r.tryWrite() !== undefined);
+});
+
+void test("downgrade: no writer gets in between; readers queued at the head join, a queued writer waits", async () => {
+  const lock = new RwLock("v");
+  const w = await lock.write();
+  const r1 = lock.read();
+  const r2 = lock.read();
+  const w2 = lock.write();
+  const r3 = lock.read(); // behind the writer: FIFO keeps it out until w2 is done
+  const rg = w.downgrade();
+  assert.throws(() => w.value, /already released/);
+  assert.equal(rg.value, "v");
+  const g1 = await r1;
+  const g2 = await r2;
+  assert.equal(lock.readers, 3);
+  assert.ok(await isPending(w2));
+  assert.ok(await isPending(r3));
+  rg.release();
+  g1.release();
+  assert.ok(await isPending(w2));
+  g2.release();
+  const wg2 = await w2;
+  assert.ok(await isPending(r3));
+  wg2.release();
+  (await r3).release();
+  assert.equal(lock.readers, 0);
+});
+
+void test("a mapped write guard downgrades to a read guard of the same part", async () => {
+  const lock = new RwLock({ part: { n: 1 } });
+  const w = await lock.write();
+  const mw = w.map((v) => v.part);
+  mw.value.n = 2;
+  const reader = lock.read();
+  assert.ok(await isPending(reader));
+  const rg = mw.downgrade();
+  assert.throws(() => mw.value, /already released/);
+  assert.equal(rg.value.n, 2);
+  const other = await reader;
+  assert.equal(other.value.part, rg.value);
+  assert.throws(() => mw.downgrade(), /already released/);
+  rg.release();
+  other.release();
+  assert.ok(lock.tryWrite() !== undefined);
+});
