@@ -3,8 +3,8 @@
 // type in JavaScript: Permit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { oneshot, Semaphore, SemaphoreClosedError, spawn } from "../../src/index.js";
-import { assertPending, assertReady, flush, spawned } from "./harness.js";
+import { oneshot, Semaphore, spawn } from "../../src/index.js";
+import { flush } from "./harness.js";
 
 void test("sync_semaphore::no_permits", () => {
   // this should not throw
@@ -230,21 +230,4 @@ void test("sync_semaphore_owned::acquire_many", async () => {
   await receiver;
   permit32.release();
   await joinHandle;
-});
-
-// issue 11: an acquire larger than the semaphore holds now waits for addPermits (as tokio's
-// acquire_many does) instead of throwing; a closed semaphore still rejects it.
-void test("sync_semaphore::acquire_many waits for permits added later (issue 11)", async () => {
-  const sem = new Semaphore(2);
-  const t = spawned((signal) => sem.acquire(3, { signal }));
-  await assertPending(t);
-  sem.addPermits(1);
-  const p = await assertReady(t);
-  assert.equal(p.count, 3);
-  assert.equal(sem.available, 0);
-  const closed = spawned((signal) => sem.acquire(4, { signal }));
-  await assertPending(closed);
-  sem.close();
-  await assert.rejects(closed.promise, SemaphoreClosedError);
-  await assert.rejects(sem.acquire(4), SemaphoreClosedError);
 });
