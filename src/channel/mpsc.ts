@@ -256,8 +256,14 @@ export class Sender<T> implements Disposable {
    */
   trySend(value: T): boolean {
     if (value === undefined) throw undefinedMessage("Sender.trySend");
+    const c = this.c;
+    // The common case first: open, nobody waiting, room.
+    if (!this.dropped && !c.rxClosed && c.sendQ.head === null && c.sendQ.parked === 0 && c.buf.length + c.reserved < c.cap) {
+      c.deliver(value);
+      return true;
+    }
     if (!this.roomNow(1)) return false;
-    this.c.deliver(value);
+    c.deliver(value);
     return true;
   }
 
