@@ -27,6 +27,11 @@ class NotifyState implements Resource<void, undefined> {
  * waiter arrives is not lost). `notifyWaiters()` wakes every task waiting right now and stores
  * nothing.
  *
+ * A notification is handed over when `notifyOne`/`notifyLast` runs: the chosen `notified()` has
+ * resolved then, and aborting its signal afterwards does not pass the notification on (tokio
+ * passes it on when a woken `Notified` is dropped before it is polled; a promise has no such
+ * state).
+ *
  * Cancel safety: `notified()` is cancel-safe and select-safe: a withdrawn call consumes no
  * notification. A call registers as a waiter when it is made (tokio's `enable()` at once), so a
  * `notifyWaiters()` after the call reaches it. Waits carry `notified on Notify` for dumps.
