@@ -113,3 +113,78 @@ void test("a mapped write guard downgrades to a read guard of the same part", as
   other.release();
   assert.ok(lock.tryWrite() !== undefined);
 });
+
+// Random reads, writes, downgrades, maps, releases and aborts: never a writer together with
+// readers or another writer, the reader count always matches the read guards held, and once
+// everything is released the lock is free.
+void test("property: downgrade and map keep the RwLock's exclusion and counts exact", async () => {
+  const { default: fc } = await import("fast-check");
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  type Held = { kind: "read" | "write"; g: { release(): void } };
+  const opArb = fc.oneof(
+    fc.record({ t: fc.constant("read" as const), abort: fc.boolean() }),
+    fc.record({ t: fc.constant("write" as const), abort: fc.boolean() }),
+    fc.record({ t: fc.constant("downgrade" as const), k: fc.nat(7) }),
+    fc.record({ t: fc.constant("map" as const), k: fc.nat(7) }),
+    fc.record({ t: fc.constant("release" as const), k: fc.nat(7) }),
+    fc.record({ t: fc.constant("abort" as const), k: fc.nat(7) }),
+    fc.constant({ t: "tick" as const }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), async (ops) => {
+      const lock = new RwLock({ part: { n: 0 } });
+      const held: Held[] = [];
+      const controllers: AbortController[] = [];
+      const pending: Promise<unknown>[] = [];
+      const check = (): void => {
+        const writers = held.filter((h) => h.kind === "write").length;
+        const readers = held.filter((h) => h.kind === "read").length;
+        assert.ok(writers <= 1 && !(writers === 1 && readers > 0), `writers ${writers}, readers ${readers}`);
+        assert.equal(lock.readers, readers);
+        assert.equal(lock.isWriteLocked, writers === 1);
+      };
+      for (const op of ops) {
+        const pick = (k: number): Held | undefined => held[k % Math.max(1, held.length)];
+        if (op.t === "read" || op.t === "write") {
+          const c = new AbortController();
+          controllers.push(c);
+          const p = op.t === "read" ? lock.read({ signal: c.signal }) : lock.write({ signal: c.signal });
+          pending.push(p.then((g) => void held.push({ kind: op.t, g }), () => {}));
+          if (op.abort) c.abort(new Error("abort"));
+        } else if (op.t === "downgrade") {
+          const h = pick(op.k);
+          if (h?.kind !== "write") continue;
+          h.g = (h.g as { downgrade(): { release(): void } }).downgrade();
+          h.kind = "read";
+        } else if (op.t === "map") {
+          const h = pick(op.k);
+          if (h === undefined) continue;
+          // A mapped guard holds what the guard held: a mapped write guard still excludes everyone.
+          h.g = (h.g as { map(f: (v: unknown) => unknown): { release(): void } }).map((v) => v);
+        } else if (op.t === "release") {
+          const h = pick(op.k);
+          if (h === undefined) continue;
+          h.g.release();
+          held.splice(held.indexOf(h), 1);
+        } else if (op.t === "abort") {
+          controllers[op.k % Math.max(1, controllers.length)]?.abort(new Error("abort"));
+        } else {
+          await turn();
+          check();
+        }
+      }
+      for (;;) {
+        for (const c of controllers) c.abort(new Error("end"));
+        await Promise.all(pending);
+        await turn();
+        check();
+        if (held.length === 0) break;
+        held.pop()!.g.release();
+      }
+      assert.equal(lock.readers, 0);
+      assert.ok(!lock.isWriteLocked);
+      assert.ok(lock.tryWrite() !== undefined);
+    }),
+    { numRuns: 150 },
+  );
+});
