@@ -120,7 +120,8 @@ void test("a mapped write guard downgrades to a read guard of the same part", as
 void test("property: downgrade and map keep the RwLock's exclusion and counts exact", async () => {
   const { default: fc } = await import("fast-check");
   const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
-  type Held = { kind: "read" | "write"; g: { release(): void } };
+  type G = { release(): void; map(f: (v: unknown) => unknown): G; downgrade?(): G };
+  type Held = { kind: "read" | "write"; g: G };
   const opArb = fc.oneof(
     fc.record({ t: fc.constant("read" as const), abort: fc.boolean() }),
     fc.record({ t: fc.constant("write" as const), abort: fc.boolean() }),
@@ -149,18 +150,18 @@ void test("property: downgrade and map keep the RwLock's exclusion and counts ex
           const c = new AbortController();
           controllers.push(c);
           const p = op.t === "read" ? lock.read({ signal: c.signal }) : lock.write({ signal: c.signal });
-          pending.push(p.then((g) => void held.push({ kind: op.t, g }), () => {}));
+          pending.push(p.then((g) => void held.push({ kind: op.t, g: g as unknown as G }), () => {}));
           if (op.abort) c.abort(new Error("abort"));
         } else if (op.t === "downgrade") {
           const h = pick(op.k);
           if (h?.kind !== "write") continue;
-          h.g = (h.g as { downgrade(): { release(): void } }).downgrade();
+          h.g = h.g.downgrade!();
           h.kind = "read";
         } else if (op.t === "map") {
           const h = pick(op.k);
           if (h === undefined) continue;
           // A mapped guard holds what the guard held: a mapped write guard still excludes everyone.
-          h.g = (h.g as { map(f: (v: unknown) => unknown): { release(): void } }).map((v) => v);
+          h.g = h.g.map((v) => v);
         } else if (op.t === "release") {
           const h = pick(op.k);
           if (h === undefined) continue;
