@@ -92,8 +92,10 @@ void test("sync_once_cell::set_twice", () => {
 
 void test("sync_once_cell::set_while_initializing", async () => {
   const once = new OnceCell<number>();
+  // tokio: 2 ms against 1 ms of paused time; here 50 ms against 1 ms, so a loaded machine keeps
+  // the order.
   const sleepAndSet = async (): Promise<number> => {
-    await sleep(2);
+    await sleep(50);
     return 5;
   };
   const handle1 = spawn(() => once.getOrInit(sleepAndSet));
