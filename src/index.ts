@@ -13,7 +13,7 @@ export { JoinHandle } from "./task/join-handle.js";
 export type { JoinResult, SpawnOptions, TaskContext } from "./task/join-handle.js";
 export { spawn, currentTask, yieldNow, shield } from "./task/spawn.js";
 export { JoinSet } from "./task/join-set.js";
-export { TaskTracker } from "./task/task-tracker.js";
+export { TaskTracker, TaskTrackerToken } from "./task/task-tracker.js";
 export { scope } from "./task/scope.js";
 export type { Scope } from "./task/scope.js";
 export { sleep } from "./time/sleep.js";

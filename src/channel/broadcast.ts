@@ -30,13 +30,27 @@ class Shared<T> {
   senders = 1;
   closed = false;
   readonly receivers = new Set<BroadcastReceiver<T>>();
+  /** Sender.closed() waits: ready once no receiver is subscribed. */
+  readonly closedQ: WaitQueue<void, undefined>;
 
   constructor(readonly cap: number) {
+    const closedSide = { ready: () => this.receivers.size === 0, take: () => undefined, inspect: () => this.inspect() };
+    this.closedQ = new WaitQueue<void, undefined>(closedSide, `closed() on broadcast#${this.id}`);
     let len = 1;
     while (len < cap && len < 16) len *= 2;
     this.vals = new Array<T | undefined>(len);
     this.rems = new Array<number>(len).fill(0);
     this.mask = len - 1;
+  }
+
+  /** For the live console and dumps (Resource.inspect). */
+  inspect(): Record<string, unknown> {
+    return { length: this.tail - this.head, capacity: this.cap, receivers: this.receivers.size, closed: this.closed };
+  }
+
+  /** A receiver unsubscribed. */
+  unsubscribed(): void {
+    if (this.receivers.size === 0 && this.closedQ.head !== null) this.closedQ.pump();
   }
 
   slot(seq: number): number {
@@ -128,9 +142,27 @@ export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastRe
  */
 export class BroadcastSender<T> implements Disposable {
   private dropped = false;
+  private readonly s: Shared<T>;
 
-  /** @internal Use {@link broadcast}. */
-  constructor(private readonly s: Shared<T>) {}
+  /**
+   * A sender of a new broadcast channel that has no receiver yet (tokio's
+   * `broadcast::Sender::new`): receivers come from {@link BroadcastSender.subscribe}. Until one
+   * subscribes, `send` returns 0 and keeps nothing, and `closed()` resolves at once.
+   * @param capacity values kept for receivers that have not read them yet (exactly this many:
+   *   tokio rounds it up to a power of two).
+   * @throws TypeError when `capacity` is not a number; RangeError when it is not an integer >= 1.
+   */
+  constructor(capacity: number);
+  /** @internal Used by {@link broadcast}. */
+  constructor(shared: Shared<T>);
+  constructor(arg: number | Shared<T>) {
+    if (arg instanceof Shared) {
+      this.s = arg;
+    } else {
+      checkInteger(arg, "capacity", 1);
+      this.s = new Shared<T>(arg);
+    }
+  }
 
   /**
    * Sends `value` to every receiver subscribed now, waking those that wait.
@@ -173,6 +205,24 @@ export class BroadcastSender<T> implements Disposable {
   /** Receivers subscribed and not closed. */
   get receiverCount(): number {
     return this.s.receivers.size;
+  }
+
+  /**
+   * Values kept that at least one receiver has not read yet, at most the capacity (tokio's
+   * `Sender::len`; `length === 0` is its `is_empty`). O(1).
+   */
+  get length(): number {
+    return this.s.tail - this.s.head;
+  }
+
+  /**
+   * Resolves once no receiver is subscribed (at once if none is): nobody is listening any more
+   * (tokio's `Sender::closed`). A receiver subscribing later makes later calls wait again.
+   * Cancel-safe and select-safe; rejects only when withdrawn (signal's reason, CancelledError).
+   * @throws TypeError (synchronously) for malformed `opts`.
+   */
+  closed(opts?: WaitOptions): Promise<void> {
+    return this.s.closedQ.wait(undefined, opts);
   }
 
   /** Same as {@link BroadcastSender.close}. */
@@ -249,6 +299,7 @@ export class BroadcastReceiver<T> implements Disposable, AsyncIterable<T> {
     for (let seq = Math.max(this.next, s.head), end = s.tail; seq < end; seq++) s.release(seq);
     this.next = s.tail;
     this.q.pump();
+    s.unsubscribed();
   }
 
   /** Same as {@link BroadcastReceiver.close}. */

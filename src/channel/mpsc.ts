@@ -15,13 +15,19 @@
 import { parkUntilRefill, takeBudget } from "../core/budget.js";
 import { Deque } from "../core/deque.js";
 import { checkInteger } from "../core/validate.js";
-import { claimSignal, lostReason, precheck, RESOLVED, type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
+import { claimSignal, lostReason, precheck, readyValue, RESOLVED, type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { ChannelClosedError } from "../errors.js";
 import { checkWaitOptions, nextChannelId, undefinedMessage } from "./ids.js";
 
 /** What a reserve() asks the send queue for, instead of a value to deliver. */
 const RESERVE: unique symbol = Symbol("steward.reserve");
-type SendData<T> = T | typeof RESERVE;
+/** What a reserveMany(n) asks the send queue for: n slots at once. */
+class ReserveMany {
+  constructor(readonly n: number) {}
+}
+type SendData<T> = T | typeof RESERVE | ReserveMany;
+/** What a served send-queue waiter gets: nothing (a send), a permit, or a batch of them. */
+type SendResult<T> = SendPermit<T> | SendPermits<T> | undefined;
 /** recv()'s request in the receive queue; recvMany passes its `max` (>= 1). */
 const ONE = 0;
 
@@ -38,7 +44,7 @@ class Chan<T> {
   readonly recvSide: RecvSide<T>;
   readonly sendSide: SendSide<T>;
   readonly recvQ: WaitQueue<unknown, number>;
-  readonly sendQ: WaitQueue<SendPermit<T> | undefined, SendData<T>>;
+  readonly sendQ: WaitQueue<SendResult<T>, SendData<T>>;
   readonly closedQ: WaitQueue<void, undefined>;
 
   constructor(readonly cap: number) {
@@ -46,7 +52,7 @@ class Chan<T> {
     this.recvSide = new RecvSide(this);
     this.sendSide = new SendSide(this);
     this.recvQ = new WaitQueue<unknown, number>(this.recvSide, `recv on ${name}`);
-    this.sendQ = new WaitQueue<SendPermit<T> | undefined, SendData<T>>(this.sendSide, `send on ${name}`);
+    this.sendQ = new WaitQueue<SendResult<T>, SendData<T>>(this.sendSide, `send on ${name}`);
     this.closedQ = new WaitQueue<void, undefined>(new ClosedSide(this), `closed() on ${name}`);
   }
 
@@ -77,8 +83,20 @@ class Chan<T> {
     this.recvQ.pump();
   };
 
-  waitSend(data: SendData<T>, opts: WaitOptions | undefined): Promise<SendPermit<T> | undefined> {
+  waitSend(data: SendData<T>, opts: WaitOptions | undefined): Promise<SendResult<T>> {
     return this.sendQ.wait(data, opts);
+  }
+
+  /** Free slots now: the bound less buffered messages and held slots (Infinity when unbounded). */
+  get free(): number {
+    return this.cap === Infinity ? Infinity : Math.max(0, this.cap - this.buf.length - this.reserved);
+  }
+
+  /** A held slot (or `n` of them) came back unused. */
+  slotsReturned(n: number): void {
+    this.reserved -= n;
+    this.roomFreed();
+    if (this.recvQ.head !== null) this.recvQ.pump(); // this may have been the last thing keeping it open
   }
   waitRecv(max: number, opts: WaitOptions | undefined): Promise<unknown> {
     return this.recvQ.wait(max, opts);
@@ -127,22 +145,27 @@ class RecvSide<T> implements Resource<unknown, number> {
   }
 }
 
-class SendSide<T> implements Resource<SendPermit<T> | undefined, SendData<T>> {
+class SendSide<T> implements Resource<SendResult<T>, SendData<T>> {
   constructor(private readonly c: Chan<T>) {}
   inspect(): Record<string, unknown> {
     return this.c.inspect();
   }
-  ready(): boolean {
+  ready(data: SendData<T>): boolean {
     const c = this.c;
-    return c.buf.length + c.reserved < c.cap || c.rxClosed || c.senders === 0;
+    const need = data instanceof ReserveMany ? data.n : 1;
+    return c.buf.length + c.reserved + need <= c.cap || c.rxClosed || c.senders === 0;
   }
-  take(data: SendData<T>): SendPermit<T> | undefined {
+  take(data: SendData<T>): SendResult<T> {
     const c = this.c;
     if (c.rxClosed) throw new ChannelClosedError("the receiver is closed");
     if (c.senders === 0) throw new ChannelClosedError("every sender of the channel was closed");
     if (data === RESERVE) {
       c.reserved++;
       return new SendPermit(c);
+    }
+    if (data instanceof ReserveMany) {
+      c.reserved += data.n;
+      return new SendPermits(c, data.n);
     }
     c.deliver(data);
     return undefined;
@@ -234,16 +257,44 @@ export class Sender<T> implements Disposable {
   trySend(value: T): boolean {
     if (value === undefined) throw undefinedMessage("Sender.trySend");
     const c = this.c;
-    if (this.dropped) throw new ChannelClosedError("this sender is closed");
-    if (c.rxClosed) throw new ChannelClosedError("the receiver is closed");
-    if (c.buf.length + c.reserved >= c.cap || c.sendQ.parked > 0) return false;
-    if (c.sendQ.head !== null) {
-      // Waiting senders go first (the head may also be a withdrawn select loser: pump clears it).
-      c.sendQ.pump();
-      if (c.sendQ.head !== null || c.buf.length + c.reserved >= c.cap) return false;
+    // The common case first: open, nobody waiting, room.
+    if (!this.dropped && !c.rxClosed && c.sendQ.head === null && c.sendQ.parked === 0 && c.buf.length + c.reserved < c.cap) {
+      c.deliver(value);
+      return true;
     }
+    if (!this.roomNow(1)) return false;
     c.deliver(value);
     return true;
+  }
+
+  /**
+   * Holds one slot if there is room now, without waiting and without passing senders that wait
+   * (tokio's `try_reserve`). Its `send` then cannot fail or wait.
+   * @returns undefined when the channel is full or earlier sends still wait for their turn.
+   * @throws ChannelClosedError when the receiver or this sender is closed.
+   */
+  tryReserve(): SendPermit<T> | undefined {
+    if (!this.roomNow(1)) return undefined;
+    this.c.reserved++;
+    return new SendPermit(this.c);
+  }
+
+  /**
+   * Holds `n` slots at once if there is room for all of them now, without waiting and without
+   * passing senders that wait (tokio's `try_reserve_many`); `n = 0` gives an empty batch.
+   * @returns undefined when fewer than `n` slots are free (nothing is held then).
+   * @throws TypeError/RangeError when `n` is not an integer in [0, maxCapacity];
+   *   ChannelClosedError when the receiver or this sender is closed.
+   */
+  tryReserveMany(n: number): SendPermits<T> | undefined {
+    this.checkBatch(n);
+    if (n === 0) {
+      this.throwIfClosed();
+      return new SendPermits(this.c, 0);
+    }
+    if (!this.roomNow(n)) return undefined;
+    this.c.reserved += n;
+    return new SendPermits(this.c, n);
   }
 
   /**
@@ -259,6 +310,63 @@ export class Sender<T> implements Disposable {
       return Promise.reject(new ChannelClosedError("this sender is closed"));
     }
     return this.c.waitSend(RESERVE, opts) as Promise<SendPermit<T>>;
+  }
+
+  /**
+   * Waits until `n` slots are free and holds them all at once, in a {@link SendPermits} batch
+   * (tokio's `reserve_many`). Queues FIFO with `send` and `reserve`: while it waits at the head
+   * of the line, no later send takes the room it waits for. `n = 0` resolves at once with an
+   * empty batch (unless the channel is closed).
+   *
+   * Cancel-safe and select-safe, all or nothing: a withdrawn or losing call holds no slot, not
+   * even part of the batch.
+   * @throws TypeError/RangeError (synchronously) when `n` is not an integer in [0, maxCapacity]
+   *   (a batch larger than the channel could never be served); TypeError for malformed `opts`.
+   *   Rejects with ChannelClosedError when the receiver, this sender or every sender is closed;
+   *   with the signal's reason or CancelledError when withdrawn.
+   */
+  reserveMany(n: number, opts?: WaitOptions): Promise<SendPermits<T>> {
+    this.checkBatch(n);
+    if (this.dropped) {
+      checkWaitOptions(opts);
+      return Promise.reject(new ChannelClosedError("this sender is closed"));
+    }
+    const c = this.c;
+    if (n === 0) {
+      checkWaitOptions(opts);
+      if (c.rxClosed) return Promise.reject(new ChannelClosedError("the receiver is closed"));
+      return readyValue(new SendPermits(c, 0), opts, c.sendQ.what);
+    }
+    return c.waitSend(new ReserveMany(n), opts) as Promise<SendPermits<T>>;
+  }
+
+  /** Throws if a send could not go through now because a half is closed. */
+  private throwIfClosed(): void {
+    if (this.dropped) throw new ChannelClosedError("this sender is closed");
+    if (this.c.rxClosed) throw new ChannelClosedError("the receiver is closed");
+  }
+
+  /** The check every batch reservation makes of its `n`. */
+  private checkBatch(n: number): void {
+    checkInteger(n, "n", 0);
+    const cap = this.c.cap;
+    if (n > cap) throw new RangeError(`n must be at most the channel's capacity (${cap}): a larger batch could never be reserved, got ${n}`);
+  }
+
+  /**
+   * True when `need` slots are free now and no send waits before this one (a try-operation never
+   * passes a waiting send). Throws ChannelClosedError when a half is closed.
+   */
+  private roomNow(need: number): boolean {
+    this.throwIfClosed();
+    const c = this.c;
+    if (c.buf.length + c.reserved + need > c.cap || c.sendQ.parked > 0) return false;
+    if (c.sendQ.head !== null) {
+      // Waiting senders go first (the head may also be a withdrawn select loser: pump clears it).
+      c.sendQ.pump();
+      if (c.sendQ.head !== null || c.buf.length + c.reserved + need > c.cap) return false;
+    }
+    return true;
   }
 
   /**
@@ -301,8 +409,7 @@ export class Sender<T> implements Disposable {
 
   /** Free slots now (the bound minus buffered messages and held permits), as tokio's `capacity()`; Infinity when unbounded. */
   get capacity(): number {
-    const c = this.c;
-    return c.cap === Infinity ? Infinity : Math.max(0, c.cap - c.buf.length - c.reserved);
+    return this.c.free;
   }
 
   /** The channel's bound as created; Infinity when unbounded. */
@@ -349,9 +456,7 @@ export class SendPermit<T> implements Disposable {
     const c = this.c;
     if (c === undefined) return;
     this.c = undefined;
-    c.reserved--;
-    c.roomFreed();
-    if (c.recvQ.head !== null) c.recvQ.pump(); // this may have been the last thing keeping it open
+    c.slotsReturned(1);
   }
 
   /** True while the slot is held (neither sent nor released). */
@@ -360,6 +465,56 @@ export class SendPermit<T> implements Disposable {
   }
 
   /** Same as {@link SendPermit.release}. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/**
+ * A batch of reserved slots in a channel, from {@link Sender.reserveMany} or
+ * {@link Sender.tryReserveMany} (tokio's `PermitIterator`). Iterating it hands out one
+ * {@link SendPermit} per slot (`for (const p of permits) p.send(v)`); slots not handed out yet are
+ * given back by `release()` or dispose (`using permits = await tx.reserveMany(3)`). While any slot
+ * is held the receiver does not see the channel as closed.
+ */
+export class SendPermits<T> implements IterableIterator<SendPermit<T>>, Disposable {
+  #c: Chan<T> | undefined;
+  #left: number;
+
+  /** @internal */
+  constructor(c: Chan<T>, n: number) {
+    this.#c = n > 0 ? c : undefined;
+    this.#left = n;
+  }
+
+  /** Slots still in the batch (not handed out as a SendPermit, not released). */
+  get length(): number {
+    return this.#left;
+  }
+
+  /** Hands out the next slot as a SendPermit; done when none is left. Never throws. */
+  next(): IteratorResult<SendPermit<T>, undefined> {
+    const c = this.#c;
+    if (c === undefined) return DONE;
+    if (--this.#left === 0) this.#c = undefined;
+    return { done: false, value: new SendPermit(c) };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  /** Gives back every slot not handed out yet. Idempotent. Permits already handed out are theirs to send or release. */
+  release(): void {
+    const c = this.#c;
+    if (c === undefined) return;
+    const n = this.#left;
+    this.#c = undefined;
+    this.#left = 0;
+    c.slotsReturned(n);
+  }
+
+  /** Same as {@link SendPermits.release}. */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -423,14 +578,28 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
     c.recvQ.pump();
   }
 
-  /** True once this receiver closed or every sender closed (messages may still be buffered). */
+  /**
+   * True once this receiver closed, or every sender closed and no reserved slot is left that could
+   * still send (as tokio's `is_closed`; messages may still be buffered).
+   */
   get isClosed(): boolean {
-    return this.c.rxClosed || this.c.senders === 0;
+    const c = this.c;
+    return c.rxClosed || (c.senders === 0 && c.reserved === 0);
   }
 
   /** Messages buffered now. O(1). */
   get length(): number {
     return this.c.buf.length;
+  }
+
+  /** Free slots now, as the senders see them (tokio's `Receiver::capacity`); Infinity when unbounded. */
+  get capacity(): number {
+    return this.c.free;
+  }
+
+  /** The channel's bound as created (tokio's `max_capacity`); Infinity when unbounded. */
+  get maxCapacity(): number {
+    return this.c.cap;
   }
 
   /** Same as {@link Receiver.close}. */

@@ -5,7 +5,7 @@
  * select-safe, on the budget); each waitFor gets its own queue, so a predicate that does not
  * match yet never holds up another wait.
  */
-import { checkFunction } from "../core/validate.js";
+import { checkFunction, typeName } from "../core/validate.js";
 import { type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { ChannelClosedError } from "../errors.js";
 import { nextChannelId } from "./ids.js";
@@ -14,7 +14,9 @@ import { nextChannelId } from "./ids.js";
 class Shared<T> {
   readonly id = nextChannelId();
   version = 0;
+  /** True once every sender (the original and its clones) closed. */
   closed = false;
+  senders = 1;
   readonly receivers = new Set<WatchReceiver<T>>();
   readonly closedQ: WaitQueue<void, undefined>;
 
@@ -60,7 +62,10 @@ export function watch<T>(initial: T): [WatchSender<T>, WatchReceiver<T>] {
   return [new WatchSender(s), s.subscribe(0)];
 }
 
-/** The sending half of a watch channel. `using tx = ...` closes it on scope exit. */
+/**
+ * The sending half of a watch channel. Clone it for more senders; the channel closes for the
+ * receivers when every sender closed. `using tx = ...` closes it on scope exit.
+ */
 export class WatchSender<T> implements Disposable {
   private dropped = false;
 
@@ -82,9 +87,56 @@ export class WatchSender<T> implements Disposable {
   }
 
   /**
+   * Replaces the value, notifies receivers as `send` does, and returns the value it replaced
+   * (tokio's `send_replace`). Stored even when no receiver is subscribed.
+   * @throws ChannelClosedError when this sender is closed.
+   */
+  sendReplace(value: T): T {
+    if (this.dropped) throw new ChannelClosedError("this watch sender is closed");
+    const s = this.s;
+    const old = s.value;
+    s.value = value;
+    s.version++;
+    s.notify();
+    return old;
+  }
+
+  /**
+   * Lets `fn` change the value in place and notifies receivers only if it returns true (tokio's
+   * `send_if_modified`): for updates that may turn out to change nothing, so receivers are not
+   * woken for nothing. `fn` must return a boolean. If `fn` throws, nobody is notified (what it
+   * changed in place before throwing stays changed, as in tokio).
+   * @returns what `fn` returned: whether receivers were notified.
+   * @throws TypeError when `fn` is not a function or returns something other than a boolean
+   *   (nobody is notified then); ChannelClosedError when this sender is closed; whatever `fn` throws.
+   */
+  sendIfModified(fn: (value: T) => boolean): boolean {
+    checkFunction(fn, "fn");
+    if (this.dropped) throw new ChannelClosedError("this watch sender is closed");
+    const s = this.s;
+    const modified = fn(s.value);
+    if (typeof modified !== "boolean") throw new TypeError(`fn must return a boolean (whether it modified the value), got ${typeName(modified)}`);
+    if (!modified) return false;
+    s.version++;
+    s.notify();
+    return true;
+  }
+
+  /**
+   * Another sender of the same channel (tokio's `Sender::clone`): the channel closes for the
+   * receivers once every sender is closed.
+   * @throws ChannelClosedError when this sender is closed.
+   */
+  clone(): WatchSender<T> {
+    if (this.dropped) throw new ChannelClosedError("this watch sender is closed");
+    this.s.senders++;
+    return new WatchSender(this.s);
+  }
+
+  /**
    * Changes the value with `fn` and notifies receivers: `fn` returns the new value, or returns
-   * undefined after mutating the value in place. If `fn` throws, nothing changes and nobody is
-   * notified.
+   * undefined after mutating the value in place. If `fn` throws, nobody is notified and no new
+   * value is stored (what it changed in place before throwing stays changed, as in tokio).
    * @throws TypeError when `fn` is not a function; ChannelClosedError when this sender is closed;
    * whatever `fn` throws.
    */
@@ -109,14 +161,17 @@ export class WatchSender<T> implements Disposable {
   }
 
   /**
-   * Closes the sender: waiting and later `changed()` calls resolve false once the latest value was
-   * seen, `waitFor()` rejects unless the latest value matches. Idempotent.
+   * Closes this sender. When it was the last one (clones count), the channel closes: waiting and
+   * later `changed()` calls resolve false once the latest value was seen, `waitFor()` rejects
+   * unless the latest value matches. Idempotent.
    */
   close(): void {
     if (this.dropped) return;
     this.dropped = true;
-    this.s.closed = true;
-    this.s.notify();
+    const s = this.s;
+    if (--s.senders > 0) return;
+    s.closed = true;
+    s.notify();
   }
 
   /**
@@ -176,9 +231,27 @@ export class WatchReceiver<T> implements Disposable {
     return this.s.value;
   }
 
-  /** True when a value newer than the last one marked seen was sent. */
+  /**
+   * True when a value newer than the last one marked seen was sent (or `markChanged()` was called).
+   * Unlike tokio's `has_changed`, it does not fail once the channel is closed: `isClosed` says that.
+   */
   get hasChanged(): boolean {
     return this.s.version !== this.seen;
+  }
+
+  /**
+   * Marks the current value unseen (tokio's `mark_changed`): `hasChanged` turns true and the next
+   * `changed()` resolves at once, so code that waits on `changed()` runs once more for it. Wakes a
+   * `changed()` of this receiver that is waiting. Never throws.
+   */
+  markChanged(): void {
+    this.seen = this.s.version - 1;
+    this.wake();
+  }
+
+  /** Marks the current value seen without reading it (tokio's `mark_unchanged`). Never throws. */
+  markUnchanged(): void {
+    this.seen = this.s.version;
   }
 
   /**

@@ -12,6 +12,30 @@ export interface MutexGuard<T> extends Disposable {
   value: T;
   /** Unlocks the mutex, handing it to the next waiter in line. Idempotent: a second call does nothing. */
   release(): void;
+  /**
+   * A guard of a part of the value (tokio's `MutexGuard::map`): the lock moves to the returned
+   * guard, which releases it, and this guard becomes released (reading `value` throws, `release`
+   * does nothing). Hand it to code that should see only that part.
+   * @param fn picks the part; it runs once, now. If it throws, nothing changes: this guard still
+   *   holds the lock.
+   * @throws TypeError when `fn` is not a function; Error when this guard was already released;
+   *   whatever `fn` throws.
+   */
+  map<U>(fn: (value: T) => U): MappedMutexGuard<U>;
+}
+
+/**
+ * A guard of a part of a Mutex's value, from {@link MutexGuard.map}: the mutex stays locked until
+ * it is released (or disposed). Its `value` is the part `map` picked, read-only: to replace the
+ * whole value keep the original guard; an object part can be changed in place.
+ */
+export interface MappedMutexGuard<U> extends Disposable {
+  /** The part. Throws after release. */
+  readonly value: U;
+  /** Unlocks the mutex. Idempotent. */
+  release(): void;
+  /** A guard of a part of this part; the lock moves to it, as {@link MutexGuard.map}. */
+  map<V>(fn: (value: U) => V): MappedMutexGuard<V>;
 }
 
 class MutexState<T> implements Resource<MutexGuard<T>, undefined> {
@@ -34,6 +58,16 @@ class MutexState<T> implements Resource<MutexGuard<T>, undefined> {
     this.locked = true;
     return new Guard(this);
   }
+  unlock(): void {
+    this.locked = false;
+    this.q.pump();
+  }
+}
+
+/** @internal Runs a guard's `map` callback; the lock moves only when it returns. */
+function pick<A, B>(fn: (value: A) => B, value: A): B {
+  checkFunction(fn, "fn");
+  return fn(value);
 }
 
 class Guard<T> implements MutexGuard<T> {
@@ -53,8 +87,45 @@ class Guard<T> implements MutexGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    s.locked = false;
-    s.q.pump();
+    s.unlock();
+  }
+  map<U>(fn: (value: T) => U): MappedMutexGuard<U> {
+    const s = this.#s;
+    if (s === undefined) throw released("MutexGuard");
+    const part = pick(fn, s.value);
+    if (this.#s !== s) throw released("MutexGuard"); // fn released it
+    this.#s = undefined;
+    return new MappedGuard(s, part);
+  }
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+class MappedGuard<U> implements MappedMutexGuard<U> {
+  #s: { unlock(): void } | undefined;
+  readonly #part: U;
+  constructor(s: { unlock(): void }, part: U) {
+    this.#s = s;
+    this.#part = part;
+  }
+  get value(): U {
+    if (this.#s === undefined) throw released("MappedMutexGuard");
+    return this.#part;
+  }
+  release(): void {
+    const s = this.#s;
+    if (s === undefined) return;
+    this.#s = undefined;
+    s.unlock();
+  }
+  map<V>(fn: (value: U) => V): MappedMutexGuard<V> {
+    const s = this.#s;
+    if (s === undefined) throw released("MappedMutexGuard");
+    const part = pick(fn, this.#part);
+    if (this.#s !== s) throw released("MappedMutexGuard");
+    this.#s = undefined;
+    return new MappedGuard(s, part);
   }
   [Symbol.dispose](): void {
     this.release();

@@ -22,10 +22,15 @@ class NotifyState implements Resource<void, undefined> {
 /**
  * Wakes tasks waiting for an event, like tokio's `Notify`: a lightweight signal with no value.
  *
- * `notifyOne()` wakes the task that has waited longest; with no one waiting it stores a single
+ * `notifyOne()` wakes the task that has waited longest (`notifyLast()` the one that came last); with no one waiting it stores a single
  * permit, which the next `notified()` consumes at once (so a notification sent just before the
  * waiter arrives is not lost). `notifyWaiters()` wakes every task waiting right now and stores
  * nothing.
+ *
+ * A notification is handed over when `notifyOne`/`notifyLast` runs: the chosen `notified()` has
+ * resolved then, and aborting its signal afterwards does not pass the notification on (tokio
+ * passes it on when a woken `Notified` is dropped before it is polled; a promise has no such
+ * state).
  *
  * Cancel safety: `notified()` is cancel-safe and select-safe: a withdrawn call consumes no
  * notification. A call registers as a waiter when it is made (tokio's `enable()` at once), so a
@@ -50,6 +55,23 @@ export class Notify {
     const s = this.#s;
     s.permit = true;
     s.q.pump(); // serves the first live waiter, if any, with that permit
+  }
+
+  /**
+   * Wakes the `notified()` call that started waiting most recently (tokio's `notify_last`); with
+   * none waiting, stores one permit for the next call, as `notifyOne` does. Never throws.
+   */
+  notifyLast(): void {
+    const q = this.#s.q;
+    for (let w = q.tail; w !== null; ) {
+      const prev = w.prev;
+      q.unlink(w);
+      // complete() claims first: a select loser still queued is withdrawn instead, and the
+      // notification goes on to the next most recent waiter.
+      if (w.complete(undefined)) return;
+      w = prev;
+    }
+    this.#s.permit = true;
   }
 
   /**

@@ -66,6 +66,15 @@ class CellState<T> implements Resource<T | typeof RUN, undefined> {
   }
 }
 
+/** Options of {@link OnceCell}'s constructor. */
+export interface OnceCellOptions<T> extends SyncOptions {
+  /** Starts the cell set to this value (tokio's `OnceCell::new_with(Some(v))` / `from(v)`). */
+  value?: T;
+}
+
+/** Where a {@link OnceCell} is: not set, an initialiser running, or set. */
+export type OnceCellState = "empty" | "initialising" | "set";
+
 /**
  * A value set once, like tokio's `OnceCell`: typically a lazily created shared resource.
  * `getOrInit(fn)` runs at most one initialiser at a time; concurrent callers wait for it and get
@@ -78,12 +87,41 @@ export class OnceCell<T> {
   readonly #s: CellState<T>;
 
   /**
-   * @param opts `name` labels its waits in dumps.
+   * @param opts `name` labels its waits in dumps; `value`, when present (even if undefined),
+   *   starts the cell set to it.
    * @throws TypeError when `opts` or `opts.name` is malformed.
    */
-  constructor(opts?: SyncOptions) {
+  constructor(opts?: OnceCellOptions<T>) {
     const name = label("OnceCell", opts);
     this.#s = new CellState<T>(`getOrInit on ${name}`, `getOrInit on ${name} (running the initialiser)`);
+    if (opts !== undefined && "value" in opts) {
+      this.#s.value = opts.value;
+      this.#s.state = SET;
+    }
+  }
+
+  /**
+   * Where the cell is: "empty", "initialising" (a getOrInit initialiser is running) or "set".
+   * It tells why a `set` returned false: read it right after the call (nothing can change in
+   * between), as tokio's `SetError` tells `AlreadyInitializedError` from `InitializingError`.
+   */
+  get state(): OnceCellState {
+    const st = this.#s.state;
+    return st === SET ? "set" : st === RUNNING ? "initialising" : "empty";
+  }
+
+  /**
+   * Takes the value out, leaving the cell empty (tokio's `take`): the next `getOrInit` runs its
+   * initialiser again. While an initialiser runs, or when empty, it takes nothing.
+   * @returns the value, or undefined when the cell was not set. Never throws.
+   */
+  take(): T | undefined {
+    const s = this.#s;
+    if (s.state !== SET) return undefined;
+    const v = s.value;
+    s.value = undefined;
+    s.state = EMPTY;
+    return v;
   }
 
   /** The value, or undefined while it is not set. Never throws. */
@@ -98,7 +136,8 @@ export class OnceCell<T> {
 
   /**
    * Sets the value if it is not set and no initialiser is running; returns whether it did.
-   * Callers waiting in `getOrInit` get this value. Never throws.
+   * Callers waiting in `getOrInit` get this value. When it returns false, `state` says why:
+   * "set" (already set) or "initialising" (an initialiser is running and will set it). Never throws.
    */
   set(value: T): boolean {
     const s = this.#s;

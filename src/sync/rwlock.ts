@@ -1,4 +1,5 @@
 import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { checkFunction } from "../core/validate.js";
 import { fastEntry, hasWaiters, label, released, type SyncOptions } from "./shared.js";
 
 /**
@@ -10,6 +11,14 @@ export interface ReadGuard<T> extends Disposable {
   readonly value: T;
   /** Gives up this read hold. Idempotent: a second call does nothing. */
   release(): void;
+  /**
+   * A read guard of a part of the value (tokio's `RwLockReadGuard::map`): the read hold moves to
+   * the returned guard and this one becomes released.
+   * @param fn picks the part; it runs once, now. If it throws, nothing changes.
+   * @throws TypeError when `fn` is not a function; Error when this guard was already released;
+   *   whatever `fn` throws.
+   */
+  map<U>(fn: (value: T) => U): ReadGuard<U>;
 }
 
 /**
@@ -21,6 +30,37 @@ export interface WriteGuard<T> extends Disposable {
   value: T;
   /** Unlocks, handing the lock to the next waiters in line. Idempotent: a second call does nothing. */
   release(): void;
+  /**
+   * Turns the write hold into a read hold without unlocking (tokio's `downgrade`): no writer can
+   * get in between, and the readers queued at the head of the line (up to the first queued
+   * writer) get in at once. This guard becomes released; the returned one holds the read.
+   * @throws Error when this guard was already released.
+   */
+  downgrade(): ReadGuard<T>;
+  /**
+   * A write guard of a part of the value (tokio's `RwLockWriteGuard::map`): the write hold moves
+   * to the returned guard and this one becomes released.
+   * @param fn picks the part; it runs once, now. If it throws, nothing changes.
+   * @throws TypeError when `fn` is not a function; Error when this guard was already released;
+   *   whatever `fn` throws.
+   */
+  map<U>(fn: (value: T) => U): MappedWriteGuard<U>;
+}
+
+/**
+ * Exclusive access to a part of an RwLock's value, from {@link WriteGuard.map}. Its `value` is
+ * the part, read-only (an object part can be changed in place; to replace the whole value keep
+ * the original guard). The lock stays write-locked until it is released or downgraded.
+ */
+export interface MappedWriteGuard<U> extends Disposable {
+  /** The part. Throws after release. */
+  readonly value: U;
+  /** Unlocks. Idempotent. */
+  release(): void;
+  /** Turns the write hold into a read hold of the same part, as {@link WriteGuard.downgrade}. */
+  downgrade(): ReadGuard<U>;
+  /** A guard of a part of this part; the hold moves to it. */
+  map<V>(fn: (value: U) => V): MappedWriteGuard<V>;
 }
 
 const READ = 0;
@@ -48,31 +88,63 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
   inspect(): Record<string, unknown> {
     return { readers: this.readers, writer: this.writer };
   }
+  unlockRead(): void {
+    // Only a writer can be waiting while readers hold the lock, and it needs them all gone.
+    if (--this.readers === 0) this.q.pump();
+  }
+  unlockWrite(): void {
+    this.writer = false;
+    this.q.pump();
+  }
+  downgradeWrite(): void {
+    this.writer = false;
+    this.readers++;
+    this.q.pump(); // readers queued at the head join; a queued writer keeps waiting for them
+  }
   take(k: Kind): ReadGuard<T> | WriteGuard<T> {
     if (k === READ) {
       this.readers++;
-      return new ReadG(this);
+      return new ReadG<T>(this as RwState<unknown>);
     }
     this.writer = true;
     return new WriteG(this);
   }
 }
 
+/** @internal Runs a guard's `map` callback; the hold moves only when it returns. */
+function pick<A, B>(fn: (value: A) => B, value: A): B {
+  checkFunction(fn, "fn");
+  return fn(value);
+}
+
+/** A read hold of the lock's value, or (mapped) of a part of it. */
 class ReadG<T> implements ReadGuard<T> {
-  #s: RwState<T> | undefined;
-  constructor(s: RwState<T>) {
+  #s: RwState<unknown> | undefined;
+  readonly #part: T | undefined;
+  readonly #mapped: boolean;
+  constructor(s: RwState<unknown>, mapped = false, part?: T) {
     this.#s = s;
+    this.#mapped = mapped;
+    this.#part = part;
   }
   get value(): T {
-    if (this.#s === undefined) throw released("ReadGuard");
-    return this.#s.value;
+    const s = this.#s;
+    if (s === undefined) throw released("ReadGuard");
+    return this.#mapped ? (this.#part as T) : (s.value as T);
   }
   release(): void {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    // Only a writer can be waiting while readers hold the lock, and it needs them all gone.
-    if (--s.readers === 0) s.q.pump();
+    s.unlockRead();
+  }
+  map<U>(fn: (value: T) => U): ReadGuard<U> {
+    const v = this.value;
+    const s = this.#s!;
+    const part = pick(fn, v);
+    if (this.#s !== s) throw released("ReadGuard"); // fn released it
+    this.#s = undefined;
+    return new ReadG<U>(s, true, part);
   }
   [Symbol.dispose](): void {
     this.release();
@@ -96,8 +168,59 @@ class WriteG<T> implements WriteGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    s.writer = false;
-    s.q.pump();
+    s.unlockWrite();
+  }
+  downgrade(): ReadGuard<T> {
+    const s = this.#s;
+    if (s === undefined) throw released("WriteGuard");
+    this.#s = undefined;
+    s.downgradeWrite();
+    return new ReadG<T>(s as RwState<unknown>);
+  }
+  map<U>(fn: (value: T) => U): MappedWriteGuard<U> {
+    const s = this.#s;
+    if (s === undefined) throw released("WriteGuard");
+    const part = pick(fn, s.value);
+    if (this.#s !== s) throw released("WriteGuard");
+    this.#s = undefined;
+    return new MappedWriteG(s as RwState<unknown>, part);
+  }
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+class MappedWriteG<U> implements MappedWriteGuard<U> {
+  #s: RwState<unknown> | undefined;
+  readonly #part: U;
+  constructor(s: RwState<unknown>, part: U) {
+    this.#s = s;
+    this.#part = part;
+  }
+  get value(): U {
+    if (this.#s === undefined) throw released("MappedWriteGuard");
+    return this.#part;
+  }
+  release(): void {
+    const s = this.#s;
+    if (s === undefined) return;
+    this.#s = undefined;
+    s.unlockWrite();
+  }
+  downgrade(): ReadGuard<U> {
+    const s = this.#s;
+    if (s === undefined) throw released("MappedWriteGuard");
+    this.#s = undefined;
+    s.downgradeWrite();
+    return new ReadG<U>(s, true, this.#part);
+  }
+  map<V>(fn: (value: U) => V): MappedWriteGuard<V> {
+    const s = this.#s;
+    if (s === undefined) throw released("MappedWriteGuard");
+    const part = pick(fn, this.#part);
+    if (this.#s !== s) throw released("MappedWriteGuard");
+    this.#s = undefined;
+    return new MappedWriteG(s, part);
   }
   [Symbol.dispose](): void {
     this.release();
@@ -141,7 +264,7 @@ export class RwLock<T = void> {
     const s = this.#s;
     if (!s.writer && s.q.idle && fastEntry(opts)) {
       s.readers++;
-      return Promise.resolve(new ReadG(s));
+      return Promise.resolve(new ReadG<T>(s as RwState<unknown>));
     }
     s.q.what = s.readWhat;
     return s.q.wait(READ, opts) as Promise<ReadGuard<T>>;
@@ -172,7 +295,7 @@ export class RwLock<T = void> {
     const s = this.#s;
     if (s.writer || hasWaiters(s.q)) return undefined;
     s.readers++;
-    return new ReadG(s);
+    return new ReadG<T>(s as RwState<unknown>);
   }
 
   /** Write access if no one holds the lock and no one is queued; undefined otherwise. Never waits, never throws. */

@@ -1,25 +1,39 @@
-import { checkInteger } from "../core/validate.js";
+import { checkInteger, typeName } from "../core/validate.js";
 import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { SemaphoreClosedError } from "../errors.js";
-import { fastEntry, hasWaiters, label, type SyncOptions } from "./shared.js";
+import { fastEntry, hasWaiters, label, released, type SyncOptions } from "./shared.js";
 
 /**
  * Permits taken from a Semaphore, returned by `release()` (or at the end of the `using` block
- * that holds it: `using p = await sem.acquire()`). Like tokio's `SemaphorePermit`. Its methods
- * never throw.
+ * that holds it: `using p = await sem.acquire()`). Like tokio's `SemaphorePermit`.
  */
 export interface Permit extends Disposable {
-  /** How many permits it was acquired with. */
+  /** How many permits it holds now (what it was acquired with, less what was split off, plus what was merged in). */
   readonly count: number;
-  /** Returns the permits to the semaphore. Idempotent: a second call (or one after `forget()`) does nothing. */
+  /** Returns the permits to the semaphore. Idempotent: a second call (or one after `forget()`) does nothing. Never throws. */
   release(): void;
-  /** Drops the permits without returning them: the semaphore has that many fewer for good (until `addPermits`). */
+  /** Drops the permits without returning them: the semaphore has that many fewer for good (until `addPermits`). Never throws. */
   forget(): void;
+  /**
+   * Moves `n` of its permits into a new Permit of the same semaphore (tokio's `split`); this one
+   * keeps the rest. Each is then released on its own. `split(0)` gives an empty permit.
+   * @returns undefined when it holds fewer than `n` (nothing changes).
+   * @throws TypeError/RangeError when `n` is not an integer >= 0; Error when this permit was
+   *   already released or forgotten.
+   */
+  split(n: number): Permit | undefined;
+  /**
+   * Moves every permit `other` holds into this one (tokio's `merge`); `other` is left empty and
+   * releasing it does nothing.
+   * @throws TypeError when `other` is not a permit of the same semaphore, or is this permit;
+   *   Error when either was already released or forgotten (nothing changes).
+   */
+  merge(other: Permit): void;
 }
 
 class SemState implements Resource<Permit, number> {
   permits: number;
-  /** The most it can ever hold: the initial permits plus every addPermits. */
+  /** Permits in circulation (free plus held): the initial ones, plus added, less forgotten. */
   capacity: number;
   closed = false;
   readonly q: WaitQueue<Permit, number>;
@@ -43,31 +57,50 @@ class SemState implements Resource<Permit, number> {
     this.permits -= n;
     return new P(this, n);
   }
-  check(n: number): void {
-    checkInteger(n, "n", 1);
-    if (n > this.capacity) {
-      throw new RangeError(`n must be at most ${this.capacity}, the permits this ${this.name} can ever hold (initial plus added), got ${n}`);
-    }
-  }
 }
 
 class P implements Permit {
   #s: SemState | undefined;
-  constructor(
-    s: SemState,
-    readonly count: number,
-  ) {
+  #count: number;
+  constructor(s: SemState, count: number) {
     this.#s = s;
+    this.#count = count;
+  }
+  get count(): number {
+    return this.#count;
   }
   release(): void {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    s.permits += this.count;
+    if (this.#count === 0) return;
+    s.permits += this.#count;
     s.q.pump();
   }
   forget(): void {
+    const s = this.#s;
+    if (s === undefined) return;
     this.#s = undefined;
+    s.capacity -= this.#count;
+  }
+  split(n: number): Permit | undefined {
+    checkInteger(n, "n", 0);
+    const s = this.#s;
+    if (s === undefined) throw released("Permit");
+    if (n > this.#count) return undefined;
+    this.#count -= n;
+    return new P(s, n);
+  }
+  merge(other: Permit): void {
+    if (!(other instanceof P)) throw new TypeError(`other must be a Permit of a Semaphore, got ${typeName(other)}`);
+    if (other === this) throw new TypeError("other must be another permit, not this one");
+    const s = this.#s;
+    if (s === undefined) throw released("Permit");
+    if (other.#s === undefined) throw released("Permit (other)");
+    if (other.#s !== s) throw new TypeError("other must be a permit of the same semaphore");
+    this.#count += other.#count;
+    other.#count = 0;
+    other.#s = undefined;
   }
   [Symbol.dispose](): void {
     this.release();
@@ -86,12 +119,19 @@ class P implements Permit {
  * and keeps no place in line). Waits carry `acquire N on Semaphore` for dumps.
  */
 export class Semaphore {
+  /**
+   * The most permits a semaphore can have in circulation (free plus held): Number.MAX_SAFE_INTEGER,
+   * so every count stays exact (tokio's `MAX_PERMITS` is `usize::MAX >> 3`).
+   */
+  static readonly MAX_PERMITS = Number.MAX_SAFE_INTEGER;
+
   readonly #s: SemState;
 
   /**
-   * @param permits the permits it starts with; 0 is allowed (add some with `addPermits`).
+   * @param permits the permits it starts with; 0 is allowed (acquires wait for `addPermits`).
    * @param opts `name` labels its waits in dumps.
-   * @throws TypeError/RangeError when `permits` is not an integer >= 0; TypeError for malformed `opts`.
+   * @throws TypeError/RangeError when `permits` is not an integer in [0, MAX_PERMITS]; TypeError
+   *   for malformed `opts`.
    */
   constructor(permits: number, opts?: SyncOptions) {
     checkInteger(permits, "permits", 0);
@@ -101,19 +141,24 @@ export class Semaphore {
   /**
    * Waits until `n` permits are free and no one queued before this call, then takes them.
    *
+   * Like tokio's `acquire_many`, a call asking for more permits than the semaphore holds now (a
+   * `Semaphore(0)`, or more than its initial permits) waits for `addPermits` rather than failing:
+   * counting completions with a zero-permit semaphore is a standard pattern. Since waiters are
+   * served first-in, first-out, such a call also holds back every acquire queued behind it until
+   * it is satisfied, withdrawn (`opts.signal`) or the semaphore is closed.
+   *
    * Cancel-safe and select-safe: a call withdrawn by `opts.signal`, the task's cancellation or a
    * winning select branch leaves the queue holding no permit; it rejects with the signal's reason
    * (CancelledError for a cancelled task). If it was first in line, the waiters behind it are
    * served at once if they can be.
    * @param n permits to take, default 1.
-   * @throws TypeError/RangeError (synchronously) when `n` is not an integer >= 1, RangeError when
-   *   it is more than the semaphore can ever hold (its initial permits plus all added), TypeError
-   *   for malformed `opts`. The promise rejects with SemaphoreClosedError once the semaphore is
+   * @throws TypeError/RangeError (synchronously) when `n` is not an integer >= 1, TypeError for
+   *   malformed `opts`. The promise rejects with SemaphoreClosedError once the semaphore is
    *   closed (also while waiting).
    */
   acquire(n = 1, opts?: WaitOptions): Promise<Permit> {
     const s = this.#s;
-    if (n !== 1 || s.capacity === 0) s.check(n);
+    if (n !== 1) checkInteger(n, "n", 1);
     if (s.permits >= n && !s.closed && s.q.idle && fastEntry(opts)) {
       s.permits -= n;
       return Promise.resolve(new P(s, n));
@@ -123,12 +168,14 @@ export class Semaphore {
   }
 
   /**
-   * Takes `n` permits if they are free and no one is queued; undefined otherwise. Never waits.
-   * @throws as `acquire` for a bad `n`; SemaphoreClosedError when the semaphore is closed.
+   * Takes `n` permits if they are free and no one is queued; undefined otherwise (also when `n`
+   * is more than the semaphore holds). Never waits.
+   * @throws TypeError/RangeError when `n` is not an integer >= 1; SemaphoreClosedError when the
+   *   semaphore is closed.
    */
   tryAcquire(n = 1): Permit | undefined {
     const s = this.#s;
-    if (n !== 1 || s.capacity === 0) s.check(n);
+    if (n !== 1) checkInteger(n, "n", 1);
     if (s.closed) throw new SemaphoreClosedError();
     if (s.permits < n || hasWaiters(s.q)) return undefined;
     s.permits -= n;
@@ -136,19 +183,36 @@ export class Semaphore {
   }
 
   /**
-   * Adds `n` permits (0 is allowed and does nothing), waking waiters they satisfy, in order.
-   * @throws TypeError/RangeError when `n` is not an integer >= 0 or the total would pass
-   *   Number.MAX_SAFE_INTEGER.
+   * Adds `n` permits (0 is allowed and does nothing), waking waiters they satisfy, in order. Also
+   * allowed after `close()` (the permits count in `available`; acquires still reject).
+   * @throws TypeError/RangeError when `n` is not an integer >= 0, or when the permits in
+   *   circulation (free plus held) would pass {@link Semaphore.MAX_PERMITS}.
    */
   addPermits(n: number): void {
     checkInteger(n, "n", 0);
     const s = this.#s;
-    if (s.capacity + n > Number.MAX_SAFE_INTEGER) {
-      throw new RangeError(`n is too large: the semaphore would hold more than Number.MAX_SAFE_INTEGER permits, got ${n}`);
+    if (s.capacity + n > Semaphore.MAX_PERMITS) {
+      throw new RangeError(`n is too large: the semaphore would hold more than Semaphore.MAX_PERMITS (Number.MAX_SAFE_INTEGER) permits, got ${n}`);
     }
     s.capacity += n;
     s.permits += n;
     s.q.pump();
+  }
+
+  /**
+   * Takes up to `n` free permits away for good (tokio's `forget_permits`): fewer if fewer are free
+   * (permits held are not touched; `Permit.forget()` drops those). Also allowed after `close()`.
+   * Never waits.
+   * @returns how many permits it took away.
+   * @throws TypeError/RangeError when `n` is not an integer >= 0.
+   */
+  forgetPermits(n: number): number {
+    checkInteger(n, "n", 0);
+    const s = this.#s;
+    const taken = Math.min(n, s.permits);
+    s.permits -= taken;
+    s.capacity -= taken;
+    return taken;
   }
 
   /**

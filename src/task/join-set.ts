@@ -66,6 +66,20 @@ export class JoinSet<T> implements AsyncDisposable, AsyncIterable<JoinResult<T>>
     }
   }
 
+  /**
+   * Removes every task from the set without aborting it (tokio's `detach_all`): `size` drops to 0,
+   * the tasks run on as plain tasks of their runtime, and their outcomes — including those of
+   * tasks that had finished but were not joined yet — are no longer collected here. A detached
+   * task that panics is reported as unobserved (through the runtime's `onTaskPanic`) unless its
+   * JoinHandle is awaited. A waiting `joinNext()` resolves undefined, as for an empty set. Never throws.
+   */
+  detachAll(): void {
+    for (const h of this.live) h.owner = undefined;
+    this.live.clear();
+    this.done.clear();
+    this.joins.pump();
+  }
+
   /** Cancels every task in the set (they end at their next steward wait). */
   abortAll(reason?: unknown): void {
     for (const h of this.live) h.abort(reason);

@@ -23,6 +23,17 @@ export class TaskTracker implements TaskOwner {
     return h;
   }
 
+  /**
+   * A token that counts as one tracked task until it is released (tokio-util's
+   * `TaskTracker::token`): for work the tracker should wait for that is not a steward task or a
+   * single promise (a stream being drained, a callback-based job). `wait()` does not resolve while
+   * a token is held. Release it with `release()` or `using t = tracker.token()`. Never throws.
+   */
+  token(): TaskTrackerToken {
+    this.count++;
+    return new TaskTrackerToken(this);
+  }
+
   /** Tracks a promise until it settles; returns a promise with the same outcome. */
   track<T>(p: PromiseLike<T>): Promise<T> {
     if (p === null || typeof p !== "object" || typeof (p as PromiseLike<T>).then !== "function") {
@@ -68,5 +79,36 @@ export class TaskTracker implements TaskOwner {
   private release(): void {
     this.count--;
     if (this.count === 0) this.waiters.pump();
+  }
+}
+
+/**
+ * One unit of work a {@link TaskTracker} waits for, from `tracker.token()` (tokio-util's
+ * `TaskTrackerToken`). It counts in `tracker.size` until released; `release()` is idempotent.
+ */
+export class TaskTrackerToken implements Disposable {
+  #tracker: TaskTracker | undefined;
+
+  /** @internal Use {@link TaskTracker.token}. */
+  constructor(tracker: TaskTracker) {
+    this.#tracker = tracker;
+  }
+
+  /** The tracker it counts in, until released. */
+  get tracker(): TaskTracker | undefined {
+    return this.#tracker;
+  }
+
+  /** Stops counting in the tracker (waking its `wait()` if this was the last thing in a closed tracker). Idempotent; never throws. */
+  release(): void {
+    const t = this.#tracker;
+    if (t === undefined) return;
+    this.#tracker = undefined;
+    t.onTaskDone(); // one tracked thing ended, as when a task does
+  }
+
+  /** Same as {@link TaskTrackerToken.release}. */
+  [Symbol.dispose](): void {
+    this.release();
   }
 }
