@@ -7,7 +7,7 @@
  * availability.test.ts says so in one line — unless STEWARD_REQUIRE_REDIS=1 (CI), which makes
  * that a failure.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
@@ -157,5 +157,64 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number):
     if (await cond()) return true;
     if (Date.now() > deadline) return false;
     await sleepMs(10);
+  }
+}
+
+/** A message a replica sent. */
+export interface ReplicaEvent {
+  ev: string;
+  [k: string]: unknown;
+}
+
+/** A replica: test/redis/fixtures/worker.ts in a child process, driven over IPC. */
+export class Replica {
+  readonly events: ReplicaEvent[] = [];
+  #read = 0;
+  #wake: (() => void) | undefined;
+  readonly exited: Promise<void>;
+  private constructor(readonly proc: ChildProcess) {
+    proc.on("message", (m: ReplicaEvent) => {
+      this.events.push(m);
+      this.#wake?.();
+    });
+    this.exited = new Promise((r) => proc.once("exit", () => r()));
+  }
+
+  static async start(server: RedisServer): Promise<Replica> {
+    const worker = new URL("./fixtures/worker.js", import.meta.url);
+    const proc = fork(worker, [server.url], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
+    const r = new Replica(proc);
+    await r.next("ready", 15_000);
+    return r;
+  }
+
+  send(m: Record<string, unknown>): void {
+    this.proc.send(m);
+  }
+
+  /** The next unread event named `ev` (earlier unread events of other names are skipped). */
+  async next(ev: string, ms = 10_000): Promise<ReplicaEvent> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      while (this.#read < this.events.length) {
+        const e = this.events[this.#read++]!;
+        if (e.ev === ev) return e;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`replica sent no "${ev}" within ${ms} ms (got ${JSON.stringify(this.events.slice(-5))})`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.#wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+    }
+  }
+
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill(signal);
+    await this.exited;
   }
 }
