@@ -1,7 +1,7 @@
 /** RedisSemaphore, RedisMutex and RedisLimiter as a user calls them: permits, FIFO, fences, errors. */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { OverloadedError, RateLimitedError, RedisLimiter, RedisMutex, RedisSemaphore, type Lease } from "../../src/redis/index.js";
+import { OverloadedError, RateLimitedError, RedisLimiter, RedisMutex, RedisSemaphore } from "../../src/redis/index.js";
 import { type Client, close, connect, held, REDIS_SERVER, RedisServer, sleepMs, until } from "./helpers.js";
 
 if (REDIS_SERVER !== undefined) {
