@@ -23,19 +23,19 @@ if (REDIS_SERVER !== undefined) {
   });
 
   void test("a lease held three times longer than leaseMs is renewed: still held, and no one else gets in", async () => {
-    const lease = await new RedisMutex(a, "renew", { leaseMs: 300 }).lock();
-    const other = new RedisMutex(b, "renew", { leaseMs: 300 });
+    const lease = await new RedisMutex(a, "renew", { leaseMs: 400 }).lock();
+    const other = new RedisMutex(b, "renew", { leaseMs: 400 });
     const expiry = async (): Promise<number> => Number(await a.zScore("steward:{renew}:holders", (await a.zRange("steward:{renew}:holders", 0, 0))[0]!));
     const first = await expiry();
-    await sleepMs(900);
+    await sleepMs(1_200);
     assert.equal(lease.held, true);
     assert.equal(await other.tryLock(), undefined);
-    assert.ok((await expiry()) > first + 300, "Redis's expiry moved forward");
+    assert.ok((await expiry()) > first + 400, "Redis's expiry moved forward");
     await lease.release();
   });
 
   void test("maxHoldMs caps renewal: the holder task is cancelled with LeaseLostError (maxHold) and the lease is released", async () => {
-    const m = new RedisMutex(a, "cap", { leaseMs: 300, maxHoldMs: 500 });
+    const m = new RedisMutex(a, "cap", { leaseMs: 1_000, maxHoldMs: 500 });
     const t0 = performance.now();
     let sig: AbortSignal | undefined;
     const h = spawn(async () => {
@@ -83,10 +83,10 @@ if (REDIS_SERVER !== undefined) {
   });
 
   void test("a semaphore's permits are conserved through renewals and releases", async () => {
-    const s = new RedisSemaphore(a, "perm", 3, { leaseMs: 200 });
+    const s = new RedisSemaphore(a, "perm", 3, { leaseMs: 300 });
     const l1 = await s.acquire(2);
     const l2 = await s.acquire(1);
-    await sleepMs(450);
+    await sleepMs(700);
     assert.deepEqual(await s.status(), { used: 3, holders: 2, queued: 0 });
     await l1.release();
     assert.deepEqual(await s.status(), { used: 1, holders: 1, queued: 0 });
