@@ -11,6 +11,8 @@ const LINGER_MS = 2_000;
 interface Channel {
   readonly listeners: Set<(message: string) => void>;
   subscribed: Promise<void> | undefined;
+  /** SUBSCRIBE was confirmed (messages published from now on are delivered). */
+  active: boolean;
   linger: NodeJS.Timeout | undefined;
 }
 
@@ -37,7 +39,7 @@ export class Hub {
   listen(channel: string, fn: (message: string) => void): Promise<void> {
     let ch = this.#channels.get(channel);
     if (ch === undefined) {
-      ch = { listeners: new Set(), subscribed: undefined, linger: undefined };
+      ch = { listeners: new Set(), subscribed: undefined, active: false, linger: undefined };
       this.#channels.set(channel, ch);
     }
     if (ch.linger !== undefined) {
@@ -54,7 +56,9 @@ export class Hub {
           }),
         )
         .then(
-          () => undefined,
+          () => {
+            c.active = true;
+          },
           (e: unknown) => {
             if (c.subscribed === sp) c.subscribed = undefined; // the next listen tries again
             throw e;
@@ -63,6 +67,11 @@ export class Hub {
       ch.subscribed = sp;
     }
     return ch.subscribed;
+  }
+
+  /** True while `channel` is subscribed (with listeners, or lingering after its last one left). */
+  isActive(channel: string): boolean {
+    return this.#channels.get(channel)?.active === true;
   }
 
   /**

@@ -12,7 +12,13 @@
  *                  heartbeating is skipped when it reaches the head
  *   seq      STRING the last ticket or fencing token handed out
  *   used     STRING permits held now (absent when 0)
+ *   gone     ZSET  id -> until (server ms): ids withdrawn before Redis saw them enter
  * A waiter's id becomes its lease's id when it is granted.
+ *
+ * Calls from one process can reach Redis out of order (an EVALSHA that met NOSCRIPT is re-sent
+ * as EVAL after calls sent later, and a pooled or cluster client has several connections), so a
+ * withdrawal may run before the enter it withdraws. It then leaves the id in \`gone\` for a while,
+ * and an enter for a gone id does nothing: a withdrawn wait can never be queued or granted later.
  *
  * Tickets and fencing tokens come from one sequence: max(last + 1, server time in µs). So they
  * keep increasing even when Redis restarts without its data (as long as its clock does not step
@@ -38,9 +44,10 @@ export const GRANTED = 1;
 export const QUEUED = 2;
 export const REFUSED = 0;
 export const QUEUE_FULL = 3;
+export const GONE = 4;
 
 export const SEMAPHORE = script(`
-local H, HI, Q, WI, C, SEQ, USED = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local H, HI, Q, WI, C, SEQ, USED, GONE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local op, chan, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -88,6 +95,13 @@ local function enqueue(id, n, ttl, cid, ticket)
   redis.call('HSET', WI, id, n .. ':' .. ttl .. ':' .. cid)
   return ticket
 end
+-- Withdraws or releases an id, whichever it is now; an id Redis never saw is remembered as gone.
+local function withdraw(id, ttl)
+  if unqueue(id) then return 1 end
+  if drop(id) then return 2 end
+  redis.call('ZADD', GONE, f(now + 2 * tonumber(ttl)), id)
+  return 0
+end
 local function touch(cid, ttl)
   redis.call('ZADD', C, f(now + tonumber(ttl)), cid)
 end
@@ -123,11 +137,13 @@ end
 -- Expired leases free their permits before anything else is decided.
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', H, '-inf', now, 'LIMIT', 0, 256)) do drop(id) end
 redis.call('ZREMRANGEBYSCORE', C, '-inf', now)
+redis.call('ZREMRANGEBYSCORE', GONE, '-inf', now)
 
 if op == 'enter' then
   -- 4 id, 5 n, 6 ttl, 7 clientId, 8 clientTtl, 9 ticket (0: new), 10 mode, 11 queue max (-1: none)
   local id, n, ttl, cid = ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
   local ticket, mode, qmax = tonumber(ARGV[9]), ARGV[10], tonumber(ARGV[11])
+  if redis.call('ZSCORE', GONE, id) then return finish({4, now}) end
   if mode == 'wait' then touch(cid, ARGV[8]) end
   serve()
   local fence, exp = held(id)
@@ -165,7 +181,7 @@ elseif op == 'tick' then
   local nx = tonumber(ARGV[i])
   i = i + 1
   for _ = 1, nx do
-    if not unqueue(ARGV[i]) then drop(ARGV[i]) end
+    withdraw(ARGV[i], ARGV[5])
     i = i + 1
   end
   local nw = tonumber(ARGV[i])
@@ -174,7 +190,7 @@ elseif op == 'tick' then
   for k = 1, nw do
     local id = ARGV[i]
     ws[k] = id
-    if not redis.call('ZSCORE', H, id) and not redis.call('ZSCORE', Q, id) then
+    if not redis.call('ZSCORE', H, id) and not redis.call('ZSCORE', Q, id) and not redis.call('ZSCORE', GONE, id) then
       enqueue(id, ARGV[i + 2], ARGV[i + 3], cid, tonumber(ARGV[i + 1]))
     end
     i = i + 4
@@ -187,9 +203,8 @@ elseif op == 'tick' then
   end
   return finish(out)
 elseif op == 'release' then
-  -- 4 id: withdraws a waiter or releases a lease, whichever it is now. 1: was queued, 2: was held.
-  local r = 0
-  if unqueue(ARGV[4]) then r = 1 elseif drop(ARGV[4]) then r = 2 end
+  -- 4 id, 5 ttl: withdraws a waiter or releases a lease. 1: was queued, 2: was held, 0: neither.
+  local r = withdraw(ARGV[4], ARGV[5])
   serve()
   return finish({r, now})
 elseif op == 'status' then

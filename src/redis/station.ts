@@ -18,7 +18,7 @@ import { ServerClock } from "./clock.js";
 import { classify, type Conn, num } from "./conn.js";
 import type { Hub } from "./hub.js";
 import { type Lease, LeaseImpl } from "./lease.js";
-import { GRANTED, QUEUE_FULL, QUEUED, SEMAPHORE } from "./scripts.js";
+import { GONE, GRANTED, QUEUE_FULL, QUEUED, SEMAPHORE } from "./scripts.js";
 
 /** What happens to a wait while Redis cannot be reached. */
 export type UnavailableMode = "wait" | "fail";
@@ -100,7 +100,7 @@ export class Station {
     readonly cfg: StationConfig,
   ) {
     const base = `${cfg.prefix}{${cfg.name}}`;
-    this.keys = ["holders", "hinfo", "queue", "winfo", "clients", "seq", "used"].map((k) => `${base}:${k}`);
+    this.keys = ["holders", "hinfo", "queue", "winfo", "clients", "seq", "used", "gone"].map((k) => `${base}:${k}`);
     this.channel = `${base}:wake`;
     this.label = cfg.label;
     this.leaseMs = cfg.leaseMs;
@@ -138,6 +138,9 @@ export class Station {
     if (qt !== undefined) {
       p.timer = setTimeout(() => w.withdraw(new OverloadedError(`waited longer than queueTimeoutMs (${qt} ms) on ${this.label}`)), qt);
     }
+    // Already subscribed (others wait, or did a moment ago): listen before entering, so a grant
+    // published right after the enqueue cannot be missed and no extra poll is needed.
+    if (this.#listening === undefined && this.hub.isActive(this.channel)) this.#listen(false);
     void this.#enter(p, extras.queueMax ?? -1);
     return w.promise;
   }
@@ -156,6 +159,11 @@ export class Station {
     }
     const off = this.#clock.sample(t0, num(r[1]));
     if (num(r[0]) !== GRANTED) return undefined;
+    const deadline = num(r[3]) - off - this.#margin;
+    if (deadline - performance.now() <= this.#margin) {
+      void this.releaseId(id); // the answer came too late to trust the lease
+      return undefined;
+    }
     const frame = currentFrame();
     const task = frame?.taskRecord as TaskRef | undefined;
     const rt = currentRuntime();
@@ -165,7 +173,7 @@ export class Station {
       id,
       n,
       num(r[2]),
-      num(r[3]) - off - this.#margin,
+      deadline,
       this.cfg.bindTask ? currentTask()?.token : undefined,
       typeof task?.isFinished === "function" ? task : undefined,
       rt,
@@ -239,7 +247,7 @@ export class Station {
       return;
     }
     try {
-      await this.#eval(["release", id], "release");
+      await this.#eval(["release", id, String(this.leaseMs)], "release");
     } catch {
       this.#arm(); // the tick retries it
       return;
@@ -289,8 +297,10 @@ export class Station {
         this.#granted(p, num(r[2]), num(r[3]) - off - this.#margin);
       } else if (code === QUEUED) {
         p.ticket = num(r[2]);
-        this.#listen();
+        if (this.#listening === undefined) this.#listen(true);
         this.#arm();
+      } else if (code === GONE) {
+        this.#fail(p, new Error(`steward/redis: ${this.label} refused a wait it was told was withdrawn`));
       } else if (code === QUEUE_FULL) {
         this.#settle(p);
         p.w.fail(new OverloadedError(`${this.label}: ${queueMax} calls are already waiting`));
@@ -332,7 +342,8 @@ export class Station {
     if (this.#waiters.get(p.id) !== p) return;
     if (deadline - performance.now() <= this.#margin) {
       void this.releaseId(p.id);
-      this.#kick();
+      if (p.ticket > 0) this.#kick(); // the next tick re-enqueues it with its ticket
+      else void this.#enter(p, -1); // never queued: enter again (after the release, in order)
       return;
     }
     this.#settle(p);
@@ -363,13 +374,15 @@ export class Station {
     }
   }
 
-  #listen(): void {
-    if (this.#listening !== undefined) return;
+  /** Subscribes to wake-ups; with `poll`, asks Redis once more when the subscription is active. */
+  #listen(poll: boolean): void {
     const l = this.hub.listen(this.channel, this.#onMessage);
     this.#listening = l;
     l.then(
       // A grant published before the subscription was active is found by asking once more now.
-      () => this.#kick(),
+      () => {
+        if (poll) this.#kick();
+      },
       () => {
         if (this.#listening === l) this.#listening = undefined; // polling covers it; retried on the next enqueue
       },

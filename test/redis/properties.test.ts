@@ -43,7 +43,19 @@ if (REDIS_SERVER !== undefined) {
   let run = 0;
   void test("several processes: permits never oversubscribed, fences never go back, nothing left held or queued", async () => {
     await fc.assert(
-      fc.asyncProperty(schedule, async ({ permits, ops }) => {
+      fc.asyncProperty(schedule, async (sch) => {
+        try {
+          await check(sch);
+        } catch (e) {
+          process.stderr.write(`property failed: ${e instanceof Error ? e.message : String(e)}\n`);
+          throw e;
+        }
+      }),
+      { numRuns: 10, endOnFailure: true },
+    );
+  });
+
+  async function check({ permits, ops }: { permits: number; ops: { n: number; holdMs: number; abortAfterMs: number | undefined; viaSelect: boolean }[][] }): Promise<void> {
         const name = `prop${run++}`;
         replicas.forEach((r, i) => r.send({ cmd: "run", name, permits, leaseMs: 2_000, ops: ops[i] }));
         const results = await Promise.all(replicas.map((r) => r.next("ran", 30_000)));
@@ -57,10 +69,19 @@ if (REDIS_SERVER !== undefined) {
           const h = await held(c, name);
           return h.holders === 0 && h.queued === 0 && h.used === 0;
         }, 3_000);
+        if (!clean) {
+          const base = `steward:{${name}}`;
+          const dump = {
+            time: await c.sendCommand(["TIME"]),
+            holders: await c.sendCommand(["ZRANGE", `${base}:holders`, "0", "-1", "WITHSCORES"]),
+            hinfo: await c.sendCommand(["HGETALL", `${base}:hinfo`]),
+            queue: await c.sendCommand(["ZRANGE", `${base}:queue`, "0", "-1", "WITHSCORES"]),
+            winfo: await c.sendCommand(["HGETALL", `${base}:winfo`]),
+            clients: await c.sendCommand(["ZRANGE", `${base}:clients`, "0", "-1", "WITHSCORES"]),
+          };
+          process.stderr.write(`DUMP ${JSON.stringify(dump)}\n`);
+        }
         assert.ok(clean, `left in Redis: ${JSON.stringify(await held(c, name))}`);
         assert.equal(Number((await c.get(`${name}:crit`)) ?? 0), 0, "every holder left the critical section");
-      }),
-      { numRuns: 10, endOnFailure: true },
-    );
-  });
+  }
 }

@@ -2,6 +2,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { OverloadedError, RateLimitedError, RedisLimiter, RedisMutex, RedisSemaphore } from "../../src/redis/index.js";
+import { Conn } from "../../src/redis/conn.js";
+import { GONE, SEMAPHORE } from "../../src/redis/scripts.js";
 import { type Client, close, connect, held, REDIS_SERVER, RedisServer, sleepMs, until } from "./helpers.js";
 
 if (REDIS_SERVER !== undefined) {
@@ -147,5 +149,20 @@ if (REDIS_SERVER !== undefined) {
     assert.equal(await la.run(() => 4, { key: "t2" }), 4, "another key has its own rate");
     await sleepMs(e.retryAfterMs + 20);
     assert.equal(await la.run(() => 5, { key: "t1" }), 5);
+  });
+
+  void test("a withdrawal that reaches Redis before its enter (a NOSCRIPT retry, a pooled client) leaves a tombstone: the late enter queues nothing", async () => {
+    // Found by the multi-process property: an EVALSHA that met NOSCRIPT is re-sent after calls
+    // sent later, so a wait's withdrawal could run first and its enter then queue a waiter no
+    // one would ever take out.
+    const conn = new Conn(a);
+    const keys = ["holders", "hinfo", "queue", "winfo", "clients", "seq", "used", "gone"].map((k) => `steward:{tomb}:${k}`);
+    const run = (...args: string[]) => conn.eval(SEMAPHORE, keys, [args[0]!, "steward:{tomb}:wake", "1", ...args.slice(1)], 2_000, "test");
+    const holder = await new RedisMutex(b, "tomb").lock();
+    assert.equal((await run("release", "w:1", "5000"))[0], 0, "nothing to withdraw yet");
+    assert.equal((await run("enter", "w:1", "1", "5000", "w", "5000", "0", "wait", "-1"))[0], GONE);
+    assert.deepEqual(await held(c, "tomb"), { holders: 1, queued: 0, used: 1 });
+    await holder.release();
+    assert.deepEqual(await held(c, "tomb"), { holders: 0, queued: 0, used: 0 });
   });
 }
