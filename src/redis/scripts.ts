@@ -100,10 +100,20 @@ local function withdraw(id, ttl)
   if unqueue(id) then return 1 end
   if drop(id) then return 2 end
   redis.call('ZADD', GONE, f(now + 2 * tonumber(ttl)), id)
+  redis.call('PEXPIRE', GONE, 2 * tonumber(ttl))
   return 0
 end
 local function touch(cid, ttl)
   redis.call('ZADD', C, f(now + tonumber(ttl)), cid)
+  redis.call('PEXPIRE', C, 2 * tonumber(ttl))
+end
+-- Expired leases free their permits. Lazily: only when permits are short (or for a renewal or a
+-- status), so an uncontended grant or release costs as few calls as possible.
+local pruned = false
+local function prune()
+  if pruned then return end
+  pruned = true
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', H, '-inf', now, 'LIMIT', 0, 256)) do drop(id) end
 end
 -- Serves the queue from its head while the head fits: strict FIFO, a large request is never
 -- passed by smaller ones behind it. Waiters of dead processes are dropped on the way.
@@ -117,6 +127,7 @@ local function serve()
     local alive = cid and redis.call('ZSCORE', C, cid)
     if alive and tonumber(alive) > now then
       n = tonumber(n)
+      if used + n > limit then prune() end
       if used + n > limit then return end
       unqueue(id)
       local fence, exp = grant(id, n, tonumber(ttl))
@@ -134,28 +145,29 @@ local function finish(reply)
   return reply
 end
 
--- Expired leases free their permits before anything else is decided.
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', H, '-inf', now, 'LIMIT', 0, 256)) do drop(id) end
-redis.call('ZREMRANGEBYSCORE', C, '-inf', now)
-redis.call('ZREMRANGEBYSCORE', GONE, '-inf', now)
 
 if op == 'enter' then
   -- 4 id, 5 n, 6 ttl, 7 clientId, 8 clientTtl, 9 ticket (0: new), 10 mode, 11 queue max (-1: none)
   local id, n, ttl, cid = ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
   local ticket, mode, qmax = tonumber(ARGV[9]), ARGV[10], tonumber(ARGV[11])
   if redis.call('ZSCORE', GONE, id) then return finish({4, now}) end
-  if mode == 'wait' then touch(cid, ARGV[8]) end
-  serve()
-  local fence, exp = held(id)
-  if fence then return finish({1, now, fence, exp}) end
-  local tk = redis.call('ZSCORE', Q, id)
-  if tk then return finish({2, now, tonumber(tk)}) end
+  local fence, exp
+  -- 12 retry: 1 when an earlier enter of this id may have reached Redis (it is idempotent).
+  if ARGV[12] == '1' then
+    fence, exp = held(id)
+    if fence then return finish({1, now, fence, exp}) end
+    local tk = redis.call('ZSCORE', Q, id)
+    if tk then return finish({2, now, tonumber(tk)}) end
+  end
+  if redis.call('EXISTS', Q) == 1 then serve() end
+  if used + n > limit then prune() end
   if redis.call('EXISTS', Q) == 0 and used + n <= limit then
     fence, exp = grant(id, n, tonumber(ttl))
     return finish({1, now, fence, exp})
   end
   if mode == 'try' then return finish({0, now}) end
   if ticket == 0 and qmax >= 0 and redis.call('ZCARD', Q) >= qmax then return finish({3, now}) end
+  touch(cid, ARGV[8])
   ticket = enqueue(id, n, ttl, cid, ticket)
   serve()
   fence, exp = held(id)
@@ -165,6 +177,9 @@ elseif op == 'tick' then
   -- 4 clientId, 5 clientTtl, then: count + (id, ttl) leases to renew; count + ids to withdraw
   -- or release; count + (id, ticket, n, ttl) waiters to keep in line (re-enqueued if missing).
   local cid, i = ARGV[4], 7
+  prune()
+  redis.call('ZREMRANGEBYSCORE', C, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', GONE, '-inf', now)
   touch(cid, ARGV[5])
   local out = {now}
   for _ = 1, tonumber(ARGV[6]) do
@@ -208,6 +223,7 @@ elseif op == 'release' then
   serve()
   return finish({r, now})
 elseif op == 'status' then
+  prune()
   serve()
   return finish({now, used, redis.call('ZCARD', H), redis.call('ZCARD', Q)})
 end

@@ -152,7 +152,7 @@ export class Station {
     const t0 = performance.now();
     let r: unknown[];
     try {
-      r = await this.#eval(["enter", id, String(n), String(this.leaseMs), this.hub.clientId, String(this.leaseMs), "0", "try", "-1"], "tryAcquire");
+      r = await this.#eval(["enter", id, String(n), String(this.leaseMs), this.hub.clientId, String(this.leaseMs), "0", "try", "-1", "0"], "tryAcquire");
     } catch (e) {
       void this.releaseId(id); // it may have been granted after all
       throw classify(e, "tryAcquire").error;
@@ -272,12 +272,13 @@ export class Station {
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
         continue;
       }
+      const retry = p.sent;
       p.sent = true;
       const t0 = performance.now();
       let r: unknown[];
       try {
         r = await this.#eval(
-          ["enter", p.id, String(p.n), String(this.leaseMs), this.hub.clientId, String(this.leaseMs), String(p.ticket), "wait", String(queueMax)],
+          ["enter", p.id, String(p.n), String(this.leaseMs), this.hub.clientId, String(this.leaseMs), String(p.ticket), "wait", String(queueMax), retry ? "1" : "0"],
           "acquire",
         );
       } catch (e) {

@@ -160,7 +160,7 @@ if (REDIS_SERVER !== undefined) {
     const run = (...args: string[]) => conn.eval(SEMAPHORE, keys, [args[0]!, "steward:{tomb}:wake", "1", ...args.slice(1)], 2_000, "test");
     const holder = await new RedisMutex(b, "tomb").lock();
     assert.equal((await run("release", "w:1", "5000"))[0], 0, "nothing to withdraw yet");
-    assert.equal((await run("enter", "w:1", "1", "5000", "w", "5000", "0", "wait", "-1"))[0], GONE);
+    assert.equal((await run("enter", "w:1", "1", "5000", "w", "5000", "0", "wait", "-1", "0"))[0], GONE);
     assert.deepEqual(await held(c, "tomb"), { holders: 1, queued: 0, used: 1 });
     await holder.release();
     assert.deepEqual(await held(c, "tomb"), { holders: 0, queued: 0, used: 0 });
