@@ -156,8 +156,7 @@ export default async function bench(ctx: BenchContext): Promise<Section> {
   }
   md.push(
     "",
-    "Why contended throughput differs: steward hands the lock over inside the releasing script (the next waiter in line is granted in Redis and told by pub/sub), " +
-      "so a contended acquire costs about one round trip after the release; redlock and redis-semaphore waiters poll (every 10 ms here), so the lock sits free between a release and the next poll, and who gets it is a race, not FIFO.",
+    "How to read it: steward grants strictly in arrival order — the releasing script grants the next waiter in Redis and tells it by pub/sub — so every contended hand-off goes to another process (see the least-served column). redlock and redis-semaphore waiters poll (every 10 ms here) and the process that just released can take the lock straight back, so their contended throughput is higher and the lock stays in fewer hands. Uncontended, all make two round trips; steward's scripts do more per call (queue, fencing sequence, liveness and tombstones in one atomic step).",
   );
   return { title, markdown: md.join("\n") };
 }
