@@ -193,7 +193,7 @@ export class Replica {
   }
 
   /** The next unread event named `ev` (earlier unread events of other names are skipped). */
-  async next(ev: string, ms = 10_000): Promise<ReplicaEvent> {
+  async next(ev: string, ms = 20_000): Promise<ReplicaEvent> {
     const deadline = Date.now() + ms;
     for (;;) {
       while (this.#read < this.events.length) {
