@@ -31,7 +31,7 @@ function holdInTask(lock: RedisMutex, onLease?: (fence: number) => void) {
 }
 
 if (REDIS_SERVER !== undefined) {
-  void test("Redis killed and restarted mid-hold: the holder's task sees LeaseLostError, a waiter is served after the restart with a larger fence, and the old fence is refused", async () => {
+  void test("Redis killed and restarted mid-hold: the holder's task sees LeaseLostError, a waiter is served after the restart with a larger fence, and the old fence is refused", async (t) => {
     await using server = await RedisServer.start();
     const a = await connect(server);
     const b = await connect(server);
@@ -42,6 +42,7 @@ if (REDIS_SERVER !== undefined) {
       assert.equal(store.write(oldFence), true);
       const waiter = new RedisMutex(b, "restart", { leaseMs: 600 }).lock({ signal: AbortSignal.timeout(15_000) });
       await sleepMs(100); // the waiter is queued behind the holder
+      const killedAt = performance.now();
       await server.kill();
       await sleepMs(300);
       await server.launch(); // empty: no persistence
@@ -49,6 +50,7 @@ if (REDIS_SERVER !== undefined) {
       assert.ok(ended.reason instanceof LeaseLostError, `holder task ended with ${String(ended.reason)}`);
       assert.ok(["expired", "unconfirmed"].includes(ended.reason.why));
       const lease = await waiter;
+      t.diagnostic(`holder lost its lease (${ended.reason.why}) ${Math.round(ended.at - killedAt)} ms after the kill; waiter served ${Math.round(performance.now() - killedAt)} ms after it`);
       assert.ok(lease.fence > oldFence, `fence ${lease.fence} after the restart must exceed ${oldFence}`);
       assert.equal(store.write(lease.fence), true);
       assert.equal(store.write(oldFence), false, "the old holder's fence is refused");
@@ -61,7 +63,7 @@ if (REDIS_SERVER !== undefined) {
   });
 
   for (const pause of ["CLIENT PAUSE", "DEBUG SLEEP"] as const) {
-    void test(`Redis paused (${pause}) past a lease: the holder loses it before Redis answers again; a queued waiter is served after`, async () => {
+    void test(`Redis paused (${pause}) past a lease: the holder loses it before Redis answers again; a queued waiter is served after`, async (t) => {
       await using server = await RedisServer.start();
       const a = await connect(server);
       const b = await connect(server);
@@ -80,6 +82,7 @@ if (REDIS_SERVER !== undefined) {
         assert.ok(ended.at - t0 < 1_500, `lost ${Math.round(ended.at - t0)} ms into a 1500 ms pause, before Redis could hand the lease to anyone`);
         await paused;
         const lease = await waiter;
+        t.diagnostic(`lease 400 ms, pause 1500 ms: holder lost it ${Math.round(ended.at - t0)} ms in; waiter served ${Math.round(performance.now() - t0)} ms after the pause began`);
         assert.ok(lease.fence > fence);
         await lease.release();
       } finally {
@@ -118,7 +121,7 @@ if (REDIS_SERVER !== undefined) {
     }
   });
 
-  void test("a holder process SIGKILLed: its lease frees within its lease time and the next waiter is served", async () => {
+  void test("a holder process SIGKILLed: its lease frees within its lease time and the next waiter is served", async (t) => {
     await using server = await RedisServer.start();
     const c = await connect(server);
     const replica = await Replica.start(server);
@@ -132,6 +135,7 @@ if (REDIS_SERVER !== undefined) {
       await replica.kill("SIGKILL");
       const lease = await waiting;
       const waited = performance.now() - t0;
+      t.diagnostic(`lease ${leaseMs} ms: the waiter was served ${Math.round(waited)} ms after the holder was killed`);
       assert.ok(lease.fence > fence);
       // Frees at its expiry; the waiter's own tick (every leaseMs / 3) notices. Generous for a loaded machine.
       assert.ok(waited < leaseMs + leaseMs / 3 + 1_000, `served ${Math.round(waited)} ms after the kill`);
