@@ -41,6 +41,19 @@ export interface PauseCapture {
   enableMs: number;
 }
 
+/**
+ * The probe could not run because the thread is too close to its stack limit (a deep recursion):
+ * V8 cannot run the probe's frames, nor pause, until the stack unwinds.
+ */
+export class StackLimitError extends Error {}
+
+function probeError(res: { exceptionDetails?: { text: string; exception?: { description?: string } } }): Error {
+  const d = res.exceptionDetails!;
+  const text = `${d.text} ${d.exception?.description ?? ""}`;
+  if (/Maximum call stack size exceeded|stack overflow/i.test(text)) return new StackLimitError("the thread runs too close to its stack limit (deep recursion) for the probe");
+  return new Error(`probe threw: ${text.trim()}`);
+}
+
 export class InspectorLink {
   private session: Session | undefined;
   /** Why there is no session, when there is none. */
@@ -110,18 +123,18 @@ export class InspectorLink {
   }
 
   /** Runs the probe on the main thread. Resolves when the thread takes the interrupt. */
-  async probeMain(maxFrames: number): Promise<ProbeResult | undefined> {
-    const res = await this.post<{ result: { value?: unknown }; exceptionDetails?: { text: string } }>("Runtime.evaluate", {
-      expression: probeExpression(maxFrames),
+  async probeMain(expression: string = probeExpression(1)): Promise<ProbeResult | undefined> {
+    const res = await this.post<{ result: { value?: unknown }; exceptionDetails?: { text: string; exception?: { description?: string } } }>("Runtime.evaluate", {
+      expression,
       returnByValue: true,
       silent: true,
     });
-    if (res.exceptionDetails !== undefined) throw new Error(`probe threw: ${res.exceptionDetails.text}`);
+    if (res.exceptionDetails !== undefined) throw probeError(res);
     return res.result.value as ProbeResult | undefined;
   }
 
   /** Runs the probe on a worker the main thread started, through the NodeWorker domain. */
-  async probeWorker(threadId: number, maxFrames: number): Promise<ProbeResult | undefined> {
+  async probeWorker(threadId: number, expression: string = probeExpression(1)): Promise<ProbeResult | undefined> {
     await this.enableNodeWorker();
     const sessionId = this.workerSessions.get(String(threadId));
     if (sessionId === undefined) {
@@ -132,13 +145,13 @@ export class InspectorLink {
     const message = JSON.stringify({
       id,
       method: "Runtime.evaluate",
-      params: { expression: probeExpression(maxFrames), returnByValue: true, silent: true },
+      params: { expression, returnByValue: true, silent: true },
     });
     await this.post("NodeWorker.sendMessageToWorker", { sessionId, message });
     const m = await reply;
     if (m.error !== undefined) throw new Error(m.error.message);
-    const r = m.result as { result: { value?: unknown }; exceptionDetails?: { text: string } };
-    if (r.exceptionDetails !== undefined) throw new Error(`probe threw: ${r.exceptionDetails.text}`);
+    const r = m.result as { result: { value?: unknown }; exceptionDetails?: { text: string; exception?: { description?: string } } };
+    if (r.exceptionDetails !== undefined) throw probeError(r);
     return r.result.value as ProbeResult | undefined;
   }
 
@@ -176,7 +189,7 @@ export class InspectorLink {
    * probe on the top frame for the task, always resume, Debugger.disable. CommonJS frames carry
    * an empty url, so urls come from the scriptParsed replay; protocol lines are 0-based.
    */
-  async pauseCapture(maxFrames: number): Promise<PauseCapture> {
+  async pauseCapture(): Promise<PauseCapture> {
     const s = this.session;
     if (s === undefined) throw new Error(this.unavailable);
     const onScript = (m: Message): void => {
@@ -209,7 +222,7 @@ export class InspectorLink {
         url: string;
         location: { scriptId: string; lineNumber: number; columnNumber?: number };
       };
-      const callFrames = (ev.params.callFrames as CallFrame[]).slice(0, maxFrames);
+      const callFrames = ev.params.callFrames as CallFrame[];
       const frames: RawFrame[] = callFrames.map((cf) => [
         cf.functionName === "" ? "<anonymous>" : cf.functionName,
         cf.url !== "" ? cf.url : (this.scripts.get(cf.location.scriptId) ?? "<unknown>"),

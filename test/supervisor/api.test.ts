@@ -12,6 +12,7 @@ test("options are checked, naming the bad one", () => {
   assert.throws(() => Supervisor.start({ startupGraceMs: -1 }), /startupGraceMs/);
   assert.throws(() => Supervisor.start({ captureMethod: "x" as "pause" }), /captureMethod/);
   assert.throws(() => Supervisor.start({ requestId: "x" as unknown as () => string }), /requestId/);
+  assert.throws(() => Supervisor.start({ breadcrumbs: "yes" as unknown as boolean }), /opts.breadcrumbs/);
   assert.equal(Supervisor.current(), undefined);
 });
 
@@ -22,7 +23,7 @@ test("start, current, a second start throws, stop is idempotent and frees the th
     assert.equal(sup.thread, "main");
     assert.equal(sup.running, true);
     assert.equal(sup.options.thresholdMs, 100);
-    assert.equal(sup.options.startupGraceMs, 1000);
+    assert.equal(sup.options.startupGraceMs, 0, "no start-up grace by default");
     assert.throws(() => Supervisor.start(), /already runs/);
     assert.equal(sup.on("blocked", () => {}), sup);
     assert.throws(() => sup.on("nope" as "blocked", () => {}), TypeError);
