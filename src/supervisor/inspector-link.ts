@@ -9,7 +9,7 @@
  * is disabled again at once.
  */
 import type { Session } from "node:inspector";
-import { probeExpression, type ProbeResult, type RawFrame } from "./shared.js";
+import { PROBE_URL, probeExpression, type ProbeResult, type RawFrame } from "./shared.js";
 
 type Params = Record<string, unknown>;
 interface Message {
@@ -43,15 +43,43 @@ export interface PauseCapture {
 
 /**
  * The probe could not run because the thread is too close to its stack limit (a deep recursion):
- * V8 cannot run the probe's frames, nor pause, until the stack unwinds.
+ * V8 cannot even compile the probe there, nor pause. The RangeError it raised instead was made on
+ * top of the blocked stack, so its stack text holds the innermost frames (Error.stackTraceLimit
+ * of them, 10 by default): `frames`.
  */
-export class StackLimitError extends Error {}
+export class StackLimitError extends Error {
+  constructor(readonly frames: RawFrame[]) {
+    super("the thread runs too close to its stack limit (deep recursion) for the probe");
+  }
+}
+
+const STACK_LINE = /^\s*at (?:(.*?) \()?(.*?)(?::(\d+):(\d+))?\)?$/;
+
+/** Frames from a V8 stack text (`    at fn (file:line:col)`), innermost first. */
+export function parseStackText(text: string): RawFrame[] {
+  const frames: RawFrame[] = [];
+  for (const line of text.split("\n")) {
+    if (!/^\s*at /.test(line)) continue;
+    const m = STACK_LINE.exec(line);
+    if (m === null) continue;
+    const name = m[1] ?? "<anonymous>";
+    const file = m[2] ?? "";
+    if (m[3] === undefined) frames.push([m[1] === undefined ? file : name, "", 0, 0]); // a builtin: "at JSON.parse (<anonymous>)"
+    else frames.push([name, file, Number(m[3]), Number(m[4])]);
+  }
+  return frames;
+}
 
 function probeError(res: { exceptionDetails?: { text: string; exception?: { description?: string } } }): Error {
   const d = res.exceptionDetails!;
-  const text = `${d.text} ${d.exception?.description ?? ""}`;
-  if (/Maximum call stack size exceeded|stack overflow/i.test(text)) return new StackLimitError("the thread runs too close to its stack limit (deep recursion) for the probe");
-  return new Error(`probe threw: ${text.trim()}`);
+  const description = d.exception?.description ?? "";
+  if (/Maximum call stack size exceeded|stack overflow/i.test(`${d.text} ${description}`)) {
+    const frames = parseStackText(description);
+    // Frames above the probe expression's own are the probe's.
+    const own = frames.findIndex((f) => f[1] === PROBE_URL || f[1].endsWith(`/${PROBE_URL}`));
+    return new StackLimitError(own >= 0 ? frames.slice(own + 1) : frames);
+  }
+  return new Error(`probe threw: ${`${d.text} ${description}`.trim()}`);
 }
 
 export class InspectorLink {

@@ -10,11 +10,9 @@
  */
 import { createRequire } from "node:module";
 import { threadId } from "node:worker_threads";
-import { BEAT_KEY, I_BEAT, PROBE_KEY, PROBE_URL, type ProbeResult, type RawFrame, REPEAT_MARK, SNAP_KEY } from "./shared.js";
+import { I_BEAT, PROBE_KEY, PROBE_URL, type ProbeResult, type RawFrame, REPEAT_MARK } from "./shared.js";
 
 const probeSym = Symbol.for(PROBE_KEY);
-const snapSym = Symbol.for(SNAP_KEY);
-const beatSym = Symbol.for(BEAT_KEY);
 const taskSym = Symbol.for("steward.currentTask");
 
 /**
@@ -207,24 +205,12 @@ export function currentRequestId(requestId: (() => unknown) | undefined): string
 
 /**
  * Installs this thread's probe; `i32` is its shared heartbeat view. The probe's argument says
- * what to do: 1 take the stack, 0 only the task (the pause method has the frames already), 2 read
- * the snapshot that snapExpression() took.
- *
- * Near the stack limit the probe's own frames do not fit (V8 cannot run prepareStackTrace
- * there), but the snapshot expression, which calls only builtins, does: it captures, and V8
- * formats the captured frames lazily, when probe 2 reads them with the stack unwound a little.
+ * what to do: 1 take the stack, 0 only the task (the pause method has the frames already).
  */
 export function installProbe(i32: Int32Array, requestId: (() => unknown) | undefined): void {
   loadInspectorUrl();
-  const g = globalThis as Record<symbol, unknown>;
   const probe = (what: number): ProbeResult => {
-    let frames: RawFrame[] = [];
-    if (what === 1) frames = captureFrames(probe);
-    else if (what === 2) {
-      const snap = g[snapSym] as { holder?: { stack?: unknown } } | undefined;
-      if (snap?.holder !== undefined) frames = framesOf(snap.holder);
-      delete g[snapSym];
-    }
+    const frames = what === 1 ? captureFrames(probe) : [];
     const out: ProbeResult = { threadId, beat: Atomics.load(i32, I_BEAT), frames, debugServer: debugServerOpen() };
     const task = currentTaskInfo();
     if (task !== undefined) out.task = task;
@@ -232,14 +218,10 @@ export function installProbe(i32: Int32Array, requestId: (() => unknown) | undef
     if (rid !== undefined) out.requestId = rid;
     return out;
   };
-  g[probeSym] = probe;
-  g[beatSym] = i32;
+  (globalThis as Record<symbol, unknown>)[probeSym] = probe;
 }
 
 /** Removes this thread's probe. */
 export function uninstallProbe(): void {
-  const g = globalThis as Record<symbol, unknown>;
-  delete g[probeSym];
-  delete g[snapSym];
-  delete g[beatSym];
+  delete (globalThis as Record<symbol, unknown>)[probeSym];
 }

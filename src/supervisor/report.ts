@@ -96,6 +96,7 @@ export function blockedHeader(e: BlockedEvent): string {
   if (e.stackCapture === "late") head += `; the stack was taken late, when the native call returned (${e.stackNote ?? ""})`;
   else if (e.stackCapture === "unavailable") head += ` (no stack: ${e.stackNote ?? "unavailable"})`;
   else if (e.stackCapture === "off") head += " (stack capture is off)";
+  else if (e.stackNote !== undefined) head += ` (${e.stackNote})`;
   return head;
 }
 

@@ -217,10 +217,6 @@ export function now(): number {
 // there with Runtime.evaluate, which V8 runs in an interrupt on top of the blocked code.
 
 export const PROBE_KEY = "steward.supervisor.probe";
-/** Where the snapshot expression leaves the stack it captured near the stack limit (read with probe 2). */
-export const SNAP_KEY = "steward.supervisor.snapshot";
-/** The watched thread's heartbeat Int32Array, for the snapshot expression to read. */
-export const BEAT_KEY = "steward.supervisor.beat";
 /** The probe expression's sourceURL, so its own frame can be dropped from the stack. */
 export const PROBE_URL = "steward-supervisor-probe";
 
@@ -247,26 +243,11 @@ export interface ProbeResult {
   requestId?: string;
   /** `inspector.url()` is set: a debugger may be attached and may have paused the thread. */
   debugServer: boolean;
-  /** For a snapshot read (probe 2), set by the watchdog: read while the thread was still blocked. */
-  stillBlocked?: boolean;
 }
 
-/** The expression the watchdog evaluates: `what` 1 takes the stack, 0 only the task, 2 reads the snapshot. */
-export function probeExpression(what: 0 | 1 | 2): string {
+/** The expression the watchdog evaluates: `what` 1 takes the stack, 0 only the task. */
+export function probeExpression(what: 0 | 1): string {
   return `globalThis[Symbol.for(${JSON.stringify(PROBE_KEY)})]?.(${what})\n//# sourceURL=${PROBE_URL}`;
-}
-
-/**
- * The expression that takes a snapshot of the stack near the stack limit; returns the beat count.
- * It calls no JavaScript function, only builtins: a function's frame would not fit there.
- */
-export function snapExpression(maxDepth: number): string {
-  const snap = `globalThis[Symbol.for(${JSON.stringify(SNAP_KEY)})]`;
-  return (
-    `(${snap} = { limit: Error.stackTraceLimit, holder: {} }, Error.stackTraceLimit = ${maxDepth}, ` +
-    `Error.captureStackTrace(${snap}.holder), Error.stackTraceLimit = ${snap}.limit, ` +
-    `Atomics.load(globalThis[Symbol.for(${JSON.stringify(BEAT_KEY)})], 0))\n//# sourceURL=${PROBE_URL}`
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { readCrumb } from "./breadcrumbs.js";
 import { type Entry, headline, prepare, stackKey, toFrames } from "./frames.js";
 import { type Decision, type Group, Groups } from "./groups.js";
 import { InspectorLink, StackLimitError } from "./inspector-link.js";
+import { foldRepeats } from "./probe.js";
 import { inSyscall, readNative, readSchedstat, type SchedSample, threadAlive } from "./native.js";
 import {
   type Mode,
@@ -43,10 +44,8 @@ import {
   I_TURNED,
   int32View,
   now,
-  probeExpression,
   type ProbeResult,
   type RawFrame,
-  snapExpression,
   type Registration,
   type ToWatchdog,
   type UnblockedEvent,
@@ -71,8 +70,6 @@ const WAIT_IN_JS_PAUSE_MS = 300;
 const WAIT_IN_SYSCALL_MS = 5;
 /** After a block ends, how long a capture still in flight may take before it is given up. */
 const CAPTURE_GRACE_MS = 2000;
-/** Near the stack limit the probe cannot run: it is tried again this often while the block lasts. */
-const STACK_LIMIT_RETRY_MS = 20;
 
 interface Episode {
   /** The episode's id, unique in the process. */
@@ -296,18 +293,12 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
   let res = await Promise.race([capture, delay(waitMs)]);
   let pendingAt: number | undefined;
   let nativeWait = false;
-  let snapped = false;
+  let nearLimit: StackLimitError | undefined;
   if (res instanceof StackLimitError) {
-    // Say so at once, then try again as the recursion unwinds.
-    pendingAt = ep.detectedAt;
-    event.stackNote = res.message;
-    if (groups.take(now())) {
-      ep.printed = true;
-      reportNote(mode, `main thread blocked for ${event.blockedMs} ms (episode ${ep.id}): ${res.message}; trying again while it lasts`.replace("main thread", w.key === "main" ? "main thread" : `worker thread ${w.key}`));
-    }
-    const r = await retryNearLimit(l, w, ep);
-    res = r.capture;
-    snapped = r.snapped;
+    // V8 could not run the probe there, but the RangeError it raised instead holds the innermost
+    // frames of the blocked stack: enough to name the recursion, at once.
+    nearLimit = res;
+    res = { frames: foldRepeats(res.frames), probe: undefined };
   } else if (res === undefined) {
     // Not back yet: the thread is outside JavaScript. Say at once what is known.
     pendingAt = ep.detectedAt;
@@ -335,50 +326,18 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
       event.stackNote = "the thread ran again before the stack could be taken";
     } else {
       frames = res.frames;
-      // After a native wait the probe landed when the call returned; a stack-limit snapshot was
-      // taken during the block and read while still blocked, or once the stack unwound.
-      const readLate = snapped && probe?.stillBlocked === false;
-      event.stackCapture = nativeWait || readLate ? "late" : "live";
+      // After a native wait the probe landed when the call returned.
+      event.stackCapture = nativeWait ? "late" : "live";
       if (nativeWait) event.stackNote = `taken ${Math.round(now() - ep.detectedAt)} ms after detection, when the native call returned`;
-      else if (readLate) event.stackNote = "taken near the stack limit during the block, read once the stack unwound";
-      else delete event.stackNote;
+      else if (nearLimit !== undefined) {
+        event.stackNote = `${nearLimit.message}: only the ${nearLimit.frames.length} innermost frames V8 recorded (Error.stackTraceLimit)`;
+        if (nearLimit.frames.length === 0) event.stackCapture = "unavailable";
+      }
       if (probe?.task !== undefined) event.task = probe.task;
       if (probe?.requestId !== undefined) event.requestId = probe.requestId;
     }
   }
   return finish(w, ep, event, frames, pendingAt === undefined ? undefined : Math.round(now() - pendingAt));
-}
-
-/**
- * The probe hit the stack limit. The snap function's one small frame still fits: it captures the
- * stack there and V8 formats it lazily, so the snapshot is read (probe 2) as soon as the thread
- * has unwound a little, while still blocked or right after. Without a snapshot, the probe itself
- * is tried again until the block ends.
- */
-async function retryNearLimit(l: InspectorLink, w: Watched, ep: Episode): Promise<{ capture: Capture | Error; snapped: boolean }> {
-  const evaluate = (expression: string): Promise<unknown> => (w.key === "main" ? l.probeMain(expression) : l.probeWorker(w.key, expression));
-  const snapBeat = await evaluate(snapExpression(4000)).then(
-    (v) => v,
-    () => undefined,
-  );
-  const snapped = snapBeat === ep.count;
-  const deadline = (): boolean => ep.isEnded && now() - ep.detectedAt > CAPTURE_GRACE_MS;
-  for (;;) {
-    await Promise.race([delay(STACK_LIMIT_RETRY_MS), ep.ended]);
-    let r: Capture | Error;
-    try {
-      const probe = (await evaluate(probeExpression(snapped ? 2 : 1))) as ProbeResult | undefined;
-      r = probe === undefined ? new Error("the probe is not installed") : { frames: probe.frames, probe };
-      if (snapped && !(r instanceof Error)) r.probe = { ...r.probe!, beat: ep.count, stillBlocked: r.probe!.beat === ep.count };
-    } catch (e) {
-      r = e instanceof Error ? e : new Error(String(e));
-    }
-    if (!(r instanceof StackLimitError)) return { capture: r, snapped };
-    // Without a snapshot, a probe that runs after the block would show a later stack: give up.
-    if (!snapped || deadline()) {
-      return { capture: new StackLimitError("the thread ran too close to its stack limit (deep recursion) for the probe, until the block ended"), snapped };
-    }
-  }
 }
 
 /**

@@ -33,18 +33,19 @@ test("a worker that blocks within a millisecond of its ready() is reported", asy
   assert.equal(blocked.length, 1, show(run));
 });
 
-test("a block a few frames from the stack limit is reported at once, and the user's code is not disturbed", async () => {
+test("a block 30 frames from the stack limit is reported while blocked, naming the user's recursion, and the user's code is not disturbed", async () => {
   const run = await runFixture("near-limit", {}, { env: { STEWARD_MARGIN: "30" } });
   assert.equal(run.code, 0, show(run));
   assert.equal(run.markIndex("overflow"), -1, `the probe must not throw into the user's recursion\n${show(run)}`);
-  const first = run.reports().find((r) => (r.event === "blocked" || r.event === "note") && r.index > run.markIndex("block-start"));
-  assert.ok(first !== undefined && first.index < run.markIndex("block-end"), `reported while blocked\n${show(run)}`);
-  const episode = first.episode ?? /episode (\d+)/.exec(first.text ?? "")?.[1];
-  assert.ok(episode !== undefined, show(run));
-  // A stack, when one was read, shows the recursion folded, not 10,000 frames.
-  const withStack = run.reports().find((r) => (r.event === "blocked" || r.event === "stack") && (r.stack?.length ?? 0) > 0 && r.index > run.markIndex("block-start"));
-  if (withStack !== undefined) assert.ok(withStack.stack!.length <= 32, show(run));
-  assert.ok(run.reports().some((r) => r.event === "unblocked" && r.index > first.index), show(run));
+  const b = blocksBetween(run, "block-start", "block-end")[0];
+  assert.ok(b !== undefined, `reported while blocked\n${show(run)}`);
+  assert.equal(b.stackCapture, "live", show(run));
+  const user = b.stack!.find((f) => f.functionName === "recurse");
+  assert.ok(user !== undefined && user.file.endsWith("blocker.ts"), show(run));
+  assert.equal(user.line, sourceLine("blocker", "// @spin-line"));
+  assert.ok(b.stack!.length <= 32, "the recursion is folded");
+  assert.ok(!b.stack!.some((f) => f.file.includes("steward-supervisor-probe")), "the probe's own frames are left out");
+  assert.ok(run.reports().some((r) => r.event === "unblocked" && r.episode === b.episode), show(run));
 });
 
 test("a storm of 60 blocks from one stack: a handful of lines and a summary; listeners get every episode, once", async () => {
@@ -57,7 +58,12 @@ test("a storm of 60 blocks from one stack: a handful of lines and a summary; lis
   assert.equal(new Set(ids).size, ids.length, "each episode once");
   assert.deepEqual(unblocked.map((u) => u.episode).sort((a, b) => a - b), [...ids].sort((a, b) => a - b), "one unblocked per episode, same ids");
   assert.ok(unblocked.every((u) => u.blockedMs >= 50), "final durations");
-  assert.ok(blocked.slice(1).every((b) => b.repeat !== undefined && b.repeat.of === blocked[0]!.episode), "grouped under the first episode");
+  // Grouped by stack: the same block, sampled 50 ms in, is one stack (a sample that lands just
+  // after busyWork returned, on a loaded machine, is another).
+  const groups = new Map<number, number>();
+  for (const b of blocked) groups.set(b.repeat?.of ?? b.episode, (groups.get(b.repeat?.of ?? b.episode) ?? 0) + 1);
+  const largest = Math.max(...groups.values());
+  assert.ok(largest >= blocked.length / 2, `most episodes share one group: ${JSON.stringify([...groups])}`);
   const supLines = run.lines.filter((l) => l.text.startsWith("steward supervisor:") || l.text.startsWith("    "));
   assert.ok(supLines.length <= 25, `report lines bounded (${supLines.length})\n${show(run)}`);
   assert.ok(run.lines.some((l) => /^steward supervisor: main thread blocked \d+ more times? in the last \d+ s with the same stack as episode \d+ \(at busyWork .*\): \d+(–\d+)? ms each/.test(l.text)), show(run));
