@@ -14,8 +14,8 @@ export const SUMMARY_EVERY_MS = 10_000;
 /** A stack not reported in full for this long gets a full report again. */
 export const FULL_AGAIN_AFTER_MS = 10 * 60_000;
 /** Full reports of new stacks: a burst of this many, then one per REFILL_MS. */
-const BUCKET = 10;
-const REFILL_MS = 6_000;
+const BUCKET = 20;
+const REFILL_MS = 3_000;
 /** Stacks remembered (least recently seen forgotten first). */
 const MAX_GROUPS = 500;
 
