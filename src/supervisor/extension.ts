@@ -1,7 +1,7 @@
 /** How the supervisor attaches to a Runtime created with `supervisor`: see runtime/extension.ts. */
 import { recordBlocked } from "../core/instrument.js";
 import type { ExtensionHost, RuntimeExtension } from "../runtime/extension.js";
-import { Supervisor, type SupervisorOptions, SupervisorUnavailableError } from "./index.js";
+import { type BlockedEvent, Supervisor, type SupervisorOptions, SupervisorUnavailableError, type UnblockedEvent } from "./index.js";
 
 /**
  * @internal Loaded by the runtime on demand. One supervisor per thread: the first runtime's
@@ -23,7 +23,10 @@ export const runtimeExtension: RuntimeExtension = {
       });
       return undefined;
     }
-    sup.on("blocked", recordBlocked); // the console's never-yielded lint and blocked episodes
+    // The observers (console, recorder) get both events of each episode under its id: "blocked"
+    // with the stack (has `stack`), "unblocked" with the final duration (has none).
+    const feed = (e: BlockedEvent | UnblockedEvent): void => recordBlocked(Object.assign({ id: e.episode }, e));
+    sup.on("blocked", feed).on("unblocked", feed);
     host.defer(() => sup.stop(), "supervisor");
     return undefined;
   },
