@@ -2,7 +2,8 @@
  * The user's code of the supervisor diagnosis bench (bench/supervisor-diagnosis.ts): 22 ways a
  * real service blocks its event loop. Each case is a user function that blocks for about half a
  * second or more; the line marked `// @case:<name>` is the line the report should point at, in
- * this .ts file, inside the function named in CASES. `at()` records when the block really began
+ * this .ts file, inside the function named in CASES (a case whose user function spends its time
+ * on two lines marks both). `at()` records when the block really began
  * and ended (inside callbacks, where it begins there).
  */
 import { Buffer } from "node:buffer";
@@ -109,6 +110,8 @@ function maxNestedDepth(): number {
 }
 
 export function prepareInputs(): void {
+  // Load the libraries now: a case's first run must not measure a module load.
+  for (const m of ["bcryptjs", "js-yaml", "marked", "markdown-it", "lodash"]) require(m);
   const yamlDoc = Array.from({ length: 60_000 }, (_, i) => `item${i}:\n  name: "service ${i}"\n  ports: [${i}, ${i + 1}, ${i + 2}]\n  enabled: true\n`).join("");
   const md = Array.from({ length: 30_000 }, (_, i) => `## Section ${i}\n\nSome *emphasis* and **strong** text with a [link](http://example.com/${i}) and \`code\`.\n\n- one\n- two\n\n`).join("");
   const tree = ((): Tree => {
@@ -176,7 +179,7 @@ export function compressReport(buf: Buffer): Buffer {
 
 export function walkTree(dir: string): number {
   let n = 0;
-  for (const name of readdirSync(dir)) {
+  for (const name of readdirSync(dir)) { // @case:dir-walk
     const p = join(dir, name);
     const st = statSync(p, { throwIfNoEntry: false }); // @case:dir-walk
     n++;

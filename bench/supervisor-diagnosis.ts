@@ -154,14 +154,14 @@ export interface Outcome {
   note: string;
 }
 
-function markerLines(): Map<string, number> {
-  const out = new Map<string, number>();
+function markerLines(): Map<string, number[]> {
+  const out = new Map<string, number[]>();
   for (const file of [CASES_TS, WORKER_TS]) {
     readFileSync(file, "utf8")
       .split("\n")
       .forEach((l, i) => {
         const m = /\/\/ @case:([\w-]+)/.exec(l);
-        if (m !== null) out.set(m[1]!, i + 1);
+        if (m !== null) out.set(m[1]!, [...(out.get(m[1]!) ?? []), i + 1]);
       });
   }
   return out;
@@ -255,11 +255,12 @@ export async function diagnose(runs: number, root?: string, log: (s: string) => 
     const fn = FNS[s.name]!;
     const frame = stack?.find((f) => f.functionName.includes(fn) && /supervisor-diagnosis-(cases|worker)\.ts$/.test(f.file));
     o.named = frame !== undefined;
-    o.line = frame !== undefined && frame.line === markers.get(s.name);
+    o.line = frame !== undefined && (markers.get(s.name) ?? []).includes(frame.line);
     o.task = task === s.task;
     o.live = stackAt !== undefined && stackAt <= s.end;
     o.latencyMs = stackAt !== undefined ? stackAt - s.start : undefined;
     if (!o.named) o.note = stack === undefined || stack.length === 0 ? "no stack" : `top: ${stack[0]!.functionName}`;
+    else if (!o.line) o.note = `line ${frame!.line}, marked ${(markers.get(s.name) ?? []).join(" or ")}`;
   }
   return outcomes;
 }
