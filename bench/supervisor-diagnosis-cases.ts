@@ -3,7 +3,7 @@
  * real service blocks its event loop. Each case is a user function that blocks for about half a
  * second or more; the line marked `// @case:<name>` is the line the report should point at, in
  * this .ts file, inside the function named in CASES (a case whose user function spends its time
- * on two lines marks both). `at()` records when the block really began
+ * on several lines marks each). `at()` records when the block really began
  * and ended (inside callbacks, where it begins there).
  */
 import { Buffer } from "node:buffer";
@@ -180,7 +180,7 @@ export function compressReport(buf: Buffer): Buffer {
 export function walkTree(dir: string): number {
   let n = 0;
   for (const name of readdirSync(dir)) { // @case:dir-walk
-    const p = join(dir, name);
+    const p = join(dir, name); // @case:dir-walk
     const st = statSync(p, { throwIfNoEntry: false }); // @case:dir-walk
     n++;
     if (st?.isDirectory() === true) n += walkTree(p);

@@ -51,7 +51,8 @@ export class Groups {
   #refilledAt = 0;
 
   /** Takes one report token (for a new stack's full report, or a line before the stack is known). */
-  take(t: number): boolean {
+  take(t: number, group = true): boolean {
+    if (!group) return true;
     if (this.#refilledAt === 0) this.#refilledAt = t;
     const refill = Math.floor((t - this.#refilledAt) / REFILL_MS);
     if (refill > 0) {
@@ -63,8 +64,11 @@ export class Groups {
     return true;
   }
 
-  /** Files an episode under its stack and decides how much of it to write. */
-  decide(key: string, thread: "main" | number, episode: number, t: number, headline: Frame | undefined): { decision: Decision; group: Group } {
+  /**
+   * Files an episode under its stack and decides how much of it to write (always all of it, with
+   * `group` false: the stack is still counted, for the event's `repeat`).
+   */
+  decide(key: string, thread: "main" | number, episode: number, t: number, headline: Frame | undefined, group = true): { decision: Decision; group: Group } {
     const k = `${thread}\n${key}`;
     let g = this.#groups.get(k);
     if (g !== undefined) {
@@ -93,6 +97,10 @@ export class Groups {
         lastSummary: t,
       };
       this.#groups.set(k, g);
+    }
+    if (!group) {
+      g.lastFull = t;
+      return { decision: "full", group: g };
     }
     if (t - g.lastFull >= FULL_AGAIN_AFTER_MS) {
       if (this.take(t)) {

@@ -67,6 +67,13 @@ export interface SupervisorOptions {
    */
   captureMethod?: "evaluate" | "pause";
   /**
+   * Group repeated blocks from the same stack and rate-limit the report: the first episode of a
+   * stack in full, the next three in one line each, then a summary line every 10 s; new stacks
+   * at most 20 in a burst, then one per 3 s. `false` writes every episode in full (for a log
+   * pipeline that groups by itself). Listeners get every episode either way. @default true
+   */
+  group?: boolean;
+  /**
    * Track the few heavy native calls that V8 cannot interrupt (`JSON.parse` of a large text,
    * `crypto.scryptSync`, `pbkdf2Sync`, key and prime generation, `Buffer#toString` and
    * `Buffer.from` of large data, `Hash#update` of large data): above a size gate, the call
@@ -107,7 +114,7 @@ function resolveOptions(opts: SupervisorOptions | undefined): WatchOptions {
   if (typeof thresholdMs !== "number" || !Number.isFinite(thresholdMs) || thresholdMs <= 0) {
     throw new RangeError(`opts.thresholdMs must be a finite number of milliseconds > 0, got ${typeName(thresholdMs)}`);
   }
-  for (const k of ["captureStack", "sourceMaps", "breadcrumbs"] as const) {
+  for (const k of ["captureStack", "sourceMaps", "breadcrumbs", "group"] as const) {
     if (o[k] !== undefined && typeof o[k] !== "boolean") throw new TypeError(`opts.${k} must be a boolean, got ${typeName(o[k])}`);
   }
   const report = o.report ?? "stderr";
@@ -136,6 +143,7 @@ function resolveOptions(opts: SupervisorOptions | undefined): WatchOptions {
     maxFrames,
     captureMethod,
     breadcrumbs: captureStack && (o.breadcrumbs ?? true),
+    group: o.group ?? true,
   };
 }
 

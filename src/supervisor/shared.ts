@@ -139,6 +139,7 @@ export interface WatchOptions {
   maxFrames: number;
   captureMethod: "evaluate" | "pause";
   breadcrumbs: boolean;
+  group: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -304,7 +304,7 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
     pendingAt = ep.detectedAt;
     nativeWait = true;
     if (native !== undefined) event.native = native;
-    if (groups.take(now())) {
+    if (groups.take(now(), w.opts.group)) {
       ep.printed = true;
       reportPending(mode, event);
     }
@@ -349,7 +349,7 @@ function finish(w: Watched, ep: Episode, event: BlockedEvent, raw: RawFrame[], l
   const entries: Entry[] = prepare(raw, data.ownDirs, w.opts.maxFrames);
   const key = raw.length === 0 ? `(no stack) ${event.stackCapture}` : stackKey(entries, event.inside?.call);
   const t = now();
-  const { decision, group } = groups.decide(key, w.key, ep.id, t, undefined);
+  const { decision, group } = groups.decide(key, w.key, ep.id, t, undefined, w.opts.group);
   ep.group = group;
   ep.decision = decision;
   if (group.count > 1) event.repeat = { of: group.of, count: group.count, firstSeen: round3(group.firstSeen), lastSeen: round3(group.lastSeen) };
