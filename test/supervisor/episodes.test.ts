@@ -65,7 +65,9 @@ test("a storm of 60 blocks from one stack: a handful of lines and a summary; lis
   const largest = Math.max(...groups.values());
   assert.ok(largest >= blocked.length / 2, `most episodes share one group: ${JSON.stringify([...groups])}`);
   const supLines = run.lines.filter((l) => l.text.startsWith("steward supervisor:") || l.text.startsWith("    "));
-  assert.ok(supLines.length <= 25, `report lines bounded (${supLines.length})\n${show(run)}`);
+  // Ungrouped, 60 episodes write ≥ 60 × (header + 3 frames + unblocked) = 300 lines. A loaded
+  // machine adds a few stacks of its own (samples that land elsewhere), each with a full report.
+  assert.ok(supLines.length <= 60, `report lines bounded (${supLines.length})\n${show(run)}`);
   assert.ok(run.lines.some((l) => /^steward supervisor: main thread blocked \d+ more times? in the last \d+ s with the same stack as episode \d+ \(at busyWork .*\): \d+(–\d+)? ms each/.test(l.text)), show(run));
 });
 
