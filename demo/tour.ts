@@ -148,11 +148,12 @@ async function tour(): Promise<void> {
   const worst = Math.max(...fastLatencies);
   say(`   /offload → ${o.status} in ${o.ms.toFixed(0)} ms; 8 × /fast meanwhile: worst ${worst.toFixed(1)} ms (vs ${f.ms.toFixed(0)} ms when blocked)`);
   check(worst < f.ms / 3, "/fast stayed fast while the work ran on a pool thread");
-  // A stall the supervisor itself blames on a starved machine (another process hogging the
-  // CPUs) is not the code's: it says so in its header.
-  const blocked3 = stderr.after(mark3).filter((l) => /blocked for \d+ ms/.test(l.text));
-  for (const l of blocked3) say(`   │ ${l.text}`);
-  check(blocked3.filter((l) => !l.text.includes("for a CPU")).length === 0, "no blocked-loop report");
+  // What this step shows is that crunchNumbers() no longer runs on the loop. On a machine
+  // starved by other processes the supervisor may still see a stall of its own (it says so, with
+  // whatever stack was running): shown, but not this step's failure unless it names the work.
+  const report3 = stderr.after(mark3).filter((l) => l.text.startsWith("steward supervisor:") || l.text.startsWith("    at "));
+  for (const l of report3) say(`   │ ${l.text}`);
+  check(!report3.some((l) => l.text.includes("crunchNumbers")), "no blocked-loop report blames the offloaded work");
 
   say("\n4. A burst of 400 POST /ingest: a bounded channel(16) and a Semaphore(4) hold memory flat.");
   const before = (await (await fetch(`${base}/stats`)).json()) as { heapMB: number };
