@@ -10,6 +10,9 @@
  *    write (timestamps in the JSON report, same clock).
  * 3. The hot path: ns per await with no supervisor, with it, and with the Debugger domain enabled
  *    (which the supervisor avoids).
+ * 4. Breadcrumbs below their gate: ns per small JSON.parse, Buffer.from, Buffer#toString and
+ *    Hash#update with the supervisor's wrappers installed and without.
+ * 5. The diagnosis table (supervisor-diagnosis.ts): 22 real cases, this build and last round's.
  */
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -55,19 +58,24 @@ function loadManyScripts(): number {
 // =============================================================================================
 // Children
 
-type HttpMode = "none" | "supervisor" | "blocked-at";
+type HttpMode = "none" | "supervisor" | "supervisor-no-crumbs" | "blocked-at";
 
 async function childHttp(mode: HttpMode): Promise<void> {
   const { Supervisor } = await import("../src/index.js");
   if (mode === "supervisor") await Supervisor.start({ report: "none" }).ready();
+  if (mode === "supervisor-no-crumbs") await Supervisor.start({ report: "none", breadcrumbs: false }).ready();
   if (mode === "blocked-at") {
     const blocked = require("blocked-at") as (cb: (ms: number, stack: string[]) => void, o: { threshold: number }) => void;
     blocked(() => {}, { threshold: 100 });
   }
   let n = 0;
+  const requestBody = JSON.stringify({ user: "someone@example.com", items: [1, 2, 3], note: "a small request body" });
   const handle = async (): Promise<string> => {
-    // A handler with a few awaits, as real ones have (they are what async hooks make slower).
+    // A handler with a few awaits, as real ones have (they are what async hooks make slower),
+    // that parses a small body (a wrapped call, below the breadcrumbs' gate).
+    const parsed = JSON.parse(requestBody) as { items: number[] };
     for (let i = 0; i < 4; i++) await Promise.resolve();
+    if (parsed.items.length !== 3) throw new Error("unreachable");
     return JSON.stringify({ ok: true, n: ++n, at: Date.now() });
   };
   const server = createServer((_req, res) => {
@@ -103,7 +111,8 @@ async function childLatency(method: "evaluate" | "pause" | "blocked-at", blocks:
     blocked(() => blockedAt.push(now()), { threshold: 100 });
   } else {
     const { Supervisor } = await import("../src/index.js");
-    const sup = Supervisor.start({ report: "json", thresholdMs: 100, startupGraceMs: 0, captureMethod: method });
+    // Every episode written (the blocks share one stack, which the default would group).
+    const sup = Supervisor.start({ report: "json", thresholdMs: 100, startupGraceMs: 0, captureMethod: method, group: false });
     await sup.ready();
     stop = () => sup.stop();
   }
@@ -158,11 +167,43 @@ async function childAwait(mode: "none" | "supervisor" | "debugger", n: number): 
   process.stdout.write(`${JSON.stringify({ nsPerAwait: median(samples) })}\n`);
 }
 
+/** Below-the-gate cost of the wrappers: rounds alternate breadcrumbs on and off in one process. */
+async function childCrumbs(rounds: number, n: number): Promise<void> {
+  const { Supervisor } = await import("../src/index.js");
+  const { createHash } = await import("node:crypto");
+  const body = JSON.stringify({ user: "someone@example.com", items: [1, 2, 3], note: "a small request body" });
+  const kb = Buffer.alloc(1024, 97);
+  const text = "hello, world: a short string to encode";
+  // Called through the globals each time, as user code does (the wrappers replace them).
+  const ops: Record<string, () => unknown> = {
+    "JSON.parse (80 B)": () => JSON.parse(body),
+    "Buffer.from(string)": () => Buffer.from(text),
+    "Buffer#toString (1 KB)": () => kb.toString("utf8"),
+    "Hash#update (1 KB) + digest": () => createHash("sha256").update(kb).digest(),
+  };
+  const out: Record<string, { on: number[]; off: number[] }> = {};
+  for (const name of Object.keys(ops)) out[name] = { on: [], off: [] };
+  for (let r = 0; r < rounds * 2; r++) {
+    const on = r % 2 === 0;
+    const sup = Supervisor.start({ report: "none", breadcrumbs: on });
+    await sup.ready();
+    for (const [name, op] of Object.entries(ops)) {
+      for (let i = 0; i < n / 4; i++) op();
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) op();
+      out[name]![on ? "on" : "off"].push(((performance.now() - t0) * 1e6) / n);
+    }
+    await sup.stop();
+  }
+  process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, { on: median(v.on), off: median(v.off) }])))}\n`);
+}
+
 async function child(argv: string[]): Promise<void> {
   const [role, a, b, c] = argv;
   if (role === "http") return childHttp(a as HttpMode);
   if (role === "latency") return childLatency(a as "evaluate" | "pause" | "blocked-at", Number(b), c === "heavy");
   if (role === "await") return childAwait(a as "none" | "supervisor" | "debugger", Number(b));
+  if (role === "crumbs") return childCrumbs(Number(a), Number(b));
   throw new Error(`unknown child role ${role}`);
 }
 
@@ -287,137 +328,192 @@ const f1 = (x: number): string => x.toFixed(1);
 export default async function supervisorBench(ctx: BenchContext): Promise<Section> {
   const quick = ctx.quick;
   const md: string[] = [];
+  // SUPERVISOR_BENCH_PARTS=http,latency,await,crumbs,diagnosis runs only those parts.
+  const parts = process.env.SUPERVISOR_BENCH_PARTS?.split(",");
+  const part = (p: string): boolean => parts === undefined || parts.includes(p);
 
-  // --- 1. HTTP overhead -------------------------------------------------------------------
-  // none and Supervisor run back to back in each round (alternating which goes first) and each
-  // round gives a ratio: slow drift of the shared machine's load cancels out of the ratios.
-  const rounds = quick ? 1 : 7;
-  const seconds = quick ? 1 : 3;
-  const warm = quick ? 0.5 : 1;
-  const modes: HttpMode[] = ["none", "supervisor", "blocked-at"];
-  const http = new Map<HttpMode, { rps: number[]; cpu: number[]; rssIdle: number[]; rssLoaded: number[] }>();
-  for (const m of modes) http.set(m, { rps: [], cpu: [], rssIdle: [], rssLoaded: [] });
-  const add = (m: HttpMode, res: Awaited<ReturnType<typeof httpRound>>): void => {
-    const h = http.get(m)!;
-    h.rps.push(res.rps);
-    h.cpu.push(res.cpuPerReq);
-    h.rssIdle.push(res.rssIdle);
-    h.rssLoaded.push(res.rssLoaded);
-  };
-  for (let r = 0; r < rounds; r++) {
-    for (const m of r % 2 === 0 ? (["none", "supervisor"] as const) : (["supervisor", "none"] as const)) {
-      log(`  http ${m} round ${r + 1}/${rounds}`);
-      add(m, await httpRound(m, seconds, warm));
+  if (part("http")) {
+    // --- 1. HTTP overhead -------------------------------------------------------------------
+    // none and Supervisor run back to back in each round (alternating which goes first) and each
+    // round gives a ratio: slow drift of the shared machine's load cancels out of the ratios.
+    const rounds = quick ? 1 : 7;
+    const seconds = quick ? 1 : 3;
+    const warm = quick ? 0.5 : 1;
+    const modes: HttpMode[] = ["none", "supervisor", "supervisor-no-crumbs", "blocked-at"];
+    const http = new Map<HttpMode, { rps: number[]; cpu: number[]; rssIdle: number[]; rssLoaded: number[] }>();
+    for (const m of modes) http.set(m, { rps: [], cpu: [], rssIdle: [], rssLoaded: [] });
+    const add = (m: HttpMode, res: Awaited<ReturnType<typeof httpRound>>): void => {
+      const h = http.get(m)!;
+      h.rps.push(res.rps);
+      h.cpu.push(res.cpuPerReq);
+      h.rssIdle.push(res.rssIdle);
+      h.rssLoaded.push(res.rssLoaded);
+    };
+    for (let r = 0; r < rounds; r++) {
+      const order = ["none", "supervisor", "supervisor-no-crumbs"] as const;
+      for (const m of r % 2 === 0 ? order : ([...order].reverse() as HttpMode[])) {
+        log(`  http ${m} round ${r + 1}/${rounds}`);
+        add(m, await httpRound(m, seconds, warm));
+      }
     }
-  }
-  // blocked-at is ~30× slower: one run tells all there is to know.
-  log("  http blocked-at");
-  add("blocked-at", await httpRound("blocked-at", seconds, warm));
-  const base = http.get("none")!;
-  const sup = http.get("supervisor")!;
-  const rpsRatios = sup.rps.map((v, i) => v / base.rps[i]!);
-  const cpuRatios = sup.cpu.map((v, i) => v / base.cpu[i]!);
-  md.push(
-    `### Overhead on an HTTP server`,
-    "",
-    `node:http on 127.0.0.1, a handler with four awaits, autocannon (32 connections) in the bench process; ` +
-      `${rounds} rounds of ${seconds} s, none and Supervisor back to back in each round; the ratio columns are the ` +
-      `median of the per-round ratios. *CPU/req*: CPU time of the whole server process (all threads, the ` +
-      `watchdog's included) per request served. RSS of the server process, idle after start and after the load.`,
-    "",
-    "| server | req/s | × none | CPU µs/req | × none | RSS idle MB | Δ idle | RSS loaded MB | Δ loaded |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-  );
-  for (const m of modes) {
-    const h = http.get(m)!;
-    const rps = median(h.rps);
-    const cpu = median(h.cpu);
-    const rpsX = m === "none" ? 1 : m === "supervisor" ? median(rpsRatios) : rps / median(base.rps);
-    const cpuX = m === "none" ? 1 : m === "supervisor" ? median(cpuRatios) : cpu / median(base.cpu);
-    const idle = median(h.rssIdle);
-    const loaded = median(h.rssLoaded);
+    // blocked-at is ~30× slower: one run tells all there is to know.
+    log("  http blocked-at");
+    add("blocked-at", await httpRound("blocked-at", seconds, warm));
+    const base = http.get("none")!;
+    const sup = http.get("supervisor")!;
+    const rpsRatios = sup.rps.map((v, i) => v / base.rps[i]!);
+    const cpuRatios = sup.cpu.map((v, i) => v / base.cpu[i]!);
+    const noCrumbs = http.get("supervisor-no-crumbs")!;
+    const ratioOf = (m: HttpMode, k: "rps" | "cpu"): number => median(http.get(m)![k].map((v, i) => v / base[k][i]!));
     md.push(
-      `| ${m === "supervisor" ? "Supervisor.start()" : m} | ${f0(rps)} | ${rpsX.toFixed(3)} | ${f1(cpu)} | ${cpuX.toFixed(3)} | ${f1(idle)} | ` +
-        `${m === "none" ? "" : `+${f1(idle - median(base.rssIdle))}`} | ${f1(loaded)} | ${m === "none" ? "" : `+${f1(loaded - median(base.rssLoaded))}`} |`,
+      `### Overhead on an HTTP server`,
+      "",
+      `node:http on 127.0.0.1, a handler with four awaits, autocannon (32 connections) in the bench process; ` +
+        `${rounds} rounds of ${seconds} s, none and Supervisor back to back in each round; the ratio columns are the ` +
+        `median of the per-round ratios. *CPU/req*: CPU time of the whole server process (all threads, the ` +
+        `watchdog's included) per request served. RSS of the server process, idle after start and after the load.`,
+      "",
+      "| server | req/s | × none | CPU µs/req | × none | RSS idle MB | Δ idle | RSS loaded MB | Δ loaded |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    );
+    for (const m of modes) {
+      const h = http.get(m)!;
+      const rps = median(h.rps);
+      const cpu = median(h.cpu);
+      const rpsX = m === "none" ? 1 : m === "blocked-at" ? rps / median(base.rps) : ratioOf(m, "rps");
+      const cpuX = m === "none" ? 1 : m === "blocked-at" ? cpu / median(base.cpu) : ratioOf(m, "cpu");
+      const idle = median(h.rssIdle);
+      const loaded = median(h.rssLoaded);
+      md.push(
+        `| ${m === "supervisor" ? "Supervisor.start() (breadcrumbs on, the default)" : m === "supervisor-no-crumbs" ? "Supervisor.start({ breadcrumbs: false })" : m} | ${f0(rps)} | ${rpsX.toFixed(3)} | ${f1(cpu)} | ${cpuX.toFixed(3)} | ${f1(idle)} | ` +
+          `${m === "none" ? "" : `+${f1(idle - median(base.rssIdle))}`} | ${f1(loaded)} | ${m === "none" ? "" : `+${f1(loaded - median(base.rssLoaded))}`} |`,
+      );
+    }
+    md.push(
+      "",
+      `Per-round Supervisor ÷ none — req/s: ${rpsRatios.map((x) => x.toFixed(3)).join(", ")} (breadcrumbs off: ${noCrumbs.rps.map((v, i) => (v / base.rps[i]!).toFixed(3)).join(", ")}); ` +
+        `CPU/req: ${cpuRatios.map((x) => x.toFixed(3)).join(", ")}. The spread of these is the noise of the ` +
+        `shared machine; read the medians.`,
+    );
+    md.push(
+      "",
+      "Sentry's eventLoopBlockIntegration is not installable offline here, so it is not measured; " +
+        "see FINDINGS.md for its figures from the same kind of machine (+37 MB RSS, report 107–158 ms after the block starts).",
+      "",
     );
   }
-  md.push(
-    "",
-    `Per-round Supervisor ÷ none — req/s: ${rpsRatios.map((x) => x.toFixed(3)).join(", ")}; ` +
-      `CPU/req: ${cpuRatios.map((x) => x.toFixed(3)).join(", ")}. The spread of these is the noise of the ` +
-      `shared machine; read the medians.`,
-  );
-  md.push(
-    "",
-    "Sentry's eventLoopBlockIntegration is not installable offline here, so it is not measured; " +
-      "see FINDINGS.md for its figures from the same kind of machine (+37 MB RSS, report 107–158 ms after the block starts).",
-    "",
-  );
-
-  // --- 2. Detection latency ---------------------------------------------------------------
-  const nLight = quick ? 10 : 50;
-  const nHeavy = quick ? 4 : 25;
-  const runs: LatencyStats[] = [];
-  log(`  latency evaluate (${nLight} blocks)`);
-  runs.push(await latencyRun("evaluate (default)", "evaluate", nLight, false));
-  log(`  latency evaluate, many scripts (${nHeavy} blocks)`);
-  runs.push(await latencyRun("evaluate, many scripts loaded", "evaluate", nHeavy, true));
-  log(`  latency pause, many scripts (${nHeavy} blocks)`);
-  runs.push(await latencyRun('captureMethod "pause", many scripts loaded', "pause", nHeavy, true));
-  const pct = (xs: number[], p: number): string => (xs.length === 0 ? "–" : f0(percentile(xs, p)));
-  md.push(
-    `### Detection latency`,
-    "",
-    "Blocks of random length (150–400 ms, random gaps of 50–150 ms), threshold 100 ms. *detected*: from the block's " +
-      "start (recorded by the blocked thread) to the watchdog seeing it; *written*: to the report being written to " +
-      "stderr with its source-mapped stack; *capture*: written − detected (stack capture, source mapping, write). " +
-      "Goal: p99 written ≤ threshold + 50 ms = 150 ms.",
-    "",
-    "| capture | scripts loaded | blocks | reported | spurious | detected p50 / p99 | written p50 / p95 / p99 / max | capture p50 / p99 | not live |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-  );
-  for (const s of runs) {
+  if (part("latency")) {
+    // --- 2. Detection latency ---------------------------------------------------------------
+    const nLight = quick ? 10 : 50;
+    const nHeavy = quick ? 4 : 25;
+    const runs: LatencyStats[] = [];
+    log(`  latency evaluate (${nLight} blocks)`);
+    runs.push(await latencyRun("evaluate (default)", "evaluate", nLight, false));
+    log(`  latency evaluate, many scripts (${nHeavy} blocks)`);
+    runs.push(await latencyRun("evaluate, many scripts loaded", "evaluate", nHeavy, true));
+    log(`  latency pause, many scripts (${nHeavy} blocks)`);
+    runs.push(await latencyRun('captureMethod "pause", many scripts loaded', "pause", nHeavy, true));
+    const pct = (xs: number[], p: number): string => (xs.length === 0 ? "–" : f0(percentile(xs, p)));
     md.push(
-      `| ${s.label} | ${s.scripts || "few"} | ${s.blocks} | ${s.reported} | ${s.spurious} | ${pct(s.detect, 50)} / ${pct(s.detect, 99)} | ` +
-        `${pct(s.written, 50)} / ${pct(s.written, 95)} / ${pct(s.written, 99)} / ${pct(s.written, 100)} | ${pct(s.capture, 50)} / ${pct(s.capture, 99)} | ${s.late} |`,
+      `### Detection latency`,
+      "",
+      "Blocks of random length (150–400 ms, random gaps of 50–150 ms), threshold 100 ms. *detected*: from the block's " +
+        "start (recorded by the blocked thread) to the watchdog seeing it; *written*: to the report being written to " +
+        "stderr with its source-mapped stack; *capture*: written − detected (stack capture, source mapping, write). " +
+        "Goal: p99 written ≤ threshold + 50 ms = 150 ms.",
+      "",
+      "| capture | scripts loaded | blocks | reported | spurious | detected p50 / p99 | written p50 / p95 / p99 / max | capture p50 / p99 | not live |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    );
+    for (const s of runs) {
+      md.push(
+        `| ${s.label} | ${s.scripts || "few"} | ${s.blocks} | ${s.reported} | ${s.spurious} | ${pct(s.detect, 50)} / ${pct(s.detect, 99)} | ` +
+          `${pct(s.written, 50)} / ${pct(s.written, 95)} / ${pct(s.written, 99)} / ${pct(s.written, 100)} | ${pct(s.capture, 50)} / ${pct(s.capture, 99)} | ${s.late} |`,
+      );
+    }
+    log("  latency blocked-at");
+    const ba = await blockedAtRun(quick ? 3 : 20);
+    md.push(
+      "",
+      `blocked-at (threshold 100 ms) on the same kind of blocks: it can only report after the block ended, ` +
+        `${ba.after.length}/${ba.blocks} reported, median ${ba.after.length > 0 ? f0(median(ba.after)) : "–"} ms after the block's start ` +
+        "(≈ the block's whole length), naming the site that scheduled the callback rather than the blocking frame.",
+      "",
     );
   }
-  log("  latency blocked-at");
-  const ba = await blockedAtRun(quick ? 3 : 20);
-  md.push(
-    "",
-    `blocked-at (threshold 100 ms) on the same kind of blocks: it can only report after the block ended, ` +
-      `${ba.after.length}/${ba.blocks} reported, median ${ba.after.length > 0 ? f0(median(ba.after)) : "–"} ms after the block's start ` +
-      "(≈ the block's whole length), naming the site that scheduled the callback rather than the blocking frame.",
-    "",
-  );
-
-  // --- 3. The hot path ----------------------------------------------------------------------
-  const n = quick ? 300_000 : 2_000_000;
-  const awaitModes = ["none", "supervisor", "debugger"] as const;
-  const ns = new Map<string, number[]>();
-  for (const m of awaitModes) ns.set(m, []);
-  for (let r = 0; r < (quick ? 2 : 5); r++) {
-    for (const m of awaitModes) {
-      log(`  await ${m}`);
-      ns.get(m)!.push(await awaitRun(m, n));
+  if (part("await")) {
+    // --- 3. The hot path ----------------------------------------------------------------------
+    const n = quick ? 300_000 : 2_000_000;
+    const awaitModes = ["none", "supervisor", "debugger"] as const;
+    const ns = new Map<string, number[]>();
+    for (const m of awaitModes) ns.set(m, []);
+    for (let r = 0; r < (quick ? 2 : 5); r++) {
+      for (const m of awaitModes) {
+        log(`  await ${m}`);
+        ns.get(m)!.push(await awaitRun(m, n));
+      }
     }
+    const none = ns.get("none")!;
+    md.push(
+      "### The hot path",
+      "",
+      `ns per \`await\` of an async function, ${n} awaits, in a child process each, the cases interleaved; the ratio is ` +
+        "the median of per-round ratios.",
+      "",
+      "| case | ns/await | × none |",
+      "| --- | ---: | ---: |",
+      ...awaitModes.map((m) => {
+        const v = ns.get(m)!;
+        const label = m === "none" ? "no supervisor" : m === "supervisor" ? "Supervisor running (session connected, no domain enabled)" : "Debugger domain enabled (what the supervisor avoids)";
+        return `| ${label} | ${f1(median(v))} | ${median(v.map((x, i) => x / none[i]!)).toFixed(2)} |`;
+      }),
+    );
   }
-  const none = ns.get("none")!;
-  md.push(
-    "### The hot path",
-    "",
-    `ns per \`await\` of an async function, ${n} awaits, in a child process each, the cases interleaved; the ratio is ` +
-      "the median of per-round ratios.",
-    "",
-    "| case | ns/await | × none |",
-    "| --- | ---: | ---: |",
-    ...awaitModes.map((m) => {
-      const v = ns.get(m)!;
-      const label = m === "none" ? "no supervisor" : m === "supervisor" ? "Supervisor running (session connected, no domain enabled)" : "Debugger domain enabled (what the supervisor avoids)";
-      return `| ${label} | ${f1(median(v))} | ${median(v.map((x, i) => x / none[i]!)).toFixed(2)} |`;
-    }),
-  );
+  if (part("crumbs")) {
+    // --- 4. Breadcrumbs below their gate -------------------------------------------------------
+    const nOps = quick ? 100_000 : 500_000;
+    log("  breadcrumbs");
+    const cc = startChild(["crumbs", String(quick ? 2 : 7), String(nOps)]);
+    const crumbs = await nextJson<Record<string, { on: number; off: number }>>(cc);
+    await cc.done;
+    md.push(
+      "",
+      "### Breadcrumbs below their gate",
+      "",
+      "The supervisor wraps the few heavy native calls V8 cannot interrupt (JSON.parse, scryptSync, pbkdf2Sync, key and prime " +
+        "generation, Buffer.from, Buffer#toString, Hash#update): above a size gate (256 K characters, 1 MiB) a call leaves its " +
+        `caller's stack in shared memory. Below the gate it costs a type check and a comparison: ns per call, ${nOps} calls per ` +
+        "round, rounds alternating on and off in one process (the supervisor restarted each round), median of rounds.",
+      "",
+      "| call | breadcrumbs off ns | on ns | Δ ns |",
+      "| --- | ---: | ---: | ---: |",
+      ...Object.entries(crumbs).map(([k, { on, off }]) => {
+        return `| ${k} | ${f1(off)} | ${f1(on)} | ${(on - off >= 0 ? "+" : "") + f1(on - off)} |`;
+      }),
+    );
+  }
+  if (part("diagnosis")) {
+    // --- 5. Diagnosis ---------------------------------------------------------------------------
+    const { diagnose, diagnosisTable } = await import("./supervisor-diagnosis.js");
+    log("  diagnosis");
+    const runsPerCase = quick ? 1 : 3;
+    const now = diagnosisTable(await diagnose(runsPerCase, undefined, log));
+    md.push(
+      "",
+      "### Diagnosis: 22 real cases",
+      "",
+      `Each case blocks the loop for ≥ 0.5 s inside an HTTP request's task (node:http on 127.0.0.1, \`spawn\` per request, ` +
+        `the supervisor with its defaults, \`report: "json"\`); ${runsPerCase} run(s) per case; a column counts the runs that got it ` +
+        "right: the user's function named (a frame in bench/supervisor-diagnosis-cases.ts), at the marked .ts line, the request's " +
+        "task named, the stack written while the loop was still blocked; latency from the block's start to the stack being written.",
+      "",
+      now.markdown,
+      "",
+      `**${now.full}/${now.total} cases** right in most runs (all four columns; ${now.allRight}/${now.runs} runs); stack written ` +
+        `${f0(now.medianMs)} ms (p50) / ${f0(now.p90Ms)} ms (p90) after the block began (threshold 100 ms). Last round: 18/22, 114 ms ` +
+        "median (p90 158 ms).",
+    );
+  }
   return { title: "Supervisor", markdown: md.join("\n") };
 }
 

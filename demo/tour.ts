@@ -46,6 +46,21 @@ class StderrLog {
   after(t: number): Line[] {
     return this.lines.filter((l) => l.at >= t);
   }
+  /** The first line (already here or still to come) that matches, or undefined after `ms`. */
+  waitFor(match: (l: Line) => boolean, ms: number): Promise<Line | undefined> {
+    const found = this.lines.find(match);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolve) => {
+      const t0 = performance.now();
+      const poll = setInterval(() => {
+        const l = this.lines.find(match);
+        if (l !== undefined || performance.now() - t0 > ms) {
+          clearInterval(poll);
+          resolve(l);
+        }
+      }, 10);
+    });
+  }
 }
 
 async function get(base: string, path: string, init?: RequestInit): Promise<{ status: number; body: string; ms: number; end: number }> {
@@ -102,9 +117,13 @@ async function tour(): Promise<void> {
   await sleep(100);
   const fastDuringBlock = get(base, "/fast");
   const [s, f] = await Promise.all([slow, fastDuringBlock]);
-  await sleep(50);
-  const report = stderr.after(mark2);
-  const header = report.find((l) => l.text.includes("blocked"));
+  const header = await stderr.waitFor((l) => l.at >= mark2 && /blocked for \d+ ms \(episode \d+\)/.test(l.text), 3000);
+  // The episode ends with its own "unblocked" line: wait for it (by its id), so that nothing of
+  // this step can spill into the next one on a busy machine.
+  const episode = header === undefined ? undefined : /\(episode (\d+)\)/.exec(header.text)![1];
+  const unblocked =
+    episode === undefined ? undefined : await stderr.waitFor((l) => l.text.endsWith(`(episode ${episode})`) && l.text.includes("unblocked after"), 5000);
+  const report = stderr.after(mark2).filter((l) => unblocked === undefined || l.at <= unblocked.at);
   say("   the supervisor's report, as the watchdog thread wrote it to stderr:");
   for (const l of report.slice(0, 8)) say(`   │ ${l.text}`);
   if (header !== undefined) {
@@ -113,6 +132,7 @@ async function tour(): Promise<void> {
   check(header !== undefined && header.at < s.end, "the report appeared while the loop was still blocked");
   check(report.some((l) => l.text.includes("crunchNumbers") && l.text.includes("crunch.ts")), "it names crunchNumbers() and its line in crunch.ts (source-mapped)");
   check(report.some((l) => l.text.includes("GET /slow")), "it names the request's task ('GET /slow #n')");
+  check(unblocked !== undefined, `the episode ended with its own line (${unblocked?.text.replace(/^steward supervisor: /, "") ?? "none"})`);
   say(`   meanwhile a /fast request waited ${f.ms.toFixed(0)} ms: everything on the loop stalls`);
 
   say("\n3. GET /offload runs the same work on blockingPool(): the loop stays free.");
@@ -128,9 +148,12 @@ async function tour(): Promise<void> {
   const worst = Math.max(...fastLatencies);
   say(`   /offload → ${o.status} in ${o.ms.toFixed(0)} ms; 8 × /fast meanwhile: worst ${worst.toFixed(1)} ms (vs ${f.ms.toFixed(0)} ms when blocked)`);
   check(worst < f.ms / 3, "/fast stayed fast while the work ran on a pool thread");
-  const blocked3 = stderr.after(mark3).filter((l) => l.text.includes("blocked"));
-  for (const l of blocked3) say(`   │ ${l.text}`);
-  check(blocked3.length === 0, "no blocked-loop report");
+  // What this step shows is that crunchNumbers() no longer runs on the loop. On a machine
+  // starved by other processes the supervisor may still see a stall of its own (it says so, with
+  // whatever stack was running): shown, but not this step's failure unless it names the work.
+  const report3 = stderr.after(mark3).filter((l) => l.text.startsWith("steward supervisor:") || l.text.startsWith("    at "));
+  for (const l of report3) say(`   │ ${l.text}`);
+  check(!report3.some((l) => l.text.includes("crunchNumbers")), "no blocked-loop report blames the offloaded work");
 
   say("\n4. A burst of 400 POST /ingest: a bounded channel(16) and a Semaphore(4) hold memory flat.");
   const before = (await (await fetch(`${base}/stats`)).json()) as { heapMB: number };

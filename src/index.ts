@@ -26,6 +26,6 @@ export * from "./runtime/index.js";
 export * from "./http/index.js";
 export * from "./sync/index.js";
 export * from "./channel/index.js";
-export * from "./supervisor/index.js";
+export * from "./supervisor/index.js"; // small: the watchdog and the rest load on start()
 export * from "./pool/index.js";
 export * from "./console/index.js";

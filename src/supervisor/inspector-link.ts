@@ -9,7 +9,7 @@
  * is disabled again at once.
  */
 import type { Session } from "node:inspector";
-import { probeExpression, type ProbeResult, type RawFrame } from "./shared.js";
+import { PROBE_URL, probeExpression, type ProbeResult, type RawFrame } from "./shared.js";
 
 type Params = Record<string, unknown>;
 interface Message {
@@ -39,6 +39,47 @@ export interface PauseCapture {
   probe: ProbeResult | undefined;
   /** Time Debugger.enable took: the late-enable cost (scriptParsed replay). */
   enableMs: number;
+}
+
+/**
+ * The probe could not run because the thread is too close to its stack limit (a deep recursion):
+ * V8 cannot even compile the probe there, nor pause. The RangeError it raised instead was made on
+ * top of the blocked stack, so its stack text holds the innermost frames (Error.stackTraceLimit
+ * of them, 10 by default): `frames`.
+ */
+export class StackLimitError extends Error {
+  constructor(readonly frames: RawFrame[]) {
+    super("the thread runs too close to its stack limit (deep recursion) for the probe");
+  }
+}
+
+const STACK_LINE = /^\s*at (?:(.*?) \()?(.*?)(?::(\d+):(\d+))?\)?$/;
+
+/** Frames from a V8 stack text (`    at fn (file:line:col)`), innermost first. */
+export function parseStackText(text: string): RawFrame[] {
+  const frames: RawFrame[] = [];
+  for (const line of text.split("\n")) {
+    if (!/^\s*at /.test(line)) continue;
+    const m = STACK_LINE.exec(line);
+    if (m === null) continue;
+    const name = m[1] ?? "<anonymous>";
+    const file = m[2] ?? "";
+    if (m[3] === undefined) frames.push([m[1] === undefined ? file : name, "", 0, 0]); // a builtin: "at JSON.parse (<anonymous>)"
+    else frames.push([name, file, Number(m[3]), Number(m[4])]);
+  }
+  return frames;
+}
+
+function probeError(res: { exceptionDetails?: { text: string; exception?: { description?: string } } }): Error {
+  const d = res.exceptionDetails!;
+  const description = d.exception?.description ?? "";
+  if (/Maximum call stack size exceeded|stack overflow/i.test(`${d.text} ${description}`)) {
+    const frames = parseStackText(description);
+    // Frames above the probe expression's own are the probe's.
+    const own = frames.findIndex((f) => f[1] === PROBE_URL || f[1].endsWith(`/${PROBE_URL}`));
+    return new StackLimitError(own >= 0 ? frames.slice(own + 1) : frames);
+  }
+  return new Error(`probe threw: ${`${d.text} ${description}`.trim()}`);
 }
 
 export class InspectorLink {
@@ -110,18 +151,18 @@ export class InspectorLink {
   }
 
   /** Runs the probe on the main thread. Resolves when the thread takes the interrupt. */
-  async probeMain(maxFrames: number): Promise<ProbeResult | undefined> {
-    const res = await this.post<{ result: { value?: unknown }; exceptionDetails?: { text: string } }>("Runtime.evaluate", {
-      expression: probeExpression(maxFrames),
+  async probeMain(expression: string = probeExpression(1)): Promise<ProbeResult | undefined> {
+    const res = await this.post<{ result: { value?: unknown }; exceptionDetails?: { text: string; exception?: { description?: string } } }>("Runtime.evaluate", {
+      expression,
       returnByValue: true,
       silent: true,
     });
-    if (res.exceptionDetails !== undefined) throw new Error(`probe threw: ${res.exceptionDetails.text}`);
+    if (res.exceptionDetails !== undefined) throw probeError(res);
     return res.result.value as ProbeResult | undefined;
   }
 
   /** Runs the probe on a worker the main thread started, through the NodeWorker domain. */
-  async probeWorker(threadId: number, maxFrames: number): Promise<ProbeResult | undefined> {
+  async probeWorker(threadId: number, expression: string = probeExpression(1)): Promise<ProbeResult | undefined> {
     await this.enableNodeWorker();
     const sessionId = this.workerSessions.get(String(threadId));
     if (sessionId === undefined) {
@@ -132,13 +173,13 @@ export class InspectorLink {
     const message = JSON.stringify({
       id,
       method: "Runtime.evaluate",
-      params: { expression: probeExpression(maxFrames), returnByValue: true, silent: true },
+      params: { expression, returnByValue: true, silent: true },
     });
     await this.post("NodeWorker.sendMessageToWorker", { sessionId, message });
     const m = await reply;
     if (m.error !== undefined) throw new Error(m.error.message);
-    const r = m.result as { result: { value?: unknown }; exceptionDetails?: { text: string } };
-    if (r.exceptionDetails !== undefined) throw new Error(`probe threw: ${r.exceptionDetails.text}`);
+    const r = m.result as { result: { value?: unknown }; exceptionDetails?: { text: string; exception?: { description?: string } } };
+    if (r.exceptionDetails !== undefined) throw probeError(r);
     return r.result.value as ProbeResult | undefined;
   }
 
@@ -176,7 +217,7 @@ export class InspectorLink {
    * probe on the top frame for the task, always resume, Debugger.disable. CommonJS frames carry
    * an empty url, so urls come from the scriptParsed replay; protocol lines are 0-based.
    */
-  async pauseCapture(maxFrames: number): Promise<PauseCapture> {
+  async pauseCapture(): Promise<PauseCapture> {
     const s = this.session;
     if (s === undefined) throw new Error(this.unavailable);
     const onScript = (m: Message): void => {
@@ -209,7 +250,7 @@ export class InspectorLink {
         url: string;
         location: { scriptId: string; lineNumber: number; columnNumber?: number };
       };
-      const callFrames = (ev.params.callFrames as CallFrame[]).slice(0, maxFrames);
+      const callFrames = ev.params.callFrames as CallFrame[];
       const frames: RawFrame[] = callFrames.map((cf) => [
         cf.functionName === "" ? "<anonymous>" : cf.functionName,
         cf.url !== "" ? cf.url : (this.scripts.get(cf.location.scriptId) ?? "<unknown>"),

@@ -79,23 +79,28 @@ function mapFor(path: string): TraceMap | null {
   return m;
 }
 
-/** Turns a probe frame into a public Frame: local paths, and the original source where mapped. */
-export function toFrame(raw: RawFrame, sourceMaps: boolean): Frame {
+/**
+ * Turns a probe frame into a public Frame: local paths, and the original source where mapped.
+ * With `cachedOnly`, a map not loaded yet is not loaded now (loading a library's large map takes
+ * tens of ms): the frame stays unmapped and `pending` says a load would map it.
+ */
+export function toFrame(raw: RawFrame, sourceMaps: boolean, cachedOnly = false): { frame: Frame; pending: boolean } {
   const [functionName, file, line, column] = raw;
   const path = localPath(file);
   const frame: Frame = { functionName, file: path ?? file, line, column };
-  if (!sourceMaps || path === undefined || line < 1) return frame;
+  if (!sourceMaps || path === undefined || line < 1) return { frame, pending: false };
+  if (cachedOnly && !cache.has(path)) return { frame, pending: true };
   const map = mapFor(path);
-  if (map === null) return frame;
+  if (map === null) return { frame, pending: false };
   let pos;
   try {
     pos = originalPositionFor(map, { line, column: Math.max(0, column - 1) });
   } catch {
-    return frame;
+    return { frame, pending: false };
   }
-  if (pos.source === null || pos.line === null) return frame;
+  if (pos.source === null || pos.line === null) return { frame, pending: false };
   const source = localPath(pos.source) ?? pos.source;
-  return { functionName, file: source, line: pos.line, column: (pos.column ?? 0) + 1 };
+  return { frame: { functionName, file: source, line: pos.line, column: (pos.column ?? 0) + 1 }, pending: false };
 }
 
 /** Forgets every cached map (for tests; maps are otherwise kept for the watchdog's life). */

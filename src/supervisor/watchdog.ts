@@ -8,14 +8,32 @@
  * fixed fast poll.
  */
 import { BroadcastChannel, parentPort, workerData } from "node:worker_threads";
-import { InspectorLink } from "./inspector-link.js";
+import { readCrumb } from "./breadcrumbs.js";
+import { type Entry, headline, prepare, stackKey, toFrames } from "./frames.js";
+import { type Decision, type Group, Groups } from "./groups.js";
+import { InspectorLink, StackLimitError } from "./inspector-link.js";
+import { foldRepeats } from "./probe.js";
 import { inSyscall, readNative, readSchedstat, type SchedSample, threadAlive } from "./native.js";
-import { reportBlocked, reportDebuggerPause, reportLateStack, reportNote, reportPending, reportUnblocked } from "./report.js";
+import {
+  type Mode,
+  reportBlocked,
+  reportDebuggerPause,
+  reportEnriched,
+  reportFrames,
+  reportHeader,
+  reportLateStack,
+  reportNote,
+  reportPending,
+  reportRepeat,
+  reportSummary,
+  reportUnblocked,
+} from "./report.js";
 import {
   type BlockedEvent,
   CHANNEL,
   F_BEAT_AT,
   F_STARTED_AT,
+  F_TURNED_AT,
   float64View,
   type FromWatchdog,
   I_BEAT,
@@ -23,6 +41,7 @@ import {
   I_EXIT_ACK,
   I_EXITING,
   I_QUIET,
+  I_TURNED,
   int32View,
   now,
   type ProbeResult,
@@ -37,6 +56,8 @@ import { toFrame } from "./sourcemap.js";
 
 const data = workerData as WatchdogData;
 const port = parentPort!;
+const episodeIds = new Int32Array(data.episodes);
+const groups = new Groups();
 
 /**
  * How long to wait for the stack before reporting what is known without it: short when /proc
@@ -51,31 +72,40 @@ const WAIT_IN_SYSCALL_MS = 5;
 const CAPTURE_GRACE_MS = 2000;
 
 interface Episode {
+  /** The episode's id, unique in the process. */
+  readonly id: number;
   /** Heartbeat count when the block was seen; a probe that reads another count came too late. */
   readonly count: number;
   /** Lower bound of when the block began: the last heartbeat plus one period. */
   readonly start: number;
   readonly detectedAt: number;
-  /** Not reported: inside allowBlocking(), or a debugger has the thread paused. */
-  silent: boolean;
+  /** Not reported at all: inside allowBlocking(), or a debugger has the thread paused. */
+  quiet: boolean;
+  /** Some line of its report was written: so is its unblocked line. */
+  printed: boolean;
+  /** Its stack's group, and how much of it was written (silent: folded into a summary). */
+  group: Group | undefined;
+  decision: Decision | undefined;
   /** Settles once the blocked event was written and posted. */
   reported: Promise<void>;
   /** Resolved when the loop ran again. */
   ended: Promise<void>;
   end: () => void;
+  isEnded: boolean;
 }
 
 interface Watched {
   readonly key: "main" | number;
+  readonly sab: SharedArrayBuffer;
   readonly i32: Int32Array;
   readonly f64: Float64Array;
   readonly opts: WatchOptions;
   readonly tid: number | undefined;
   lastCount: number;
   lastBeat: number;
-  /** A heartbeat came after registration: the thread's loop has turned at least once. */
-  seenBeat: boolean;
-  /** Watching starts here: after the first heartbeat and the start-up grace. */
+  /** The thread's loop has turned after start(): watching has begun. */
+  watching: boolean;
+  /** Watching starts here: the loop's first turn, or the end of the start-up grace. */
   watchFrom: number;
   episode: Episode | undefined;
   /** Scheduler counters when progress was last seen, to tell a starved thread from a blocked one. */
@@ -85,38 +115,36 @@ interface Watched {
 const watched = new Map<"main" | number, Watched>();
 let link: InspectorLink | undefined;
 let linkReady: Promise<InspectorLink> | undefined;
-let mainWarm: Promise<void> | undefined;
 let timer: NodeJS.Timeout | undefined;
 let stopped = false;
+/** The report mode of the main thread's options (summaries of every thread use it). */
+const mainMode: Mode = data.options.report;
 
 function addWatched(key: "main" | number, sab: SharedArrayBuffer, opts: WatchOptions, tid: number | undefined): void {
   const i32 = int32View(sab);
   const f64 = float64View(sab);
   watched.set(key, {
     key,
+    sab,
     i32,
     f64,
     opts,
     tid,
     lastCount: Atomics.load(i32, I_BEAT),
     lastBeat: f64[F_BEAT_AT]!,
-    seenBeat: false,
+    watching: false,
     watchFrom: Infinity,
     episode: undefined,
     sched: undefined,
   });
   if (opts.captureStack && linkReady === undefined) {
     linkReady = InspectorLink.connect(data.noInspector, mayConnect).then((l) => (link = l));
-    // Warm the capture path once, off the critical path: the first probe, the first source map
-    // and the code that reads them cost ~20 ms cold, which would otherwise delay the first report.
-    mainWarm = linkReady.then((l) => warmUp(l, opts, "main"));
+    // Warm the capture path off the critical path: the first probe and the code that reads and
+    // maps it cost ~20 ms cold, which would otherwise delay the first report.
+    void linkReady.then((l) => warmUp(l, "main"));
   }
+  if (key !== "main" && opts.captureStack) void linkReady?.then((l) => warmUp(l, key));
   tick();
-  // Tell the thread once it is watched and its first capture will be fast.
-  const warm = key === "main" ? (mainWarm ?? Promise.resolve()) : Promise.all([mainWarm, linkReady?.then((l) => warmUp(l, opts, key))]);
-  void warm.then(() => {
-    if (watched.get(key)?.i32 === i32) post(watched.get(key)!, { type: "ready" });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,6 +155,8 @@ function tick(): void {
   const t = now();
   let next = t + 1000;
   for (const w of watched.values()) next = Math.min(next, check(w, t));
+  for (const s of groups.due(t)) reportSummary(mainMode, s);
+  next = Math.min(next, groups.nextDue() ?? Infinity);
   clearTimeout(timer);
   timer = setTimeout(tick, Math.max(1, Math.ceil(next - now())));
 }
@@ -137,19 +167,20 @@ function check(w: Watched, t: number): number {
   if (c !== w.lastCount) {
     w.lastCount = c;
     w.lastBeat = w.f64[F_BEAT_AT]!;
-    if (!w.seenBeat) {
-      w.seenBeat = true;
-      w.watchFrom = Math.max(w.lastBeat, w.f64[F_STARTED_AT]! + w.opts.startupGraceMs);
-    }
     if (w.episode !== undefined) endEpisode(w, t);
     w.sched = readSchedstat(data.pid, w.tid);
   }
   const period = w.opts.heartbeatMs;
-  if (!w.seenBeat) return t + period;
+  if (!w.watching) {
+    if (Atomics.load(w.i32, I_TURNED) === 0) return t + period;
+    w.watching = true;
+    w.watchFrom = Math.max(w.f64[F_TURNED_AT]!, w.f64[F_STARTED_AT]! + w.opts.startupGraceMs);
+    post(w, { type: "ready" });
+  }
   if (w.episode !== undefined) {
     if (w.key !== "main" && !threadAlive(data.pid, w.tid)) {
       // Terminated while blocked: nothing will ever beat again.
-      w.episode.silent = true;
+      w.episode.quiet = true;
       w.episode.end();
       watched.delete(w.key);
       return t + 1000;
@@ -168,10 +199,26 @@ function check(w: Watched, t: number): number {
 function startEpisode(w: Watched, from: number, t: number): void {
   let end!: () => void;
   const ended = new Promise<void>((r) => (end = r));
-  const ep: Episode = { count: w.lastCount, start: from, detectedAt: t, silent: false, reported: Promise.resolve(), ended, end };
+  const ep: Episode = {
+    id: Atomics.add(episodeIds, 0, 1) + 1,
+    count: w.lastCount,
+    start: from,
+    detectedAt: t,
+    quiet: false,
+    printed: false,
+    group: undefined,
+    decision: undefined,
+    reported: Promise.resolve(),
+    ended,
+    end: () => {
+      ep.isEnded = true;
+      end();
+    },
+    isEnded: false,
+  };
   w.episode = ep;
   if (Atomics.load(w.i32, I_QUIET) > 0) {
-    ep.silent = true;
+    ep.quiet = true;
     return;
   }
   if (w.key !== "main" && !threadAlive(data.pid, w.tid)) {
@@ -188,11 +235,12 @@ function endEpisode(w: Watched, t: number): void {
   const ep = w.episode!;
   w.episode = undefined;
   ep.end();
-  if (ep.silent) return;
-  const ev: UnblockedEvent = { thread: w.key, blockedMs: Math.round(w.lastBeat - ep.start), at: round3(t) };
+  if (ep.quiet) return;
+  const ev: UnblockedEvent = { thread: w.key, episode: ep.id, blockedMs: Math.round(w.lastBeat - ep.start), at: round3(t), startedAt: round3(ep.start) };
   void ep.reported.then(() => {
-    if (ep.silent) return;
-    reportUnblocked(w.opts.report, ev);
+    if (ep.quiet) return;
+    if (ep.printed) reportUnblocked(w.opts.report, ev);
+    else if (ep.group !== undefined && ep.decision === "silent") groups.ended(ep.group, ev.blockedMs);
     post(w, { type: "unblocked", event: ev });
   });
 }
@@ -208,25 +256,33 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
   const mode = w.opts.report;
   const event: BlockedEvent = {
     thread: w.key,
+    episode: ep.id,
     blockedMs: Math.round(ep.detectedAt - ep.start),
     at: round3(ep.detectedAt),
+    startedAt: round3(ep.start),
     stack: [],
     stackCapture: "off",
   };
   const sched = readSchedstat(data.pid, w.tid);
   if (sched !== undefined && w.sched !== undefined) event.starvedMs = Math.round((sched.waitNs - w.sched.waitNs) / 1e6);
-  if (!w.opts.captureStack) {
-    reportBlocked(mode, event);
-    post(w, { type: "blocked", event });
-    return;
+  if (!w.opts.captureStack) return finish(w, ep, event, [], undefined);
+  // A known heavy native call: its breadcrumb has the stack, V8 would give it only on return.
+  if (w.opts.breadcrumbs) {
+    const c = readCrumb(w.sab);
+    if (c !== undefined) {
+      event.inside = { call: c.crumb.call, sinceMs: Math.max(0, Math.round(ep.detectedAt - c.since)) };
+      if (c.crumb.size !== undefined) event.inside.size = c.crumb.size;
+      if (c.crumb.task !== undefined) event.task = c.crumb.task;
+      if (c.crumb.requestId !== undefined) event.requestId = c.crumb.requestId;
+      event.stackCapture = "live";
+      return finish(w, ep, event, c.crumb.frames, undefined);
+    }
   }
   const l = link ?? (await linkReady);
   if (l === undefined || !l.connected) {
     event.stackCapture = "unavailable";
     event.stackNote = l?.unavailable ?? "inspector unavailable";
-    reportBlocked(mode, event);
-    post(w, { type: "blocked", event });
-    return;
+    return finish(w, ep, event, [], undefined);
   }
   const native = readNative(data.pid, w.tid);
   const capture: Promise<Capture | Error> = takeStack(l, w).then(
@@ -235,16 +291,28 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
   );
   const waitMs = inSyscall(native) ? WAIT_IN_SYSCALL_MS : w.opts.captureMethod === "pause" ? WAIT_IN_JS_PAUSE_MS : WAIT_IN_JS_MS;
   let res = await Promise.race([capture, delay(waitMs)]);
-  let late = false;
-  if (res === undefined) {
+  let pendingAt: number | undefined;
+  let nativeWait = false;
+  let nearLimit: StackLimitError | undefined;
+  if (res instanceof StackLimitError) {
+    // V8 could not run the probe there, but the RangeError it raised instead holds the innermost
+    // frames of the blocked stack: enough to name the recursion, at once.
+    nearLimit = res;
+    res = { frames: foldRepeats(res.frames), probe: undefined };
+  } else if (res === undefined) {
     // Not back yet: the thread is outside JavaScript. Say at once what is known.
-    late = true;
+    pendingAt = ep.detectedAt;
+    nativeWait = true;
     if (native !== undefined) event.native = native;
-    reportPending(mode, event);
+    if (groups.take(now(), w.opts.group)) {
+      ep.printed = true;
+      reportPending(mode, event);
+    }
     res = await Promise.race([capture, ep.ended.then(() => delay(CAPTURE_GRACE_MS))]);
     if (res === undefined) res = new Error("the stack did not arrive after the thread ran again");
   }
   if (res instanceof DebuggerPaused) return stepAside(w, ep);
+  let frames: RawFrame[] = [];
   if (res instanceof Error) {
     event.stackCapture = "unavailable";
     event.stackNote = res.message;
@@ -257,60 +325,104 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
       event.stackCapture = "unavailable";
       event.stackNote = "the thread ran again before the stack could be taken";
     } else {
-      event.stack = res.frames.map((f) => toFrame(f, w.opts.sourceMaps));
-      event.stackCapture = late ? "late" : "live";
-      if (late) event.stackNote = `taken ${Math.round(now() - ep.detectedAt)} ms after detection, when the native call returned`;
+      frames = res.frames;
+      // After a native wait the probe landed when the call returned.
+      event.stackCapture = nativeWait ? "late" : "live";
+      if (nativeWait) event.stackNote = `taken ${Math.round(now() - ep.detectedAt)} ms after detection, when the native call returned`;
+      else if (nearLimit !== undefined) {
+        event.stackNote = `${nearLimit.message}: only the ${nearLimit.frames.length} innermost frames V8 recorded (Error.stackTraceLimit)`;
+        if (nearLimit.frames.length === 0) event.stackCapture = "unavailable";
+      }
       if (probe?.task !== undefined) event.task = probe.task;
       if (probe?.requestId !== undefined) event.requestId = probe.requestId;
     }
   }
-  if (late) reportLateStack(mode, event, Math.round(now() - ep.detectedAt));
-  else reportBlocked(mode, event);
+  return finish(w, ep, event, frames, pendingAt === undefined ? undefined : Math.round(now() - pendingAt));
+}
+
+/**
+ * Files the episode under its stack, writes as much of it as the grouping allows, and posts the
+ * event. `lateByMs` is set when a first line went out before the stack (pending, stack limit).
+ */
+function finish(w: Watched, ep: Episode, event: BlockedEvent, raw: RawFrame[], lateByMs: number | undefined): void {
+  const mode = w.opts.report;
+  const entries: Entry[] = prepare(raw, data.ownDirs, w.opts.maxFrames);
+  const key = raw.length === 0 ? `(no stack) ${event.stackCapture}` : stackKey(entries, event.inside?.call);
+  const t = now();
+  const { decision, group } = groups.decide(key, w.key, ep.id, t, undefined, w.opts.group);
+  ep.group = group;
+  ep.decision = decision;
+  if (group.count > 1) event.repeat = { of: group.of, count: group.count, firstSeen: round3(group.firstSeen), lastSeen: round3(group.lastSeen) };
+  const firstLineOut = ep.printed;
+  if (decision === "full") {
+    // The first line never waits for a source map.
+    const headerNow = !firstLineOut && entries.length > 0 && mode === "stderr";
+    if (headerNow) reportHeader(mode, event);
+    const mapped = toFrames(entries, w.opts.sourceMaps, mode === "json");
+    event.stack = mapped.frames;
+    group.headline = headline(event.stack);
+    if (firstLineOut) reportLateStack(mode, event, lateByMs ?? 0, true);
+    else if (headerNow) reportFrames(mode, event);
+    else reportBlocked(mode, event);
+    if (mapped.unmapped > 0) {
+      event.stack = toFrames(entries, w.opts.sourceMaps, false).frames;
+      group.headline = headline(event.stack);
+      if (!firstLineOut) reportEnriched(mode, event);
+    }
+    ep.printed = true;
+  } else {
+    event.stack = toFrames(entries, w.opts.sourceMaps, false).frames;
+    group.headline ??= headline(event.stack);
+    if (decision === "repeat") {
+      if (firstLineOut) reportLateStack(mode, event, lateByMs ?? 0, false);
+      else reportRepeat(mode, event, group.headline);
+      ep.printed = true;
+    } else if (firstLineOut) {
+      reportLateStack(mode, event, lateByMs ?? 0, false);
+    }
+  }
   post(w, { type: "blocked", event });
 }
 
 function stepAside(w: Watched, ep: Episode): void {
-  ep.silent = true;
+  ep.quiet = true;
   reportDebuggerPause(w.opts.report, w.key, Math.round(now() - ep.start));
 }
 
 async function takeStack(l: InspectorLink, w: Watched): Promise<Capture> {
-  const max = w.opts.maxFrames;
-  if (w.key !== "main") return captureWorker(l, w.key, max);
+  if (w.key !== "main") return captureWorker(l, w.key);
   if (w.opts.captureMethod === "evaluate") {
-    let probe: ProbeResult | undefined;
-    try {
-      probe = await l.probeMain(max);
-    } catch {
-      probe = undefined; // e.g. the probe itself hit the stack limit: fall back to pausing
-    }
+    // A probe that throws is final (near the stack limit, pausing would not work either and its
+    // Debugger.enable would run on the blocked thread); one that is not installed falls back.
+    const probe = await l.probeMain();
     if (probe !== undefined) return { frames: probe.frames, probe };
   }
   try {
-    return await l.pauseCapture(max);
+    return await l.pauseCapture();
   } catch (e) {
     if (e instanceof Error && e.message === "a debugger has the thread paused") throw new DebuggerPaused(e.message);
     throw e;
   }
 }
 
-async function captureWorker(l: InspectorLink, threadId: number, max: number): Promise<Capture> {
-  const probe = await l.probeWorker(threadId, max);
+async function captureWorker(l: InspectorLink, threadId: number): Promise<Capture> {
+  const probe = await l.probeWorker(threadId);
   if (probe === undefined) throw new Error("the worker's probe is not installed");
   if (probe.threadId !== threadId) throw new Error(`the inspector session reached thread ${probe.threadId}, not ${threadId}`);
   return { frames: probe.frames, probe };
 }
 
-async function warmUp(l: InspectorLink, opts: WatchOptions, key: "main" | number): Promise<void> {
+async function warmUp(l: InspectorLink, key: "main" | number): Promise<void> {
   if (!l.connected || stopped) return;
   try {
     // A worker's first probe also attaches the NodeWorker sessions.
-    const probe = key === "main" ? await l.probeMain(opts.maxFrames) : await l.probeWorker(key, opts.maxFrames);
-    if (opts.sourceMaps) for (const f of probe?.frames ?? []) toFrame(f, true);
+    const probe = key === "main" ? await l.probeMain() : await l.probeWorker(key);
+    const w = watched.get(key);
+    if (w !== undefined) toFrames(prepare(probe?.frames ?? [], data.ownDirs, w.opts.maxFrames), w.opts.sourceMaps, false);
   } catch {
     // Only a warm-up.
   }
-  if (opts.sourceMaps) toFrame(["warmUp", import.meta.url, 1, 1], true);
+  toFrame(["warmUp", import.meta.url, 1, 1], true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,6 +460,7 @@ function ackExit(): void {
 }
 
 function shutdown(): void {
+  if (!stopped) for (const sum of groups.due(now(), true)) reportSummary(mainMode, sum);
   stopped = true;
   clearTimeout(timer);
   link?.disconnect();

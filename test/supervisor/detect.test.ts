@@ -35,6 +35,8 @@ test("a JS block is reported while it lasts, with the source-mapped .ts frame, t
 
   const unblocked = reports.filter((r) => r.event === "unblocked" && r.index > end);
   assert.ok(unblocked.length >= 1, show(run));
+  assert.equal(unblocked[0]!.episode, blocked[0]!.episode, "the unblocked record names the same episode");
+  assert.equal(typeof b.episode, "number");
   assert.ok(unblocked[0]!.blockedMs! >= 450 && unblocked[0]!.blockedMs! < 5000, show(run));
 
   // Listeners on the blocked thread get the same events, once its loop runs again.
@@ -58,17 +60,19 @@ test("the human report: one header line naming the task, then '    at fn (file.t
   const i = run.lines.findIndex((l) => l.text.startsWith("steward supervisor: main thread blocked for "));
   assert.ok(i >= 0 && i < end, show(run));
   // (An overloaded machine adds a note that the thread also waited for a CPU.)
-  const header = /^steward supervisor: main thread blocked for \d+ ms in task 'handler' \(#\d+\) \[request req-7\]( \(but the thread waited \d+ ms of it for a CPU: .*\))?$/;
+  const header = /^steward supervisor: main thread blocked for \d+ ms \(episode \d+\) in task 'handler' \(#\d+\) \[request req-7\]( \(but the thread waited \d+ ms of it for a CPU: .*\))?$/;
   const frame = new RegExp(`^    at busyWork \\(/.*/test/supervisor/fixtures/blocker\\.ts:${BLOCK_LINE}:\\d+\\)$`);
   if (header.test(run.lines[i]!.text)) {
     assert.match(run.lines[i + 1]!.text, frame);
   } else {
     // Starved machine: "blocked for N ms, busy outside JavaScript ...", then "... stack, taken N ms late ...".
-    const j = run.lines.findIndex((l) => / stack, taken \d+ ms late .* in task 'handler' \(#\d+\) \[request req-7\]/.test(l.text));
+    const j = run.lines.findIndex((l) => / stack \(episode \d+\), taken \d+ ms late .* in task 'handler' \(#\d+\) \[request req-7\]/.test(l.text));
     assert.ok(j > i && j < end, show(run));
     assert.match(run.lines[j + 1]!.text, frame);
   }
-  assert.ok(run.lines.some((l) => /^steward supervisor: main thread unblocked after \d+ ms$/.test(l.text)), show(run));
+  // The unblocked line carries the episode id of the header.
+  const id = /\(episode (\d+)\)/.exec(run.lines[i]!.text)?.[1];
+  assert.ok(run.lines.some((l) => l.text === `steward supervisor: main thread unblocked after ${/after (\d+) ms/.exec(l.text)?.[1]} ms (episode ${id})`), show(run));
 });
 
 test("captureMethod 'pause' (Debugger.pause) finds the same frame, 0-based protocol positions made 1-based", async () => {
@@ -105,7 +109,7 @@ test("a loop that yields between short blocks (60 × 20 ms, threshold 100 ms) is
   assert.deepEqual(codeBlocks(run), [], show(run));
 });
 
-test("start-up grace: a block in the first second after start() is not reported, a later one is", async () => {
+test("startupGraceMs: 1000 (an option, not a default): a block in the first second is not reported, a later one is", async () => {
   const run = await runFixture("grace");
   assert.equal(run.code, 0, show(run));
   assert.equal(blocksBetween(run, "late-start", "late-end").length, 1, show(run));

@@ -11,12 +11,19 @@ export interface Line {
 
 export interface Report {
   steward: "supervisor";
-  event: "blocked" | "stack" | "unblocked" | "debugger-paused" | "note";
+  event: "blocked" | "stack" | "unblocked" | "debugger-paused" | "note" | "summary";
   thread: "main" | number;
+  episode?: number;
+  startedAt?: number;
+  inside?: { call: string; size?: number; sinceMs: number };
+  repeat?: { of: number; count: number; firstSeen: number; lastSeen: number };
+  sameStackAs?: number;
+  text?: string;
+  episodes?: number;
   blockedMs?: number;
   at?: number;
   writtenAt: number;
-  stack?: { functionName: string; file: string; line: number; column: number }[];
+  stack?: { functionName: string; file: string; line: number; column: number; kind?: string; package?: string; count?: number }[];
   task?: { id: number; name?: string };
   requestId?: string;
   stackCapture?: string;
