@@ -1,5 +1,6 @@
 /** Spawning tasks, and the small waits that belong to them: currentTask, yieldNow, shield. */
 import { CancellationToken } from "../cancel/token.js";
+import type { Branch } from "../core/claim.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
 import { Deque } from "../core/deque.js";
 import { hooks } from "../core/instrument.js";
@@ -134,6 +135,9 @@ class ShieldFrame implements Frame {
   }
   get runtimeRef(): unknown {
     return this.outer.runtimeRef;
+  }
+  get branch(): Branch | undefined {
+    return this.outer.branch;
   }
 }
 
