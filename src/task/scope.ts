@@ -17,7 +17,7 @@ class ScopeImpl implements Scope, TaskOwner {
   private ended = false;
   failed = false;
   firstError: unknown;
-  /** fn's own task: its throw is reported as itself, a child's panic as the child's JoinError. */
+  /** fn's own task. */
   main: JoinHandle<unknown> | undefined;
   private finished!: () => void;
   readonly allDone = new Promise<void>((r) => (this.finished = r));
@@ -44,7 +44,8 @@ class ScopeImpl implements Scope, TaskOwner {
 
   onTaskDone(h: JoinHandle<unknown>): void {
     const r = h.outcome();
-    if (!r.ok && r.error.isPanic()) this.fail(h === this.main ? r.error.cause : r.error);
+    // API.md §1: "the first error is thrown" — a child's own error, as fn's is, never its JoinError.
+    if (!r.ok && r.error.isPanic()) this.fail(r.error.cause);
     if (--this.live === 0) {
       this.ended = true;
       this.finished();
@@ -55,7 +56,7 @@ class ScopeImpl implements Scope, TaskOwner {
 /**
  * Structured concurrency: runs `fn` with a scope it can spawn children into, and returns only
  * after every child has ended. `fn` runs like a task whose waits observe `s.token`. If `fn`
- * throws, a child panics (rejects with its JoinError) or `opts.signal` aborts, `s.token` is
+ * throws, a child panics (the scope rejects with what the child threw) or `opts.signal` aborts, `s.token` is
  * cancelled — reaching `fn` and every child — all children are awaited, and the first error is
  * thrown. A scope inside a task is cancelled with that task.
  */

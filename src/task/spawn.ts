@@ -81,11 +81,7 @@ export function spawnOn<T>(
   host.link(h as JoinHandle<unknown>);
   if (signal !== undefined) {
     if (signal.aborted) token.cancel(signal.reason);
-    else {
-      const onAbort = (): void => token.cancel(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      token.onCancel(() => signal.removeEventListener("abort", onAbort));
-    }
+    else h.linkSignal(signal); // unlinked when the task ends, so a server-wide signal collects no listeners
   }
   startQueue.push(h as JoinHandle<unknown>);
   if (!drainScheduled) {
