@@ -35,7 +35,7 @@ import {
 } from "./claim.js";
 import { currentFrame, type TaskLike } from "./context.js";
 import { hooks } from "./instrument.js";
-import { checkSignal } from "./validate.js";
+import { checkSignal, typeName } from "./validate.js";
 
 /** The optional last argument of every operation that can wait. */
 export interface WaitOptions {
@@ -228,7 +228,7 @@ export function precheck(opts: WaitOptions | undefined, watchTask = true): Promi
   let signal: AbortSignal | undefined;
   let fromSignal: Branch | undefined;
   if (opts !== undefined) {
-    if (opts === null || typeof opts !== "object") throw new TypeError(`opts must be an object, got ${String(opts)}`);
+    if (opts === null || typeof opts !== "object") throw new TypeError(`opts must be an object, got ${typeName(opts)}`);
     signal = opts.signal;
     if (signal !== undefined) {
       checkSignal(signal);

@@ -6,12 +6,12 @@
  * synchronous loop stops. The queue of runs waiting for a thread is bounded. The pool belongs to
  * the runtime it was created in and is destroyed in the drop phase of that runtime's shutdown.
  */
-import { existsSync } from "node:fs";
+import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { checkInteger, checkOptions, typeName } from "../core/validate.js";
+import { checkDuration, checkInteger, checkOptions, typeName } from "../core/validate.js";
 import { standaloneWaiter } from "../core/waiter.js";
 import { ShutdownError } from "../errors.js";
 import { currentRuntime } from "../runtime/runtime.js";
@@ -76,6 +76,7 @@ export class PoolFullError extends Error {
 
 const DEFAULT_MAX_QUEUE = 256;
 const DEFAULT_IDLE_MS = 10_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The worker's failure to send a run's outcome back, as it reaches the calling thread (see #mapError). */
 function isResultCloneFailure(e: unknown): boolean {
@@ -84,9 +85,25 @@ function isResultCloneFailure(e: unknown): boolean {
 }
 
 function workerPath(worker: string | URL): string {
-  if (worker instanceof URL) return fileURLToPath(worker);
-  if (typeof worker !== "string") throw new TypeError(`worker must be a path or a file URL, got ${typeName(worker)}`);
-  return worker.startsWith("file:") ? fileURLToPath(worker) : resolve(worker);
+  if (!(worker instanceof URL) && (typeof worker !== "string" || worker === "")) {
+    throw new TypeError(`worker must be a path or a file URL, got ${typeName(worker)}`);
+  }
+  let filename: string;
+  try {
+    filename = worker instanceof URL || worker.startsWith("file:") ? fileURLToPath(worker) : resolve(worker);
+  } catch (e) {
+    throw new TypeError(`worker must be a path or a file URL, got ${String(worker)}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!isFile(filename)) throw new TypeError(`worker must name a module file: there is none at ${filename}`);
+  return filename;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -114,15 +131,14 @@ export class BlockingPool<M = unknown> implements AsyncDisposable {
   constructor(worker: string | URL, opts: BlockingPoolOptions = {}) {
     checkOptions(opts, "opts");
     const filename = workerPath(worker);
-    if (!existsSync(filename)) throw new Error(`blockingPool: no worker module at ${filename}`);
     const maxThreads = opts.maxThreads ?? Math.max(1, availableParallelism());
     checkInteger(maxThreads, "opts.maxThreads", 1, 4096);
     const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
     if (maxQueue !== Infinity) checkInteger(maxQueue, "opts.maxQueue", 0);
     const idleTimeout = opts.idleTimeoutMs ?? DEFAULT_IDLE_MS;
-    if (typeof idleTimeout !== "number" || !(idleTimeout >= 0)) {
-      throw new RangeError(`opts.idleTimeoutMs must be a number of milliseconds >= 0, got ${typeName(idleTimeout)}`);
-    }
+    checkDuration(idleTimeout, "opts.idleTimeoutMs");
+    // A Node timer cannot wait longer: piscina's would fire at once (TimeoutOverflowWarning).
+    if (idleTimeout > MAX_TIMER_MS) throw new RangeError(`opts.idleTimeoutMs must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${idleTimeout}`);
     if (opts.name !== undefined && typeof opts.name !== "string") throw new TypeError(`opts.name must be a string, got ${typeName(opts.name)}`);
     this.name = opts.name ?? filename.slice(filename.lastIndexOf("/") + 1);
     this.maxThreads = maxThreads;
@@ -223,7 +239,7 @@ export class BlockingPool<M = unknown> implements AsyncDisposable {
     }
     if (e instanceof Error) {
       if (e.message.startsWith("No handler function exported from")) {
-        return new TypeError(`blockingPool '${this.name}': opts.name '${fn}' is not a function the worker module exports`, { cause: e });
+        return new TypeError(`blockingPool '${this.name}': opts.name '${fn}' names no function the worker module exports`, { cause: e });
       }
       if (e.message === "Terminating worker thread" && this.#closing !== undefined) {
         return new ShutdownError(`blockingPool '${this.name}' was closed while the run waited or ran`);
@@ -258,7 +274,7 @@ export class BlockingPool<M = unknown> implements AsyncDisposable {
  * const digest = await hashing.run(password, { signal });            // typed from the default export
  * const ok = await hashing.run({ password, digest }, { name: "verify" }); // typed from `verify`
  * ```
- * @throws TypeError/RangeError for a bad `worker` or `opts`; Error when no module is at `worker`.
+ * @throws TypeError when `worker` is not a path or file URL of a module file; TypeError/RangeError for bad `opts`.
  */
 export function blockingPool<M = unknown>(worker: string | URL, opts?: BlockingPoolOptions): BlockingPool<M> {
   const pool = new BlockingPool<M>(worker, opts);

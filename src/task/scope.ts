@@ -1,12 +1,13 @@
 import { CancellationToken } from "../cancel/token.js";
 import { currentFrame } from "../core/context.js";
 import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
+import { ShutdownError } from "../errors.js";
 import type { JoinHandle, SpawnOptions, TaskContext, TaskHost, TaskOwner } from "./join-handle.js";
 import { currentHost, spawnOn } from "./spawn.js";
 
 /** What a scope's function receives: spawn children that cannot outlive the scope. */
 export interface Scope {
-  /** Spawns a child task; its token is a child of the scope's. */
+  /** Spawns a child task; its token is a child of the scope's. @throws ShutdownError once the scope has ended. */
   spawn<U>(fn: (ctx: TaskContext) => U | PromiseLike<U>, opts?: SpawnOptions): JoinHandle<U>;
   /** Cancelled when the scope fails (fn throws, a child panics, opts.signal aborts) or its caller's task is cancelled. */
   readonly token: CancellationToken;
@@ -28,7 +29,7 @@ class ScopeImpl implements Scope, TaskOwner {
   ) {}
 
   spawn<U>(fn: (ctx: TaskContext) => U | PromiseLike<U>, opts?: SpawnOptions): JoinHandle<U> {
-    if (this.ended) throw new Error("this scope has ended: spawn its tasks while it runs");
+    if (this.ended) throw new ShutdownError("this scope has ended: spawn its tasks while it runs");
     const h = spawnOn(this.host, fn, opts, this, this.token);
     this.live++;
     return h;

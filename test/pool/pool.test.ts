@@ -131,7 +131,12 @@ test("close (= asyncDispose) stops waiting and running runs with ShutdownError a
 });
 
 test("options and arguments are checked", () => {
-  assert.throws(() => blockingPool(new URL("./fixtures/nope.js", import.meta.url)), /no worker module/);
+  assert.throws(() => blockingPool(new URL("./fixtures/nope.js", import.meta.url)), { name: "TypeError", message: /worker must name a module file: there is none at .*nope\.js/ });
+  assert.throws(() => blockingPool(new URL("./fixtures/", import.meta.url)), { name: "TypeError", message: /worker must name a module file/ });
+  assert.throws(() => blockingPool(new URL("https://example.com/w.js")), { name: "TypeError", message: /worker must be a path or a file URL/ });
+  assert.throws(() => blockingPool(""), { name: "TypeError", message: /worker must be a path or a file URL/ });
+  assert.throws(() => blockingPool(WORKER, { idleTimeoutMs: Infinity }), { name: "RangeError", message: /opts\.idleTimeoutMs/ });
+  assert.throws(() => blockingPool(WORKER, { idleTimeoutMs: 2 ** 31 }), { name: "RangeError", message: /opts\.idleTimeoutMs must be at most/ });
   assert.throws(() => blockingPool(42 as unknown as string), TypeError);
   assert.throws(() => blockingPool(WORKER, { maxThreads: 0 }), RangeError);
   assert.throws(() => blockingPool(WORKER, { maxQueue: -1 }), RangeError);
@@ -196,7 +201,7 @@ test("a pool typed with its worker module types run() from the module's exports"
     ];
     void typeErrors;
     // At run time, a name the module does not export is a TypeError naming it.
-    await assert.rejects(pool.run(1, { name: "nope" as never }), { name: "TypeError", message: /opts\.name 'nope' is not a function the worker module exports/ });
+    await assert.rejects(pool.run(1, { name: "nope" as never }), { name: "TypeError", message: /opts\.name 'nope' names no function the worker module exports/ });
     assert.equal(await spun, 1);
     assert.equal(await sum, 3);
     assert.equal((await where).isMainThread, false);
