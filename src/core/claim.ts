@@ -38,6 +38,13 @@ export interface Branch {
   readonly group: SelectGroup;
   /** Set by the precheck of a wait its function starts synchronously. */
   startedWait: boolean;
+  /**
+   * A wait of the branch that claimed on its ready fast path leaves its answer here (the promise
+   * it returned and the value in it): when the branch function returned that very promise, select
+   * knows the branch's value at once and need not wait for it through a `then`.
+   */
+  readyPromise: Promise<unknown> | undefined;
+  readyValue: unknown;
 }
 
 /** @internal What the claim protocol needs of a waiter: its branch, and a way to withdraw it. */
@@ -53,23 +60,29 @@ export interface ClaimWaiter {
  */
 export const LOST = new DOMException("another select branch won", "AbortError");
 
+/**
+ * @internal What a wait of a losing branch returns: one promise rejected with {@link LOST}, shared,
+ * and handled once here, so a refused wait allocates nothing and costs no unhandled-rejection
+ * bookkeeping (a fresh rejected promise without a handler goes through Node's tracking twice).
+ */
+export const LOST_REJECTED: Promise<never> = Promise.reject(LOST);
+LOST_REJECTED.catch(() => {});
+
 /** @internal The winner of a select that was withdrawn (its signal aborted, its task cancelled) before any branch won. */
 export const WITHDRAWN_BRANCH: Branch = {
   group: { winner: undefined, parent: undefined, waiters: undefined, settleNeeded: false, settle() {} },
   startedWait: false,
+  readyPromise: undefined,
+  readyValue: undefined,
 };
 
-let active: Branch | undefined;
-
-/** @internal The branch whose function is running synchronously now, if any. */
-export function activeBranch(): Branch | undefined {
-  return active;
-}
+/** @internal The branch whose function is running synchronously now, if any (select sets it with {@link enterBranch}). */
+export let activeBranch: Branch | undefined;
 
 /** @internal Sets the running branch; returns the previous one, to restore after the call. */
 export function enterBranch(b: Branch | undefined): Branch | undefined {
-  const prev = active;
-  active = b;
+  const prev = activeBranch;
+  activeBranch = b;
   return prev;
 }
 

@@ -27,6 +27,7 @@ import {
   claimBranch,
   type ClaimWaiter,
   LOST,
+  LOST_REJECTED,
   pickBranch,
   registerWaiter,
   signalBranch,
@@ -239,7 +240,7 @@ export function precheck(opts: WaitOptions | undefined, watchTask = true): Promi
   const frame = currentFrame();
   let token: CancellationToken | undefined;
   let task: TaskLike | undefined;
-  let branch = activeBranch();
+  let branch = activeBranch;
   if (branch !== undefined) branch.startedWait = true;
   if (frame !== undefined) {
     task = frame.taskRecord;
@@ -251,7 +252,7 @@ export function precheck(opts: WaitOptions | undefined, watchTask = true): Promi
   }
   if (fromSignal !== undefined || branch !== undefined) {
     branch = pickBranch(branch, fromSignal);
-    if (!branchLive(branch)) return Promise.reject(LOST);
+    if (!branchLive(branch)) return LOST_REJECTED;
   }
   scratch.signal = signal;
   scratch.token = token;
@@ -337,13 +338,21 @@ export class WaitQueue<T, D = undefined> {
     const res = this.resource;
     if (this.head === null && (this.parked > 0 || res.ready(data))) {
       if (this.parked === 0 && takeBudget()) {
-        if (!claimBranch(e.branch)) return Promise.reject(LOST);
+        const branch = e.branch;
+        if (!claimBranch(branch)) return LOST_REJECTED;
+        let p: Promise<T>;
+        let v: T;
         try {
-          const v = res.take(data);
-          return v === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(v);
+          v = res.take(data);
+          p = v === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(v);
         } catch (err) {
           return Promise.reject(err);
         }
+        if (branch !== undefined) {
+          branch.readyPromise = p;
+          branch.readyValue = v;
+        }
+        return p;
       }
       // The budget is spent, or earlier waits are parked: park behind them, in order.
       const w = new Waiter<T, D>(data, this.what, e.signal, e.token, e.task, e.branch);
@@ -459,7 +468,7 @@ export function readyValue<T>(value: T, opts: WaitOptions | undefined, what: str
   const e = precheck(opts, watchTask);
   if (e instanceof Promise) return e;
   if (takeBudget()) {
-    if (!claimBranch(e.branch)) return Promise.reject(LOST);
+    if (!claimBranch(e.branch)) return LOST_REJECTED;
     return Promise.resolve(value);
   }
   const w = new Waiter<T, undefined>(undefined, what, e.signal, e.token, e.task, e.branch);

@@ -1,7 +1,7 @@
 import type { CancellationToken } from "../cancel/token.js";
-import { type Branch, claimBranch, type ClaimWaiter, enterBranch, LOST, markSettleNeeded, type SelectGroup, setSignalBranch, WITHDRAWN_BRANCH } from "../core/claim.js";
+import { type Branch, branchLive, claimBranch, type ClaimWaiter, enterBranch, LOST, LOST_REJECTED, markSettleNeeded, type SelectGroup, setSignalBranch, WITHDRAWN_BRANCH } from "../core/claim.js";
 import { als, BranchFrame, currentFrame, type TaskLike } from "../core/context.js";
-import { checkOptions } from "../core/validate.js";
+import { checkOptions, typeName } from "../core/validate.js";
 import { precheck, Waiter } from "../core/waiter.js";
 import { noteUnclaimable } from "./warn.js";
 
@@ -42,28 +42,28 @@ const AsyncFunction = (async () => {}).constructor;
  * @throws TypeError for an empty or malformed `branches` or `opts`.
  */
 export function select<B extends Record<string, Branch_>>(branches: B, opts?: { biased?: boolean; signal?: AbortSignal }): Promise<Selected<B>> {
-  if (branches === null || typeof branches !== "object") throw new TypeError("branches must be an object of functions");
+  if (branches === null || typeof branches !== "object") throw new TypeError(`branches must be an object of functions, got ${typeName(branches)}`);
   const keys = Object.keys(branches);
   const n = keys.length;
   if (n === 0) throw new TypeError("branches must have at least one branch");
   for (let i = 0; i < n; i++) {
-    if (typeof branches[keys[i]!] !== "function") throw new TypeError(`branches.${keys[i]!} must be a function`);
+    if (typeof branches[keys[i]!] !== "function") throw new TypeError(`branches.${keys[i]!} must be a function, got ${typeName(branches[keys[i]!])}`);
   }
-  checkOptions(opts);
-  const biased = opts?.biased;
-  if (biased !== undefined && typeof biased !== "boolean") throw new TypeError(`opts.biased must be a boolean, got ${typeof biased}`);
+  let biased: unknown;
+  if (opts !== undefined) {
+    checkOptions(opts);
+    biased = opts.biased;
+    if (biased !== undefined && typeof biased !== "boolean") throw new TypeError(`opts.biased must be a boolean, got ${typeName(biased)}`);
+  }
   const e = precheck(opts);
   if (e instanceof Promise) return e;
 
-  const group = new Group<Selected<B>>(e.branch);
-  const outer = new SelectWaiter<Selected<B>>(group, e.signal, e.token, e.task, e.branch);
-  group.outer = outer;
-
+  const sel = new SelectWaiter<Selected<B>>(e.signal, e.token, e.task, e.branch);
   const start = biased === true ? 0 : Math.floor(Math.random() * n);
   for (let j = 0; j < n; j++) {
     const key = keys[(start + j) % n]!;
     const fn = branches[key]!;
-    const b = new BranchState(group, key);
+    const b = new BranchState(sel, key);
     const isAsync = fn.constructor === AsyncFunction;
     let signal: AbortSignal | undefined;
     if (fn.length !== 0) {
@@ -71,7 +71,7 @@ export function select<B extends Record<string, Branch_>>(branches: B, opts?: { 
       signal = c.signal;
       setSignalBranch(signal, b);
       b.controller = c;
-      markSettleNeeded(group);
+      markSettleNeeded(sel);
     }
     let p: PromiseLike<unknown>;
     const prev = enterBranch(b);
@@ -80,24 +80,31 @@ export function select<B extends Record<string, Branch_>>(branches: B, opts?: { 
       else p = signal === undefined ? (fn as () => PromiseLike<unknown>)() : fn(signal);
     } catch (err) {
       enterBranch(prev);
-      if (claimBranch(b)) outer.fail(err);
+      if (claimBranch(b)) sel.fail(err);
       continue;
     }
     enterBranch(prev);
+    // A wait refused because another branch won already: nothing to wait for.
+    if (p === LOST_REJECTED && !branchLive(b)) continue;
+    // The branch returned the promise of a wait that claimed on its ready path: its value is known.
+    if (p === b.readyPromise && sel.winner === b) {
+      sel.complete({ key, value: b.readyValue } as Selected<B>);
+      continue;
+    }
     if (!isAsync && signal === undefined && !b.startedWait) noteUnclaimable(b, fn);
-    group.track(b);
+    sel.track(b);
     Promise.resolve(p).then(
       (value) => {
         b.settled = true;
-        if (claimBranch(b)) outer.complete({ key, value } as Selected<B>);
+        if (claimBranch(b)) sel.complete({ key, value } as Selected<B>);
       },
       (err: unknown) => {
         b.settled = true;
-        if (claimBranch(b)) outer.fail(err);
+        if (claimBranch(b)) sel.fail(err);
       },
     );
   }
-  return outer.promise;
+  return sel.promise;
 }
 
 /** @internal One branch of a select call. */
@@ -108,6 +115,8 @@ export class BranchState implements Branch {
   settled = false;
   /** A steward wait started synchronously in its function (set by the waiter core's precheck). */
   startedWait = false;
+  readyPromise: Promise<unknown> | undefined = undefined;
+  readyValue: unknown = undefined;
   /** Nothing can withdraw it: warn if it loses while it runs (see ./warn.ts; development only). */
   unclaimed: ((b: BranchState) => void) | undefined = undefined;
   constructor(
@@ -116,16 +125,25 @@ export class BranchState implements Branch {
   ) {}
 }
 
-/** @internal One select call's claim group. */
-class Group<T> implements SelectGroup {
+/**
+ * The select call: its own wait (what select returns) and its claim group in one object. A branch
+ * may have claimed (and taken a message) while its value is still on its way through a microtask;
+ * a cancellation arriving in that gap must not drop it, so once a branch has won, the select
+ * completes with it.
+ */
+class SelectWaiter<T> extends Waiter<T, undefined> implements SelectGroup {
   winner: Branch | undefined = undefined;
   waiters: Set<ClaimWaiter> | undefined = undefined;
   settleNeeded = false;
-  outer!: SelectWaiter<T>;
+  /** The branch this select runs in (a select inside a select branch): claimed first. */
+  readonly parent: Branch | undefined;
   /** Branches with something to do when they lose: a signal to abort, a warning to give. */
   private tracked: BranchState[] | undefined = undefined;
 
-  constructor(readonly parent: Branch | undefined) {}
+  constructor(signal: AbortSignal | undefined, token: CancellationToken | undefined, task: TaskLike | undefined, branch: Branch | undefined) {
+    super(undefined, "select", signal, token, task, branch);
+    this.parent = branch;
+  }
 
   track(b: BranchState): void {
     if (b.controller !== undefined || b.unclaimed !== undefined) (this.tracked ??= []).push(b);
@@ -135,8 +153,20 @@ class Group<T> implements SelectGroup {
     this.finishLosers(LOST);
   }
 
-  /** The select was withdrawn before any branch won: nothing may win any more, and every branch stops. */
-  withdrawAll(reason: unknown): void {
+  private get undecided(): boolean {
+    const w = this.winner;
+    return w === undefined || w === WITHDRAWN_BRANCH;
+  }
+  override handleEvent(): void {
+    if (this.undecided) super.handleEvent();
+  }
+  override onTokenCancelled(reason: unknown): void {
+    if (this.undecided) super.onTokenCancelled(reason);
+  }
+  override withdraw(reason: unknown): void {
+    if (!this.isPending) return;
+    super.withdraw(reason);
+    // Withdrawn before any branch won: nothing may win any more, and every branch stops.
     if (this.winner === undefined) this.winner = WITHDRAWN_BRANCH;
     this.finishLosers(reason);
   }
@@ -155,37 +185,5 @@ class Group<T> implements SelectGroup {
       b.controller?.abort(reason);
       if (b.unclaimed !== undefined && !b.settled) b.unclaimed(b);
     }
-  }
-}
-
-/**
- * The select call's own wait. A branch may have claimed (and taken a message) while its value is
- * still on its way through a microtask; a cancellation arriving in that gap must not drop it, so
- * once a branch has won, the select completes with it.
- */
-class SelectWaiter<T> extends Waiter<T, undefined> {
-  constructor(
-    private readonly group: Group<T>,
-    signal: AbortSignal | undefined,
-    token: CancellationToken | undefined,
-    task: TaskLike | undefined,
-    branch: Branch | undefined,
-  ) {
-    super(undefined, "select", signal, token, task, branch);
-  }
-  private get undecided(): boolean {
-    const w = this.group.winner;
-    return w === undefined || w === WITHDRAWN_BRANCH;
-  }
-  override handleEvent(): void {
-    if (this.undecided) super.handleEvent();
-  }
-  override onTokenCancelled(reason: unknown): void {
-    if (this.undecided) super.onTokenCancelled(reason);
-  }
-  override withdraw(reason: unknown): void {
-    if (!this.isPending) return;
-    super.withdraw(reason);
-    this.group.withdrawAll(reason);
   }
 }
