@@ -134,6 +134,11 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
     return this;
   }
 
+  /** @internal The frame interface: a task's own code runs for no select branch (found here, not by a miss up the prototype chain). */
+  get branch(): undefined {
+    return undefined;
+  }
+
   /** Where the task was spawned ("unknown" when spawn sites were not captured for it). */
   get spawnedAt(): string {
     return formatSpawnSite(this.site);
