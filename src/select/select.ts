@@ -91,7 +91,7 @@ export function select<B extends Record<string, Branch_>>(branches: B, opts?: { 
       sel.complete({ key, value: b.readyValue } as Selected<B>);
       continue;
     }
-    if (!isAsync && signal === undefined && !b.startedWait) noteUnclaimable(b, fn);
+    if (!isAsync && signal === undefined && !b.startedWait) noteUnclaimable(b, fn, p);
     sel.track(b);
     Promise.resolve(p).then(
       (value) => {

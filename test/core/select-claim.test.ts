@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { channel, Mutex, select, sleep, spawn, unboundedChannel } from "../../src/index.js";
+import { channel, Mutex, scope, select, sleep, spawn, unboundedChannel } from "../../src/index.js";
 import { Pool } from "../helpers/pool.js";
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -252,4 +252,41 @@ function warningsIn(nodeEnv: string): string[] {
 test("development warning: a losing branch nothing can withdraw is reported once per branch source, never in production", () => {
   assert.deepEqual(warningsIn("development"), ["STEWARD_SELECT_UNCLAIMED"]);
   assert.deepEqual(warningsIn("production"), []);
+});
+
+test("sends, reserves and locks that ignore their signal: a losing one sends nothing and holds nothing", async () => {
+  for (let i = 0; i < 300; i++) {
+    const [ut, ur] = unboundedChannel<number>(); // unbounded send: claimed on its own path, not a queue's
+    const [bt, br] = channel<number>(1); // bounded: room for one
+    const m = new Mutex();
+    const r = await select({ usend: () => ut.send(i), bsend: () => bt.send(i), reserve: () => bt.reserve(), lock: () => m.lock() });
+    await turn();
+    assert.equal(ur.length, r.key === "usend" ? 1 : 0, `round ${i}: unbounded send`);
+    assert.equal(br.length, r.key === "bsend" ? 1 : 0, `round ${i}: bounded send`);
+    assert.equal(m.isLocked, r.key === "lock", `round ${i}: lock`);
+    if (r.key === "reserve") {
+      assert.equal(bt.trySend(0), false, "the reserved slot is held");
+      (r.value as { release(): void }).release();
+    } else assert.equal(bt.trySend(0), r.key !== "bsend", `round ${i}: a losing reserve holds no slot`);
+  }
+});
+
+test("a long-lived signal collects no listeners from waits that ended (sleep, recv, lock, select, scope, spawn)", async () => {
+  const { getEventListeners } = (await import("node:events")).EventEmitter;
+  const server = new AbortController();
+  const signal = server.signal;
+  const [t, rx] = unboundedChannel<number>();
+  const m = new Mutex();
+  for (let i = 0; i < 200; i++) {
+    t.trySend(i);
+    await sleep(0, { signal });
+    await rx.recv({ signal });
+    (await m.lock({ signal })).release();
+    await select({ a: () => sleep(0), b: () => sleep(1000) }, { signal });
+    await select({ a: (s) => sleep(0, { signal: s }), b: (s) => sleep(1000, { signal: s }) }, { signal });
+    await select({ a: async () => sleep(0), b: async () => sleep(1000) }, { signal });
+    await scope(async (s) => s.spawn(() => i, { signal }), { signal });
+    await spawn(() => i, { signal });
+  }
+  assert.equal(getEventListeners(signal, "abort").length, 0);
 });
