@@ -241,7 +241,6 @@ export function precheck(opts: WaitOptions | undefined, watchTask = true): Promi
   let token: CancellationToken | undefined;
   let task: TaskLike | undefined;
   let branch = activeBranch;
-  if (branch !== undefined) branch.startedWait = true;
   if (frame !== undefined) {
     task = frame.taskRecord;
     if (branch === undefined) branch = frame.branch;
@@ -250,7 +249,8 @@ export function precheck(opts: WaitOptions | undefined, watchTask = true): Promi
       if (token !== undefined && token.isCancelled) return Promise.reject(asCancelledError(token.reason));
     }
   }
-  if (fromSignal !== undefined || branch !== undefined) {
+  if (branch !== undefined || fromSignal !== undefined) {
+    if (activeBranch !== undefined) activeBranch.startedWait = true;
     branch = pickBranch(branch, fromSignal);
     if (!branchLive(branch)) return LOST_REJECTED;
   }
@@ -283,6 +283,25 @@ export function standaloneWaiter<T>(opts: WaitOptions | undefined, what: string)
 
 // ---------------------------------------------------------------------------------------------
 // FIFO queues
+
+/**
+ * The ready fast path of a wait that belongs to a select branch: claim, take, and leave the answer
+ * on the branch (so select can complete with it without a `then`). Apart from the plain fast path
+ * so that path stays as it was.
+ */
+function takeForBranch<T, D>(res: Resource<T, D>, data: D, branch: Branch): Promise<T> {
+  if (!claimBranch(branch)) return LOST_REJECTED;
+  let v: T;
+  try {
+    v = res.take(data);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const p = v === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(v);
+  branch.readyPromise = p;
+  branch.readyValue = v;
+  return p;
+}
 
 /** What a queue needs to know about the resource it guards. */
 export interface Resource<T, D> {
@@ -339,20 +358,13 @@ export class WaitQueue<T, D = undefined> {
     if (this.head === null && (this.parked > 0 || res.ready(data))) {
       if (this.parked === 0 && takeBudget()) {
         const branch = e.branch;
-        if (!claimBranch(branch)) return LOST_REJECTED;
-        let p: Promise<T>;
-        let v: T;
+        if (branch !== undefined) return takeForBranch(res, data, branch);
         try {
-          v = res.take(data);
-          p = v === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(v);
+          const v = res.take(data);
+          return v === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(v);
         } catch (err) {
           return Promise.reject(err);
         }
-        if (branch !== undefined) {
-          branch.readyPromise = p;
-          branch.readyValue = v;
-        }
-        return p;
       }
       // The budget is spent, or earlier waits are parked: park behind them, in order.
       const w = new Waiter<T, D>(data, this.what, e.signal, e.token, e.task, e.branch);
