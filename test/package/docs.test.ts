@@ -82,20 +82,10 @@ function readmeSnippets(): Snippet[] {
   return out;
 }
 
-function stewardExportNames(): string[] {
-  const program = ts.createProgram([`${root}src/index.ts`], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true });
-  const checker = program.getTypeChecker();
-  return checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(`${root}src/index.ts`)!)!).map((s) => s.getName());
-}
-
-/** The snippet as a module: the steward names it does not import itself, then `decls`, then its code. */
-function moduleText(s: Snippet, exportsOfRoot: string[], decls: string[]): string {
-  const imported = new Set<string>();
-  for (const m of s.code.matchAll(/import\s*\{([^}]*)\}\s*from\s*"steward[^"]*"/g)) {
-    for (const part of m[1]!.split(",")) imported.add(part.trim().replace(/^type\s+/, "").split(/\s+as\s+/).pop()!);
-  }
-  const names = exportsOfRoot.filter((n) => !imported.has(n));
-  return [`import { ${names.join(", ")} } from "steward";`, ...decls, "export {};", s.code].join("\n");
+/** The snippet as a module: `imports` from "steward" (names the snippet uses without importing them), then `decls`, then its code. */
+function moduleText(s: Snippet, imports: string[], decls: string[]): string {
+  const head = imports.length > 0 ? `import { ${imports.join(", ")} } from "steward";` : 'import * as __steward from "steward";';
+  return [head, ...decls, "export {};", s.code].join("\n");
 }
 
 function typeCheck(files: Map<string, string>, old?: ts.Program): ts.Program {
@@ -125,11 +115,14 @@ function typeCheck(files: Map<string, string>, old?: ts.Program): ts.Program {
 test("every ts snippet of README.md type-checks against the published types", () => {
   const snippets = readmeSnippets();
   assert.ok(snippets.length >= 8, `only ${snippets.length} snippets found`);
-  const exportsOfRoot = stewardExportNames();
   const fileOf = (i: number): string => `${root}test/package/__readme_snippet_${i}__.ts`;
-  // Pass 1: which outside names does each snippet use?
-  const bare = new Map(snippets.map((s, i) => [fileOf(i), moduleText(s, exportsOfRoot, [])]));
+  // Pass 1: which names does each snippet use without defining them, and which of those are steward's?
+  const bare = new Map(snippets.map((s, i) => [fileOf(i), moduleText(s, [], [])]));
   const first = typeCheck(bare);
+  const checker = first.getTypeChecker();
+  const firstImport = first.getSourceFile(fileOf(0))!.statements[0] as ts.ImportDeclaration;
+  const stewardExports = new Set(checker.getExportsOfModule(checker.getSymbolAtLocation(firstImport.moduleSpecifier)!).map((e) => e.getName()));
+  assert.ok(stewardExports.size > 60, "the package's own exports resolve");
   const unknown = new Map<string, Set<string>>();
   for (const d of ts.getPreEmitDiagnostics(first)) {
     // 2304/2552: "Cannot find name 'x'"; 18004: "No value exists in scope for the shorthand property 'x'".
@@ -141,9 +134,10 @@ test("every ts snippet of README.md type-checks against the published types", ()
     set.add(name);
   }
   const undeclared: string[] = [];
-  // Pass 2: with those names declared.
+  // Pass 2: steward's names imported, the others declared.
   const full = new Map<string, string>();
   snippets.forEach((s, i) => {
+    const imports: string[] = [];
     const wanted = new Set<string>();
     const add = (n: string): void => {
       if (wanted.has(n)) return;
@@ -151,10 +145,15 @@ test("every ts snippet of README.md type-checks against the published types", ()
       for (const dep of DEPENDS[n] ?? []) add(dep);
     };
     for (const n of unknown.get(fileOf(i)) ?? []) {
-      if (DECLARATIONS[n] === undefined) undeclared.push(`README.md:${s.line} uses '${n}'`);
+      if (stewardExports.has(n)) imports.push(n);
+      else if (DECLARATIONS[n] === undefined) undeclared.push(`README.md:${s.line} uses '${n}'`);
       else add(n);
     }
-    full.set(fileOf(i), moduleText(s, exportsOfRoot, [...wanted].map((n) => DECLARATIONS[n]!)));
+    const decls = [...wanted].map((n) => DECLARATIONS[n]!);
+    // The declarations name steward's types too (`Receiver<Msg>`): import those as well.
+    const own = new Set([...s.code.matchAll(/import\s*\{([^}]*)\}\s*from\s*"steward[^"]*"/g)].flatMap((m) => m[1]!.split(",").map((x) => x.trim().replace(/^type\s+/, "").split(/\s+as\s+/).pop()!)));
+    for (const word of decls.join(" ").match(/[A-Za-z_$][\w$]*/g) ?? []) if (stewardExports.has(word) && !imports.includes(word) && !own.has(word)) imports.push(word);
+    full.set(fileOf(i), moduleText(s, imports, decls));
   });
   assert.deepEqual(undeclared, [], "declare these in DECLARATIONS (test/package/docs.test.ts)");
   const second = typeCheck(full, first);
