@@ -473,15 +473,24 @@ export interface Parked {
 
 /** Every target, for the runner and the parked cases. */
 export async function allTargets(): Promise<Target<never>[]> {
-  const [core, channel, sync, time, runtime, other] = await Promise.all([
+  const [core, channel, sync, time, runtime, other, sweep] = await Promise.all([
     import("./targets/core.js"),
     import("./targets/channel.js"),
     import("./targets/sync.js"),
     import("./targets/time.js"),
     import("./targets/runtime.js"),
     import("./targets/other.js"),
+    import("./targets/sweep.js"),
   ]);
-  return [...core.coreTargets, ...channel.channelTargets, ...sync.syncTargets, ...time.timeTargets, ...runtime.runtimeTargets, ...other.otherTargets];
+  return [
+    ...core.coreTargets,
+    ...channel.channelTargets,
+    ...sync.syncTargets,
+    ...time.timeTargets,
+    ...runtime.runtimeTargets,
+    ...other.otherTargets,
+    ...sweep.sweepTargets,
+  ];
 }
 
 /**
