@@ -78,8 +78,9 @@ class SignalLink {
  * handle does not cancel the task; `abort()` does.
  *
  * It is a Promise to TypeScript and to `instanceof Promise`, with `then`, `catch` and `finally`;
- * `await` adopts it as a thenable (one more microtask than a native promise: a native Promise
- * subclass costs ≈ 0.6–1 µs more per spawn to construct, see BENCHMARKS.md).
+ * `await` adopts it as a thenable, one microtask more than a native promise: it is not a native
+ * Promise subclass because constructing one costs ≈ 0.6–1 µs more per spawn (measured on Node 20
+ * and 24 for issue 11), more than the adoption it would save.
  */
 export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedTask {
   readonly id: number;
