@@ -7,8 +7,8 @@
 export class CancelledError extends Error {
   /** What the cancellation was given as its reason (`token.cancel(reason)`), if anything. */
   readonly reason: unknown;
-  constructor(reason?: unknown, message = "the task was cancelled") {
-    super(message);
+  constructor(reason?: unknown, message: string = "the task was cancelled") {
+    super(text(message));
     this.name = "CancelledError";
     this.reason = reason;
   }
@@ -45,7 +45,7 @@ export class JoinError extends Error {
 export class TimeoutError extends Error {
   readonly ms: number;
   constructor(ms: number) {
-    super(`timed out after ${ms} ms`);
+    super(`timed out after ${text(ms)} ms`);
     this.name = "TimeoutError";
     this.ms = ms;
   }
@@ -53,8 +53,8 @@ export class TimeoutError extends Error {
 
 /** The other side of a channel is gone. */
 export class ChannelClosedError extends Error {
-  constructor(message = "the channel is closed") {
-    super(message);
+  constructor(message: string = "the channel is closed") {
+    super(text(message));
     this.name = "ChannelClosedError";
   }
 }
@@ -63,7 +63,7 @@ export class ChannelClosedError extends Error {
 export class LaggedError extends Error {
   readonly skipped: number;
   constructor(skipped: number) {
-    super(`receiver lagged behind and skipped ${skipped} value(s)`);
+    super(`receiver lagged behind and skipped ${text(skipped)} value(s)`);
     this.name = "LaggedError";
     this.skipped = skipped;
   }
@@ -71,17 +71,26 @@ export class LaggedError extends Error {
 
 /** The semaphore was closed. */
 export class SemaphoreClosedError extends Error {
-  constructor(message = "the semaphore is closed") {
-    super(message);
+  constructor(message: string = "the semaphore is closed") {
+    super(text(message));
     this.name = "SemaphoreClosedError";
   }
 }
 
 /** The runtime is shutting down or shut down. */
 export class ShutdownError extends Error {
-  constructor(message = "the runtime is shutting down") {
-    super(message);
+  constructor(message: string = "the runtime is shutting down") {
+    super(text(message));
     this.name = "ShutdownError";
+  }
+}
+
+/** `String(v)`, for values that have no string form too (a null-prototype object): an error class must not throw. */
+function text(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
   }
 }
 

@@ -1,5 +1,5 @@
 import { CancelledError } from "../errors.js";
-import { checkFunction, checkSignal } from "../core/validate.js";
+import { checkFunction, typeName } from "../core/validate.js";
 
 /**
  * A listener node kept in an intrusive list, so a waiting operation can watch a token without
@@ -42,13 +42,28 @@ export class CancellationToken {
   #tail: CancelListener | null = null;
   #controller: AbortController | undefined;
 
-  /** A token that is cancelled when `signal` aborts, with the signal's reason. */
+  /**
+   * A token that is cancelled when `signal` aborts, with the signal's reason.
+   *
+   * Lifetime: all the tokens made from one signal share one abort listener on it, which is removed
+   * once every one of them is cancelled (on its own or by the signal). A token that is never
+   * cancelled keeps its place until the signal aborts or is collected: for tokens made per request
+   * from a long-lived signal, `cancel()` each when its request is done.
+   * @throws TypeError when `signal` is not an AbortSignal.
+   */
   static fromSignal(signal: AbortSignal): CancellationToken {
-    if (!(signal instanceof AbortSignal)) checkSignal(signal, "signal");
-    const t = new CancellationToken();
-    if (signal.aborted) t.cancel(signal.reason);
-    else signal.addEventListener("abort", () => t.cancel(signal.reason), { once: true });
-    return t;
+    if (!(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${typeName(signal)}`);
+    if (signal.aborted) {
+      const t = new CancellationToken();
+      t.cancel(signal.reason);
+      return t;
+    }
+    let link = signalLinks.get(signal);
+    if (link === undefined) {
+      link = new SignalLink(signal);
+      signalLinks.set(signal, link);
+    }
+    return link.token();
   }
 
   get isCancelled(): boolean {
@@ -193,6 +208,34 @@ export class CancellationToken {
     l.cancelNext = l.cancelPrev = null;
   }
 }
+
+/** The one abort listener behind every token {@link CancellationToken.fromSignal} made from a signal. */
+class SignalLink {
+  private readonly root = new CancellationToken();
+  private live = 0;
+  constructor(private readonly signal: AbortSignal) {
+    signal.addEventListener("abort", this);
+  }
+  /** A new token cancelled with the signal; the listener goes once every such token is cancelled. */
+  token(): CancellationToken {
+    const t = this.root.child();
+    this.live++;
+    t.onCancel(() => {
+      if (--this.live === 0) this.unlink();
+    });
+    return t;
+  }
+  handleEvent(): void {
+    this.unlink();
+    this.root.cancel(this.signal.reason);
+  }
+  private unlink(): void {
+    this.signal.removeEventListener("abort", this);
+    if (signalLinks.get(this.signal) === this) signalLinks.delete(this.signal);
+  }
+}
+
+const signalLinks = new WeakMap<AbortSignal, SignalLink>();
 
 /** The error a wait rejects with when its task's token is cancelled with `reason`. */
 export function asCancelledError(reason: unknown): CancelledError {

@@ -43,14 +43,17 @@ class Oneshot<T> implements Resource<T, undefined> {
   }
 
   take(): T {
-    if (this.state !== EMPTY) {
+    if (this.state === SENT) {
       this.state = RECEIVED;
-      return this.value as T;
+      const v = this.value as T;
+      this.value = undefined; // the receiver owns it now: the channel does not keep it alive
+      return v;
     }
     throw this.closedError();
   }
 
   closedError(): ChannelClosedError {
+    if (this.state === RECEIVED) return new ChannelClosedError("the oneshot value was already received");
     return new ChannelClosedError(this.rxClosed ? "the oneshot receiver is closed" : "the oneshot sender closed without sending");
   }
 }
@@ -115,8 +118,11 @@ export class OneshotSender<T> implements Disposable {
 }
 
 /**
- * The receiving half of a oneshot channel. PromiseLike: `await rx` is `await rx.recv()`. Once it
- * has received the value it keeps answering with that value, as a settled promise would.
+ * The receiving half of a oneshot channel. PromiseLike: `await rx` is `await rx.recv()`.
+ *
+ * The value is received once, as in tokio: after a `recv` (or `await rx`, or `tryRecv`) has taken
+ * it, a later `recv` rejects and `tryRecv` throws {@link ChannelClosedError} ("already received")
+ * rather than answer with the value again. Keep the value, not the receiver.
  */
 export class OneshotReceiver<T> implements PromiseLike<T>, Disposable {
   /** @internal Use {@link oneshot}. */
@@ -126,24 +132,22 @@ export class OneshotReceiver<T> implements PromiseLike<T>, Disposable {
    * Waits for the value. Cancel-safe and select-safe: a withdrawn or losing recv leaves the value
    * in the channel for a later recv.
    * @throws TypeError (synchronously) for malformed `opts`. Rejects with ChannelClosedError if the
-   * sender closed without sending or this receiver closed before a value came; with the signal's
-   * reason or CancelledError when withdrawn.
+   * sender closed without sending, this receiver closed before a value came, or the value was
+   * already received; with the signal's reason or CancelledError when withdrawn.
    */
   recv(opts?: WaitOptions): Promise<T> {
     return this.s.recvQ.wait(undefined, opts);
   }
 
   /**
-   * The value if it has been sent, else undefined (not sent yet). Never waits.
-   * @throws ChannelClosedError when no value can come any more (sender or receiver closed unsent).
+   * The value if it has been sent (and takes it), else undefined (not sent yet). Never waits.
+   * @throws ChannelClosedError when no value can come any more: the sender or receiver closed
+   * unsent, or the value was already received.
    */
   tryRecv(): T | undefined {
     const s = this.s;
-    if (s.state !== EMPTY) {
-      s.state = RECEIVED;
-      return s.value;
-    }
-    if (s.txClosed || s.rxClosed) throw s.closedError();
+    if (s.state === SENT) return s.recvQ.idle ? s.take() : undefined; // a waiting recv comes first
+    if (s.state === RECEIVED || s.txClosed || s.rxClosed) throw s.closedError();
     return undefined;
   }
 

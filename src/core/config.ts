@@ -1,4 +1,4 @@
-import { checkInteger, checkOptions } from "./validate.js";
+import { checkInteger, checkOptions, typeName } from "./validate.js";
 
 /** Which spawned tasks record where they were spawned (a stack capture costs ≈ 4 µs; see BENCHMARKS.md). */
 export type SpawnSiteMode = "all" | "named" | "none";
@@ -35,7 +35,7 @@ export function configure(opts: Partial<StewardConfig> = {}): Readonly<StewardCo
   }
   if (opts.spawnSites !== undefined) {
     if (opts.spawnSites !== "all" && opts.spawnSites !== "named" && opts.spawnSites !== "none") {
-      throw new TypeError(`opts.spawnSites must be "all", "named" or "none", got ${String(opts.spawnSites)}`);
+      throw new TypeError(`opts.spawnSites must be "all", "named" or "none", got ${typeName(opts.spawnSites)}`);
     }
     config.spawnSites = opts.spawnSites;
   }

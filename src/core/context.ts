@@ -4,6 +4,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { CancellationToken } from "../cancel/token.js";
+import type { Branch } from "./claim.js";
 
 /** What the ALS holds. A task record is its own frame, so spawning allocates no extra object. */
 export interface Frame {
@@ -13,6 +14,8 @@ export interface Frame {
   /** The task record, if this code runs in a task (typed loosely to avoid an import cycle). */
   readonly taskRecord: TaskLike | undefined;
   readonly runtimeRef: unknown;
+  /** The select branch this code runs for: set in an async branch function's frame (see ./claim.ts). */
+  readonly branch?: Branch | undefined;
 }
 
 export interface TaskLike {
@@ -26,6 +29,26 @@ export const als = new AsyncLocalStorage<Frame>();
 
 export function currentFrame(): Frame | undefined {
   return als.getStore();
+}
+
+/**
+ * The frame an async select branch function runs in: its caller's frame, plus the branch. The
+ * function's continuations inherit it, so the waits it starts after an `await` belong to the branch.
+ */
+export class BranchFrame implements Frame {
+  readonly token: CancellationToken | undefined;
+  readonly shielded: boolean;
+  readonly taskRecord: TaskLike | undefined;
+  readonly runtimeRef: unknown;
+  constructor(
+    outer: Frame | undefined,
+    readonly branch: Branch,
+  ) {
+    this.token = outer?.token;
+    this.shielded = outer?.shielded ?? false;
+    this.taskRecord = outer?.taskRecord;
+    this.runtimeRef = outer?.runtimeRef;
+  }
 }
 
 /**

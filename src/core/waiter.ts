@@ -9,20 +9,34 @@
  *    synchronously and holds or consumes nothing;
  *  - lost: it belonged to a select group whose other branch won — it is withdrawn the same way.
  *
- * Select groups are carried on the AbortSignal that select() gives each branch. A resource must
- * claim the waiter (which claims the whole group) *before* it consumes anything, so a losing
+ * A waiter that belongs to a select branch (see ./claim.ts for how a wait finds its branch) must
+ * be claimed (which claims the whole select) *before* the resource consumes anything, so a losing
  * branch never takes a message, a permit or a lock, even when several are ready in one tick.
- * Claiming has no synchronous side effects: losers' signals are aborted on a later microtask,
- * and a resource that meets a loser still queued skips it.
+ * Claiming has no synchronous side effects: losers are withdrawn and their signals aborted on a
+ * later microtask, and a resource that meets a loser still queued skips it.
  *
  * Resources with a FIFO queue use {@link WaitQueue}: they describe readiness and how to serve one
  * waiter ({@link Resource}), and the queue does the rest — fast path, budget, FIFO, withdrawal.
  */
 import { asCancelledError, type CancelListener, type CancellationToken, setCancelledWait } from "../cancel/token.js";
 import { parkUntilRefill, takeBudget } from "./budget.js";
+import {
+  activeBranch,
+  type Branch,
+  branchLive,
+  claimBranch,
+  type ClaimWaiter,
+  LOST,
+  LOST_REJECTED,
+  pickBranch,
+  registerWaiter,
+  signalBranch,
+  signalCovered,
+  unregisterWaiter,
+} from "./claim.js";
 import { currentFrame, type TaskLike } from "./context.js";
 import { hooks } from "./instrument.js";
-import { checkSignal } from "./validate.js";
+import { checkSignal, typeName } from "./validate.js";
 
 /** The optional last argument of every operation that can wait. */
 export interface WaitOptions {
@@ -31,61 +45,29 @@ export interface WaitOptions {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Select groups
-
-const GROUP = Symbol("steward.selectGroup");
-
-/** @internal One select() call: the branch signal that won, if any. */
-export interface SelectGroup {
-  winner: AbortSignal | undefined;
-  /** Aborts every other branch; runs on a microtask after the claim. */
-  settleLosers(): void;
-}
-
-/** @internal Marks `signal` as a branch of `group`. */
-export function joinGroup(signal: AbortSignal, group: SelectGroup): void {
-  (signal as unknown as Record<symbol, SelectGroup>)[GROUP] = group;
-}
-
-function groupOf(signal: AbortSignal): SelectGroup | undefined {
-  return (signal as unknown as Record<symbol, SelectGroup | undefined>)[GROUP];
-}
+// The claim protocol, as resources other than the core's queues use it
 
 /**
- * @internal Claims the select group `signal` belongs to, if any. False when another branch won
- * already (or the signal aborted): the caller must then take nothing.
+ * @internal Claims the select branch of the wait that the precheck just before this call admitted
+ * (`signal` is that precheck's `opts.signal`). For a resource that serves a ready wait itself
+ * rather than through a WaitQueue: call it right after `precheck`, before taking anything; false
+ * means another branch won and the caller must take nothing. Prefer {@link claimEntry}.
  */
 export function claimSignal(signal: AbortSignal | undefined): boolean {
-  if (signal === undefined) return true;
-  if (signal.aborted) return false;
-  const g = groupOf(signal);
-  if (g === undefined) return true;
-  if (g.winner !== undefined) return g.winner === signal;
-  g.winner = signal;
-  queueMicrotask(g.settleLosers);
-  return true;
+  if (signal !== undefined && signal.aborted) return false;
+  return claimBranch(signal === scratch.signal ? scratch.branch : signal === undefined ? undefined : signalBranch(signal));
 }
 
-/**
- * @internal Like {@link claimSignal}, but an aborted signal that is not a select branch does not
- * stop the claim: for a select whose winner already took its value before the abort.
- */
-export function claimGroup(signal: AbortSignal | undefined): boolean {
-  if (signal === undefined) return true;
-  const g = groupOf(signal);
-  if (g === undefined) return true;
-  return claimSignal(signal);
+/** @internal Claims the select branch of a wait admitted by {@link precheck}; false: take nothing. */
+export function claimEntry(e: Entry): boolean {
+  return claimBranch(e.branch);
 }
 
-/**
- * @internal The reason a losing select branch is aborted with. One shared instance: building a
- * DOMException captures a stack, which costs microseconds, and a loser's stack says nothing.
- */
-export const LOST = new DOMException("another select branch won", "AbortError");
+export { LOST };
 
 /** @internal The reason a wait rejects with when it was withdrawn without its signal having aborted yet. */
-export function lostReason(signal: AbortSignal): unknown {
-  return signal.aborted ? signal.reason : LOST;
+export function lostReason(signal: AbortSignal | undefined): unknown {
+  return signal !== undefined && signal.aborted ? signal.reason : LOST;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,7 +90,7 @@ const DONE = 3;
  * One pending wait. Resources read `data` (what the waiter asks for: a permit count, a value to
  * send) and serve it; everything else is the core's business.
  */
-export class Waiter<T = unknown, D = unknown> implements CancelListener {
+export class Waiter<T = unknown, D = unknown> implements CancelListener, ClaimWaiter {
   next: Waiter<T, D> | null = null;
   prev: Waiter<T, D> | null = null;
   cancelNext: CancelListener | null = null;
@@ -120,6 +102,8 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
   resolve!: (v: T) => void;
   reject!: (e: unknown) => void;
   readonly promise: Promise<T>;
+  /** True while an abort listener is on `signal` (not needed when the select it belongs to withdraws it). */
+  private listening: boolean;
 
   constructor(
     readonly data: D,
@@ -127,12 +111,16 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
     readonly signal: AbortSignal | undefined,
     readonly token: CancellationToken | undefined,
     readonly task: TaskLike | undefined,
+    /** The select branch it belongs to: it must claim it before being served. */
+    readonly branch: Branch | undefined = undefined,
   ) {
     this.promise = new Promise<T>((res, rej) => {
       this.resolve = res;
       this.reject = rej;
     });
-    if (signal !== undefined) signal.addEventListener("abort", this);
+    if (branch !== undefined) registerWaiter(branch, this);
+    this.listening = signal !== undefined && !signalCovered(signal, branch);
+    if (this.listening) signal!.addEventListener("abort", this);
     if (token !== undefined) token.addListener(this);
     if (task !== undefined) task.waitingOn = what;
   }
@@ -143,17 +131,12 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
 
   /** True while it can still be served: pending, and its select group not won by another branch. */
   get isLive(): boolean {
-    if (this.state === DONE) return false;
-    const s = this.signal;
-    if (s === undefined) return true;
-    if (s.aborted) return false;
-    const g = groupOf(s);
-    return g === undefined || g.winner === undefined || g.winner === s;
+    return this.state !== DONE && (this.branch === undefined || branchLive(this.branch));
   }
 
   /** Claims the waiter (and its select group) for serving. False: it must be withdrawn, not served. */
   tryClaim(): boolean {
-    return this.state !== DONE && claimSignal(this.signal);
+    return this.state !== DONE && claimBranch(this.branch);
   }
 
   /** Serves a claimed waiter with a value. */
@@ -170,7 +153,7 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
   claim(): boolean {
     if (this.state === DONE) return false;
     if (this.tryClaim()) return true;
-    this.withdraw(lostReason(this.signal!));
+    this.withdraw(lostReason(this.signal));
     return false;
   }
 
@@ -222,7 +205,8 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
       this.queue.unlink(this);
     }
     this.state = DONE;
-    if (this.signal !== undefined) this.signal.removeEventListener("abort", this);
+    if (this.listening) this.signal!.removeEventListener("abort", this);
+    if (this.branch !== undefined) unregisterWaiter(this.branch, this);
     if (this.token !== undefined) this.token.removeListener(this);
     const task = this.task;
     if (task !== undefined) {
@@ -243,28 +227,37 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
  */
 export function precheck(opts: WaitOptions | undefined, watchTask = true): Promise<never> | Entry {
   let signal: AbortSignal | undefined;
+  let fromSignal: Branch | undefined;
   if (opts !== undefined) {
-    if (opts === null || typeof opts !== "object") throw new TypeError(`opts must be an object, got ${String(opts)}`);
+    if (opts === null || typeof opts !== "object") throw new TypeError(`opts must be an object, got ${typeName(opts)}`);
     signal = opts.signal;
     if (signal !== undefined) {
       checkSignal(signal);
       if (signal.aborted) return Promise.reject(signal.reason);
-      if (!isClaimable(signal)) return Promise.reject(lostReason(signal));
+      fromSignal = signalBranch(signal);
     }
   }
   const frame = currentFrame();
   let token: CancellationToken | undefined;
   let task: TaskLike | undefined;
+  let branch = activeBranch;
   if (frame !== undefined) {
     task = frame.taskRecord;
+    if (branch === undefined) branch = frame.branch;
     if (watchTask && !frame.shielded) {
       token = frame.token;
       if (token !== undefined && token.isCancelled) return Promise.reject(asCancelledError(token.reason));
     }
   }
+  if (branch !== undefined || fromSignal !== undefined) {
+    if (activeBranch !== undefined) activeBranch.startedWait = true;
+    branch = pickBranch(branch, fromSignal);
+    if (!branchLive(branch)) return LOST_REJECTED;
+  }
   scratch.signal = signal;
   scratch.token = token;
   scratch.task = task;
+  scratch.branch = branch;
   return scratch;
 }
 
@@ -273,13 +266,10 @@ export interface Entry {
   signal: AbortSignal | undefined;
   token: CancellationToken | undefined;
   task: TaskLike | undefined;
+  /** The select branch the wait belongs to (see ./claim.ts). */
+  branch: Branch | undefined;
 }
-const scratch: Entry = { signal: undefined, token: undefined, task: undefined };
-
-function isClaimable(signal: AbortSignal): boolean {
-  const g = groupOf(signal);
-  return g === undefined || g.winner === undefined || g.winner === signal;
-}
+const scratch: Entry = { signal: undefined, token: undefined, task: undefined, branch: undefined };
 
 /**
  * A wait that some outside event completes (a timer, a task ending): not in any queue. Returns
@@ -288,11 +278,30 @@ function isClaimable(signal: AbortSignal): boolean {
 export function standaloneWaiter<T>(opts: WaitOptions | undefined, what: string): Waiter<T, undefined> | Promise<never> {
   const e = precheck(opts);
   if (e instanceof Promise) return e;
-  return new Waiter<T, undefined>(undefined, what, e.signal, e.token, e.task);
+  return new Waiter<T, undefined>(undefined, what, e.signal, e.token, e.task, e.branch);
 }
 
 // ---------------------------------------------------------------------------------------------
 // FIFO queues
+
+/**
+ * The ready fast path of a wait that belongs to a select branch: claim, take, and leave the answer
+ * on the branch (so select can complete with it without a `then`). Apart from the plain fast path
+ * so that path stays as it was.
+ */
+function takeForBranch<T, D>(res: Resource<T, D>, data: D, branch: Branch): Promise<T> {
+  if (!claimBranch(branch)) return LOST_REJECTED;
+  let v: T;
+  try {
+    v = res.take(data);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const p = v === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(v);
+  branch.readyPromise = p;
+  branch.readyValue = v;
+  return p;
+}
 
 /** What a queue needs to know about the resource it guards. */
 export interface Resource<T, D> {
@@ -348,7 +357,8 @@ export class WaitQueue<T, D = undefined> {
     const res = this.resource;
     if (this.head === null && (this.parked > 0 || res.ready(data))) {
       if (this.parked === 0 && takeBudget()) {
-        if (!claimSignal(e.signal)) return Promise.reject(lostReason(e.signal!));
+        const branch = e.branch;
+        if (branch !== undefined) return takeForBranch(res, data, branch);
         try {
           const v = res.take(data);
           return v === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(v);
@@ -357,14 +367,14 @@ export class WaitQueue<T, D = undefined> {
         }
       }
       // The budget is spent, or earlier waits are parked: park behind them, in order.
-      const w = new Waiter<T, D>(data, this.what, e.signal, e.token, e.task);
+      const w = new Waiter<T, D>(data, this.what, e.signal, e.token, e.task, e.branch);
       w.queue = this;
       w.state = PARKED;
       this.parked++;
       parkUntilRefill(() => this.retryParked(w));
       return w.promise;
     }
-    const w = new Waiter<T, D>(data, this.what, e.signal, e.token, e.task);
+    const w = new Waiter<T, D>(data, this.what, e.signal, e.token, e.task, e.branch);
     this.enqueue(w);
     return w.promise;
   }
@@ -378,7 +388,7 @@ export class WaitQueue<T, D = undefined> {
       let w: Waiter<T, D> | null;
       while ((w = this.head) !== null) {
         if (!w.isLive) {
-          w.withdraw(w.signal !== undefined ? lostReason(w.signal) : undefined);
+          w.withdraw(lostReason(w.signal));
           continue;
         }
         if (!res.ready(w.data)) break;
@@ -470,10 +480,10 @@ export function readyValue<T>(value: T, opts: WaitOptions | undefined, what: str
   const e = precheck(opts, watchTask);
   if (e instanceof Promise) return e;
   if (takeBudget()) {
-    if (!claimSignal(e.signal)) return Promise.reject(lostReason(e.signal!));
+    if (!claimBranch(e.branch)) return LOST_REJECTED;
     return Promise.resolve(value);
   }
-  const w = new Waiter<T, undefined>(undefined, what, e.signal, e.token, e.task);
+  const w = new Waiter<T, undefined>(undefined, what, e.signal, e.token, e.task, e.branch);
   parkUntilRefill(() => w.complete(value));
   return w.promise;
 }
@@ -493,7 +503,7 @@ setCancelledWait((token, opts) => {
   if (token.isCancelled) return readyValue<void>(undefined, opts, "cancelled()", false);
   const e = precheck(opts);
   if (e instanceof Promise) return e;
-  const w = new CancellationWaiter(token, "cancelled()", e.signal, e.token, e.task);
+  const w = new CancellationWaiter(token, "cancelled()", e.signal, e.token, e.task, e.branch);
   const sub = token.onCancel(() => w.complete(undefined));
   w.onWithdraw = () => sub[Symbol.dispose]();
   return w.promise;

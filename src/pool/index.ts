@@ -6,12 +6,12 @@
  * synchronous loop stops. The queue of runs waiting for a thread is bounded. The pool belongs to
  * the runtime it was created in and is destroyed in the drop phase of that runtime's shutdown.
  */
-import { existsSync } from "node:fs";
+import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { checkInteger, checkOptions, typeName } from "../core/validate.js";
+import { checkDuration, checkInteger, checkOptions, typeName } from "../core/validate.js";
 import { standaloneWaiter } from "../core/waiter.js";
 import { ShutdownError } from "../errors.js";
 import { currentRuntime } from "../runtime/runtime.js";
@@ -42,6 +42,24 @@ export interface BlockingRunOptions {
   name?: string;
 }
 
+/**
+ * The names of a worker module's exports that are functions: what {@link BlockingPool.run} can
+ * call by `opts.name`. `M` is the module's type, as `typeof import("./worker.js")` gives it.
+ */
+export type WorkerExportName<M> = { [K in keyof M]: M[K] extends (...args: never[]) => unknown ? K : never }[keyof M] & string;
+
+/** What a worker function takes: its first parameter (a worker function gets one input). */
+export type WorkerInput<F> = F extends (input: infer I, ...rest: never[]) => unknown ? I : unknown;
+
+/** What a run of a worker function resolves with: its return value, awaited. */
+export type WorkerOutput<F> = F extends (...args: never[]) => infer R ? Awaited<R> : unknown;
+
+/** The default export of `M`, or, for an untyped pool, a function of anything. */
+type DefaultExport<M> = M extends { default: infer D } ? D : (input: unknown) => unknown;
+
+/** `opts.name` without an export name: "default" for a typed pool, any string for an untyped one. */
+type DefaultName<M> = unknown extends M ? string : "default";
+
 /** A run was refused because `maxQueue` runs are already waiting for a thread. */
 export class PoolFullError extends Error {
   /** The pool's name. */
@@ -58,19 +76,46 @@ export class PoolFullError extends Error {
 
 const DEFAULT_MAX_QUEUE = 256;
 const DEFAULT_IDLE_MS = 10_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The worker's failure to send a run's outcome back, as it reaches the calling thread (see #mapError). */
+function isResultCloneFailure(e: unknown): boolean {
+  if (e instanceof Error) return !(e instanceof DOMException) && e.message === "" && e.stack !== undefined && e.stack.startsWith("DataCloneError");
+  return e !== null && typeof e === "object" && Object.getPrototypeOf(e) === Object.prototype && Reflect.ownKeys(e).length === 0;
+}
 
 function workerPath(worker: string | URL): string {
-  if (worker instanceof URL) return fileURLToPath(worker);
-  if (typeof worker !== "string") throw new TypeError(`worker must be a path or a file URL, got ${typeName(worker)}`);
-  return worker.startsWith("file:") ? fileURLToPath(worker) : resolve(worker);
+  if (!(worker instanceof URL) && (typeof worker !== "string" || worker === "")) {
+    throw new TypeError(`worker must be a path or a file URL, got ${typeName(worker)}`);
+  }
+  let filename: string;
+  try {
+    filename = worker instanceof URL || worker.startsWith("file:") ? fileURLToPath(worker) : resolve(worker);
+  } catch (e) {
+    throw new TypeError(`worker must be a path or a file URL, got ${String(worker)}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!isFile(filename)) throw new TypeError(`worker must name a module file: there is none at ${filename}`);
+  return filename;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**
  * A pool of worker threads for blocking work; create it with {@link blockingPool}. The worker
  * module exports the functions it runs (the default export unless `run` names another); each gets
  * the `input` (structured-cloned) and may return a value or a promise.
+ *
+ * `M` is the worker module's type (`blockingPool<typeof import("./worker.js")>(url)`): `run` then
+ * takes each export's input type and resolves with its result type. Untyped (`M = unknown`), `run`
+ * takes anything and resolves with `unknown`, or with the `R` you name (`run<string>(...)`).
  */
-export class BlockingPool implements AsyncDisposable {
+export class BlockingPool<M = unknown> implements AsyncDisposable {
   /** Shown in errors and reports. */
   readonly name: string;
   /** Most threads running at once. */
@@ -86,15 +131,14 @@ export class BlockingPool implements AsyncDisposable {
   constructor(worker: string | URL, opts: BlockingPoolOptions = {}) {
     checkOptions(opts, "opts");
     const filename = workerPath(worker);
-    if (!existsSync(filename)) throw new Error(`blockingPool: no worker module at ${filename}`);
     const maxThreads = opts.maxThreads ?? Math.max(1, availableParallelism());
     checkInteger(maxThreads, "opts.maxThreads", 1, 4096);
     const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
     if (maxQueue !== Infinity) checkInteger(maxQueue, "opts.maxQueue", 0);
     const idleTimeout = opts.idleTimeoutMs ?? DEFAULT_IDLE_MS;
-    if (typeof idleTimeout !== "number" || !(idleTimeout >= 0)) {
-      throw new RangeError(`opts.idleTimeoutMs must be a number of milliseconds >= 0, got ${typeName(idleTimeout)}`);
-    }
+    checkDuration(idleTimeout, "opts.idleTimeoutMs");
+    // A Node timer cannot wait longer: piscina's would fire at once (TimeoutOverflowWarning).
+    if (idleTimeout > MAX_TIMER_MS) throw new RangeError(`opts.idleTimeoutMs must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${idleTimeout}`);
     if (opts.name !== undefined && typeof opts.name !== "string") throw new TypeError(`opts.name must be a string, got ${typeName(opts.name)}`);
     this.name = opts.name ?? filename.slice(filename.lastIndexOf("/") + 1);
     this.maxThreads = maxThreads;
@@ -118,12 +162,21 @@ export class BlockingPool implements AsyncDisposable {
   }
 
   /**
-   * Runs the worker module's export (`opts.name`, default the default export) with `input` on a
-   * pool thread and resolves with what it returns. Rejects with `signal.reason` when
-   * `opts.signal` aborts, with a CancelledError when the task it was started in is cancelled,
-   * with {@link PoolFullError} when the queue is full and with ShutdownError once the pool closed.
+   * Runs the worker module's export `opts.name` with `input` on a pool thread and resolves with
+   * what it returns (typed from the export when the pool is typed with its module).
+   * @throws TypeError (synchronously) for malformed `opts`.
    */
-  run<R = unknown>(input: unknown, opts?: BlockingRunOptions): Promise<R> {
+  run<K extends WorkerExportName<M>>(input: WorkerInput<M[K]>, opts: BlockingRunOptions & { name: K }): Promise<WorkerOutput<M[K]>>;
+  /**
+   * Runs the worker module's default export with `input` on a pool thread and resolves with what
+   * it returns. Rejects with `signal.reason` when `opts.signal` aborts, with a CancelledError when
+   * the task it was started in is cancelled, with {@link PoolFullError} when the queue is full,
+   * with ShutdownError once the pool closed, with a TypeError when `input` or the result cannot be
+   * structured-cloned across threads, and with the worker's own error when it throws.
+   * @throws TypeError (synchronously) for malformed `opts`.
+   */
+  run<R = WorkerOutput<DefaultExport<M>>>(input: WorkerInput<DefaultExport<M>>, opts?: BlockingRunOptions & { name?: DefaultName<M> }): Promise<R>;
+  run(input: unknown, opts?: BlockingRunOptions): Promise<unknown> {
     let fn = "default";
     if (opts !== undefined) {
       checkOptions(opts, "opts");
@@ -133,7 +186,7 @@ export class BlockingPool implements AsyncDisposable {
       }
     }
     if (this.#closing !== undefined) return Promise.reject(new ShutdownError(`blockingPool '${this.name}' is closed`));
-    const w = standaloneWaiter<R>(opts, `run on blockingPool '${this.name}'`);
+    const w = standaloneWaiter<unknown>(opts, `run on blockingPool '${this.name}'`);
     if (w instanceof Promise) return w;
     // The bound is counted here, not left to piscina: runs in flight beyond maxThreads wait.
     if (this.#inFlight >= this.maxThreads + this.maxQueue) {
@@ -157,20 +210,37 @@ export class BlockingPool implements AsyncDisposable {
       ac.abort();
     };
     this.#piscina.run(input, { signal: ac.signal, name: fn }).then(
-      (v: R) => {
+      (v: unknown) => {
         release();
         w.complete(v);
       },
       (e: unknown) => {
         release();
-        w.fail(this.#mapError(e));
+        w.fail(this.#mapError(e, fn));
       },
     );
     return w.promise;
   }
 
-  #mapError(e: unknown): unknown {
+  #mapError(e: unknown, fn: string): unknown {
+    if (e instanceof DOMException && e.name === "DataCloneError") {
+      // Raised here, sending the input to the worker.
+      return new TypeError(`blockingPool '${this.name}': input could not be cloned to the worker thread: ${e.message}`, { cause: e });
+    }
+    if (isResultCloneFailure(e)) {
+      // Raised in the worker, sending the outcome back: the thread died of it, and what reaches us is
+      // the DataCloneError flattened by the worker's error channel (`{}` on Node 20).
+      const detail = e instanceof Error && e.stack !== undefined ? `: ${/^DataCloneError: (.*)$/m.exec(e.stack)?.[1] ?? ""}` : "";
+      return new TypeError(
+        `blockingPool '${this.name}': the result of '${fn}' could not be cloned back to the calling thread ` +
+          `(functions, symbols and objects with native state cannot cross threads)${detail}`,
+        { cause: e },
+      );
+    }
     if (e instanceof Error) {
+      if (e.message.startsWith("No handler function exported from")) {
+        return new TypeError(`blockingPool '${this.name}': opts.name '${fn}' names no function the worker module exports`, { cause: e });
+      }
       if (e.message === "Terminating worker thread" && this.#closing !== undefined) {
         return new ShutdownError(`blockingPool '${this.name}' was closed while the run waited or ran`);
       }
@@ -197,14 +267,17 @@ export class BlockingPool implements AsyncDisposable {
  * Creates a pool of worker threads for blocking work (tokio's spawn_blocking): `worker` is the
  * path or file URL of a module whose exports the pool runs. The pool is registered with the
  * current runtime and closed in the drop phase of its shutdown, after every task has ended.
+ * Give the module's type as `M` for typed runs.
  *
  * ```ts
- * const hashing = blockingPool(new URL("./hash-worker.js", import.meta.url), { maxThreads: 2 });
- * const digest = await hashing.run<string>(password, { signal });
+ * const hashing = blockingPool<typeof import("./hash-worker.js")>(new URL("./hash-worker.js", import.meta.url), { maxThreads: 2 });
+ * const digest = await hashing.run(password, { signal });            // typed from the default export
+ * const ok = await hashing.run({ password, digest }, { name: "verify" }); // typed from `verify`
  * ```
+ * @throws TypeError when `worker` is not a path or file URL of a module file; TypeError/RangeError for bad `opts`.
  */
-export function blockingPool(worker: string | URL, opts?: BlockingPoolOptions): BlockingPool {
-  const pool = new BlockingPool(worker, opts);
+export function blockingPool<M = unknown>(worker: string | URL, opts?: BlockingPoolOptions): BlockingPool<M> {
+  const pool = new BlockingPool<M>(worker, opts);
   // Runtime.defer is being added concurrently; register defensively until it is there.
   const rt = currentRuntime() as unknown as { defer?: (r: AsyncDisposable, name?: string) => void };
   if (typeof rt.defer === "function") rt.defer(pool, `blockingPool '${pool.name}'`);

@@ -1,12 +1,13 @@
 import { CancellationToken } from "../cancel/token.js";
 import { currentFrame } from "../core/context.js";
 import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
+import { ShutdownError } from "../errors.js";
 import type { JoinHandle, SpawnOptions, TaskContext, TaskHost, TaskOwner } from "./join-handle.js";
 import { currentHost, spawnOn } from "./spawn.js";
 
 /** What a scope's function receives: spawn children that cannot outlive the scope. */
 export interface Scope {
-  /** Spawns a child task; its token is a child of the scope's. */
+  /** Spawns a child task; its token is a child of the scope's. @throws ShutdownError once the scope has ended. */
   spawn<U>(fn: (ctx: TaskContext) => U | PromiseLike<U>, opts?: SpawnOptions): JoinHandle<U>;
   /** Cancelled when the scope fails (fn throws, a child panics, opts.signal aborts) or its caller's task is cancelled. */
   readonly token: CancellationToken;
@@ -17,7 +18,7 @@ class ScopeImpl implements Scope, TaskOwner {
   private ended = false;
   failed = false;
   firstError: unknown;
-  /** fn's own task: its throw is reported as itself, a child's panic as the child's JoinError. */
+  /** fn's own task. */
   main: JoinHandle<unknown> | undefined;
   private finished!: () => void;
   readonly allDone = new Promise<void>((r) => (this.finished = r));
@@ -28,7 +29,7 @@ class ScopeImpl implements Scope, TaskOwner {
   ) {}
 
   spawn<U>(fn: (ctx: TaskContext) => U | PromiseLike<U>, opts?: SpawnOptions): JoinHandle<U> {
-    if (this.ended) throw new Error("this scope has ended: spawn its tasks while it runs");
+    if (this.ended) throw new ShutdownError("this scope has ended: spawn its tasks while it runs");
     const h = spawnOn(this.host, fn, opts, this, this.token);
     this.live++;
     return h;
@@ -44,7 +45,8 @@ class ScopeImpl implements Scope, TaskOwner {
 
   onTaskDone(h: JoinHandle<unknown>): void {
     const r = h.outcome();
-    if (!r.ok && r.error.isPanic()) this.fail(h === this.main ? r.error.cause : r.error);
+    // API.md §1: "the first error is thrown" — a child's own error, as fn's is, never its JoinError.
+    if (!r.ok && r.error.isPanic()) this.fail(r.error.cause);
     if (--this.live === 0) {
       this.ended = true;
       this.finished();
@@ -55,7 +57,7 @@ class ScopeImpl implements Scope, TaskOwner {
 /**
  * Structured concurrency: runs `fn` with a scope it can spawn children into, and returns only
  * after every child has ended. `fn` runs like a task whose waits observe `s.token`. If `fn`
- * throws, a child panics (rejects with its JoinError) or `opts.signal` aborts, `s.token` is
+ * throws, a child panics (the scope rejects with what the child threw) or `opts.signal` aborts, `s.token` is
  * cancelled — reaching `fn` and every child — all children are awaited, and the first error is
  * thrown. A scope inside a task is cancelled with that task.
  */

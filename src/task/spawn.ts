@@ -1,5 +1,6 @@
 /** Spawning tasks, and the small waits that belong to them: currentTask, yieldNow, shield. */
 import { CancellationToken } from "../cancel/token.js";
+import type { Branch } from "../core/claim.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
 import { Deque } from "../core/deque.js";
 import { hooks } from "../core/instrument.js";
@@ -80,11 +81,7 @@ export function spawnOn<T>(
   host.link(h as JoinHandle<unknown>);
   if (signal !== undefined) {
     if (signal.aborted) token.cancel(signal.reason);
-    else {
-      const onAbort = (): void => token.cancel(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      token.onCancel(() => signal.removeEventListener("abort", onAbort));
-    }
+    else h.linkSignal(signal); // unlinked when the task ends, so a server-wide signal collects no listeners
   }
   startQueue.push(h as JoinHandle<unknown>);
   if (!drainScheduled) {
@@ -134,6 +131,9 @@ class ShieldFrame implements Frame {
   }
   get runtimeRef(): unknown {
     return this.outer.runtimeRef;
+  }
+  get branch(): Branch | undefined {
+    return this.outer.branch;
   }
 }
 

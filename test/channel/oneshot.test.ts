@@ -9,11 +9,25 @@ void test("oneshot: await rx resolves with the value sent; the receiver is Promi
   const [tx, rx] = oneshot<number>();
   setTimeout(() => assert.equal(tx.send(5), true), 1);
   assert.equal(await rx, 5);
-  assert.equal(await rx.recv(), 5, "once received it keeps answering with the value, as a settled promise");
   assert.equal(tx.isClosed, true, "a sender that sent cannot send again");
   assert.equal(tx.send(6), false);
-  const chained = await rx.then((v) => v * 2);
+  const [tx2, rx2] = oneshot<number>();
+  tx2.send(5);
+  const chained = await rx2.then((v) => v * 2);
   assert.equal(chained, 10);
+});
+
+void test("oneshot: the value is received once; a second recv, await or tryRecv is ChannelClosedError (as tokio)", async () => {
+  const [tx, rx] = oneshot<number>();
+  tx.send(1);
+  assert.equal(await rx.recv(), 1);
+  await assert.rejects(rx.recv(), (e: unknown) => isClosedError(e) && /already received/.test((e as Error).message));
+  await assert.rejects(Promise.resolve(rx), isClosedError);
+  assert.throws(() => rx.tryRecv(), isClosedError);
+  const [tx2, rx2] = oneshot<number>();
+  tx2.send(2);
+  assert.equal(rx2.tryRecv(), 2);
+  await assert.rejects(rx2.recv(), isClosedError);
 });
 
 void test("oneshot: rejects ChannelClosedError when the sender closes unsent", async () => {
@@ -66,7 +80,7 @@ void test("oneshot: tryRecv is undefined until sent, then the value", () => {
   assert.equal(rx.tryRecv(), undefined);
   tx.send(0);
   assert.equal(rx.tryRecv(), 0);
-  assert.equal(rx.tryRecv(), 0);
+  assert.throws(() => rx.tryRecv(), isClosedError);
 });
 
 void test("oneshot: send(undefined) throws TypeError and does not consume the sender", async () => {

@@ -104,9 +104,31 @@ test("scope returns only after every child ended; a child panic cancels the rest
       });
       await sleep(10_000);
     }),
-    (e) => e instanceof JoinError && (e.cause as Error).message === "child failed",
+    (e) => e instanceof Error && !(e instanceof JoinError) && e.message === "child failed",
   );
   assert.equal(cancelledSibling, true);
+});
+
+test("scope rethrows a child's own error, not a JoinError wrapper (API.md §1)", async () => {
+  class Mine extends Error {}
+  const mine = new Mine("mine");
+  await assert.rejects(
+    scope(async (s) => {
+      s.spawn(() => {
+        throw mine;
+      });
+      await sleep(10_000);
+    }),
+    (e) => e === mine,
+  );
+  // A non-Error thrown by a child comes out as it was thrown, too.
+  await assert.rejects(
+    scope(async (s) => {
+      s.spawn(async () => Promise.reject("a string"));
+      await sleep(10_000);
+    }),
+    (e) => e === "a string",
+  );
 });
 
 test("scope: fn's own throw, and opts.signal, cancel the children and are thrown", async () => {
@@ -187,5 +209,5 @@ test("Runtime.enter makes spawn() use that runtime; its root token cancels its t
   assert.ok((await h.result()).ok === false);
   assert.equal(rt.taskCount, 0);
   const late = rt.spawn(async (ctx) => ctx.token.isCancelled);
-  assert.equal(await late, true, "a task spawned after the stop starts cancelled");
+  assert.equal(await late, true, "a task spawned after the stop starts cancelled (and runs: cleanup may shield itself)");
 });

@@ -108,3 +108,23 @@ test("runUntilCancelled gives fn's value, or undefined once cancelled", async ()
   assert.equal(await t.runUntilCancelled(async () => 4), undefined);
   await assert.rejects(new CancellationToken().runUntilCancelled(async () => Promise.reject(new Error("own"))), /own/);
 });
+
+test("fromSignal: one listener per signal at most, removed when the tokens are cancelled", async () => {
+  const { getEventListeners } = (await import("node:events")).EventEmitter;
+  const c = new AbortController();
+  const tokens = Array.from({ length: 1000 }, () => CancellationToken.fromSignal(c.signal));
+  assert.ok(getEventListeners(c.signal, "abort").length <= 1, `${getEventListeners(c.signal, "abort").length} listeners`);
+  for (const t of tokens) t.cancel();
+  assert.equal(getEventListeners(c.signal, "abort").length, 0);
+  const live = CancellationToken.fromSignal(c.signal);
+  c.abort("why");
+  assert.equal(live.isCancelled, true);
+  assert.equal(live.reason, "why");
+  assert.equal(tokens[0]!.reason instanceof CancelledError, true, "a token cancelled on its own keeps its own reason");
+});
+
+test("fromSignal: a non-AbortSignal is a TypeError naming the argument", () => {
+  for (const bad of [undefined, null, {}, 1, new EventTarget()]) {
+    assert.throws(() => CancellationToken.fromSignal(bad as never), { name: "TypeError", message: /signal must be an AbortSignal/ });
+  }
+});

@@ -131,7 +131,12 @@ test("close (= asyncDispose) stops waiting and running runs with ShutdownError a
 });
 
 test("options and arguments are checked", () => {
-  assert.throws(() => blockingPool(new URL("./fixtures/nope.js", import.meta.url)), /no worker module/);
+  assert.throws(() => blockingPool(new URL("./fixtures/nope.js", import.meta.url)), { name: "TypeError", message: /worker must name a module file: there is none at .*nope\.js/ });
+  assert.throws(() => blockingPool(new URL("./fixtures/", import.meta.url)), { name: "TypeError", message: /worker must name a module file/ });
+  assert.throws(() => blockingPool(new URL("https://example.com/w.js")), { name: "TypeError", message: /worker must be a path or a file URL/ });
+  assert.throws(() => blockingPool(""), { name: "TypeError", message: /worker must be a path or a file URL/ });
+  assert.throws(() => blockingPool(WORKER, { idleTimeoutMs: Infinity }), { name: "RangeError", message: /opts\.idleTimeoutMs/ });
+  assert.throws(() => blockingPool(WORKER, { idleTimeoutMs: 2 ** 31 }), { name: "RangeError", message: /opts\.idleTimeoutMs must be at most/ });
   assert.throws(() => blockingPool(42 as unknown as string), TypeError);
   assert.throws(() => blockingPool(WORKER, { maxThreads: 0 }), RangeError);
   assert.throws(() => blockingPool(WORKER, { maxQueue: -1 }), RangeError);
@@ -158,4 +163,54 @@ test("the pool belongs to the runtime it was created in and is closed in the dro
   assert.equal(pool.isClosed, true, "closed in the drop phase");
   const r = await h.result();
   assert.ok(r.ok && r.value === 300, "the shielded run completed");
+});
+
+test("a result or input that cannot be structured-cloned rejects with a TypeError naming the problem", async () => {
+  const pool = blockingPool(WORKER, { maxThreads: 1, name: "clone" });
+  try {
+    await assert.rejects(pool.run(undefined, { name: "unclonable" }), (e: unknown) => {
+      assert.ok(e instanceof TypeError, `got ${String(e)} (${typeof e})`);
+      assert.match(e.message, /blockingPool 'clone'.*result of 'unclonable'.*could not be cloned/);
+      return true;
+    });
+    await assert.rejects(pool.run(() => 1), (e: unknown) => {
+      assert.ok(e instanceof TypeError, `got ${String(e)}`);
+      assert.match(e.message, /input.*could not be cloned/);
+      return true;
+    });
+    assert.equal(await pool.run({ a: 1, b: 2 }, { name: "add" }), 3, "the pool goes on");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a pool typed with its worker module types run() from the module's exports", async () => {
+  const pool = blockingPool<typeof import("./fixtures/work.js")>(WORKER, { maxThreads: 1 });
+  try {
+    const spun: Promise<number> = pool.run(1);
+    const sum: Promise<number> = pool.run({ a: 1, b: 2 }, { name: "add" });
+    const where: Promise<{ threadId: number; isMainThread: boolean }> = pool.run(undefined, { name: "where" });
+    // Checked by the compiler only (never called): wrong inputs and names do not type-check.
+    const typeErrors = (): unknown[] => [
+      // @ts-expect-error add takes { a, b }
+      pool.run("x", { name: "add" }),
+      // @ts-expect-error no such export
+      pool.run(1, { name: "nope" }),
+      // @ts-expect-error the default export takes a number
+      pool.run("x"),
+    ];
+    void typeErrors;
+    // At run time, a name the module does not export is a TypeError naming it.
+    await assert.rejects(pool.run(1, { name: "nope" as never }), { name: "TypeError", message: /opts\.name 'nope' names no function the worker module exports/ });
+    assert.equal(await spun, 1);
+    assert.equal(await sum, 3);
+    assert.equal((await where).isMainThread, false);
+    // An untyped pool keeps run<R>() as API.md has it.
+    const untyped = blockingPool(WORKER, { maxThreads: 1 });
+    const r: Promise<string> = untyped.run<string>(undefined, { name: "where" });
+    void r.catch(() => {});
+    await untyped.close();
+  } finally {
+    await pool.close();
+  }
 });
