@@ -7,7 +7,7 @@
  * overwrites the oldest value; a receiver that had not read it is "lagged": its next recv throws
  * LaggedError once, then it goes on from the oldest value still kept.
  */
-import { WaitQueue, type WaitOptions } from "../core/waiter.js";
+import { readyValue, WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { checkInteger } from "../core/validate.js";
 import { ChannelClosedError, LaggedError } from "../errors.js";
 import { nextChannelId, undefinedMessage } from "./ids.js";
@@ -217,11 +217,13 @@ export class BroadcastSender<T> implements Disposable {
 
   /**
    * Resolves once no receiver is subscribed (at once if none is): nobody is listening any more
-   * (tokio's `Sender::closed`). A receiver subscribing later makes later calls wait again.
+   * (tokio's `Sender::closed`). A receiver subscribing later makes later calls wait again. On a
+   * sender that was itself closed it resolves at once: nothing it could send will be heard.
    * Cancel-safe and select-safe; rejects only when withdrawn (signal's reason, CancelledError).
    * @throws TypeError (synchronously) for malformed `opts`.
    */
   closed(opts?: WaitOptions): Promise<void> {
+    if (this.dropped) return readyValue<void>(undefined, opts, "closed()");
     return this.s.closedQ.wait(undefined, opts);
   }
 

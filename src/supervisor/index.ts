@@ -189,14 +189,14 @@ export class Supervisor {
    * never keeps the process alive); inside a worker it is the same as {@link watchThisThread}.
    * Watching begins once the event loop has turned (see {@link ready}).
    * @throws TypeError/RangeError naming a bad option.
-   * @throws Error if a supervisor already runs on this thread (see {@link Supervisor.current}).
-   * @throws SupervisorUnavailableError when the watchdog thread cannot start (Node's permission
+   * @throws SupervisorUnavailableError when a supervisor already runs on this thread (see
+   *   {@link Supervisor.current}), or when the watchdog thread cannot start (Node's permission
    *   model without `--allow-worker`); its message says what to do.
    */
   static start(opts?: SupervisorOptions): Supervisor {
     const options = resolveOptions(opts);
     if (active !== undefined) {
-      throw new Error("a Supervisor already runs on this thread; stop() it first, or use Supervisor.current()");
+      throw new SupervisorUnavailableError("a Supervisor already runs on this thread; stop() it first, or use Supervisor.current()");
     }
     const s = new Supervisor(options, opts?.requestId);
     active = s;

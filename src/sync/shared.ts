@@ -23,8 +23,8 @@ export function label(kind: string, opts: SyncOptions | undefined): string {
 }
 
 /** @internal Thrown when a guard or permit is used after release. */
-export function released(what: string): Error {
-  return new Error(`this ${what} was already released`);
+export function released(what: string): TypeError {
+  return new TypeError(`this ${what} was already released: it can no longer be used`);
 }
 
 /**

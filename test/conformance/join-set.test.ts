@@ -57,6 +57,11 @@ void test("task_join_set::test_abort_on_drop", async () => {
       await pending();
     });
   }
+  // tokio drops an aborted task's future, and the sender it owns with it, even if it never ran.
+  // steward never runs a task aborted before it starts (as tokio never polls one), and a closure
+  // cannot be dropped: what a task would close in its body is only closed if it started. So the
+  // tasks start first here (join-set-abort-before-start.test.ts covers the never-started case).
+  await yieldNow();
   set.abortAll();
   for (const recv of recvs) {
     // The task is aborted soon and we will receive an error.

@@ -6,11 +6,9 @@ import assert from "node:assert/strict";
 import { allTargets, type Failure, fuzzTarget, type Parked, report } from "./harness.js";
 import { parked as consoleParked } from "./console.pending.js";
 import { parked as httpParked } from "./http.pending.js";
-import { parked as supervisorParked } from "./supervisor.pending.js";
-import { parked as syncParked } from "./sync.pending.js";
 import { parked as timeParked } from "./time.pending.js";
 
-const PARKED: Parked[] = [...syncParked, ...timeParked, ...httpParked, ...supervisorParked, ...consoleParked];
+const PARKED: Parked[] = [...timeParked, ...httpParked, ...consoleParked];
 const failures: Failure[] = [];
 
 for (const t of await allTargets()) {

@@ -1,9 +1,6 @@
 // tokio's select! shape, ported as users write it: branches that ignore the AbortSignal select
-// gives them. They fail today because select's claim protocol only engages when a branch passes
-// its signal on (issue 11 item 1: "select loses messages when a branch ignores its signal";
-// src/select, src/core — the core engineer's files this round). select.test.ts has the same
-// tests with the signal passed on. Not run by `npm test` (the runner picks *.test.ts); the lead
-// renames this file to select-without-signal.test.ts once the fix is merged.
+// gives them (issue 11 item 1: select once lost the losing branch's message unless the branch
+// passed its signal on). select.test.ts has the same tests with the signal passed on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { select, spawn, unboundedChannel, yieldNow } from "../../src/index.js";

@@ -1,9 +1,5 @@
-// Ported tokio tests that fail today because of a defect outside this lane: issue 11, "tasks
-// aborted before they start still run" (src/task/spawn.ts and join-handle.ts, the core
-// engineer's files this round). tokio never polls a task aborted before its first poll; these
-// ports check that, beyond the counts the original tests assert. Not run by `npm test` (the
-// runner picks *.test.ts); the lead renames this file to join-set-abort-before-start.test.ts once
-// the fix is merged.
+// tokio never polls a task aborted before its first poll (issue 11: "tasks aborted before they
+// start still run"); these ports check that, beyond the counts the original tests assert.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { JoinSet, sleep } from "../../src/index.js";

@@ -1,7 +1,5 @@
-// Ported tokio tests that fail today because of a defect in src/channel/oneshot.ts (the core
-// engineer's file this round: issue 11, "a second OneshotReceiver.recv() returns the value
-// again"). Not run by `npm test` (the runner picks *.test.ts); the lead renames this file to
-// oneshot-completion.test.ts once the fix is merged.
+// tokio's oneshot completion tests: the value is received once; a second recv/tryRecv is
+// ChannelClosedError (issue 11: "a second OneshotReceiver.recv() returns the value again").
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ChannelClosedError, oneshot } from "../../src/index.js";
