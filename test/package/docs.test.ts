@@ -48,7 +48,7 @@ const DECLARATIONS: Record<string, string> = {
   handle:
     "declare function handle(msg: Msg): void;\n" +
     "declare function handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void>;",
-  pool: "declare const pool: { query(sql: string): Promise<unknown[]> };",
+  pool: "declare const pool: { query(sql: string, opts?: { signal?: AbortSignal }): Promise<unknown[]> };",
   sql: "declare const sql: string;",
   batch: "declare function batch(): Promise<void>;",
   Config: "interface Config { port: number }",
@@ -63,6 +63,12 @@ const DECLARATIONS: Record<string, string> = {
   initialConfig: "declare const initialConfig: Config;",
   openDb: "declare function openDb(): Promise<AsyncDisposable>;",
   image: "declare const image: Uint8Array;",
+  tenantId: "declare const tenantId: string;",
+  redis: 'declare const redis: import("redis").RedisClientType;',
+  RedisMutex: 'import { RedisMutex } from "steward/redis";',
+  pg: "declare const pg: { query(sql: string, params: unknown[]): Promise<{ rowCount: number | null }> };",
+  state: "declare const state: string;",
+  id: "declare const id: number;",
 };
 /** Declarations some entries above rely on. */
 const DEPENDS: Record<string, string[]> = { rx: ["Msg"], handle: ["Msg"], loadConfig: ["Config"], initialConfig: ["Config"], job: ["Job"], work: ["Job"] };
