@@ -108,8 +108,11 @@ test("a block deep inside a library recursion keeps the user's frame: library fr
   assert.ok(b !== undefined && b.index < run.markIndex("block-end"), show(run));
   const stack = b.stack!;
   assert.ok(stack.length <= 32, `collapsed to the frame budget (${stack.length})`);
-  assert.equal(stack[0]!.kind, "library");
-  assert.equal(stack[0]!.package, "lodash");
+  // The sample may land inside a builtin lodash calls (a native frame on top); the first frame
+  // that is not native is lodash's.
+  const top = stack.find((f) => f.kind !== "native");
+  assert.equal(top?.kind, "library", show(run));
+  assert.equal(top?.package, "lodash");
   assert.ok(stack.some((f) => f.kind === "collapsed" && (f.count ?? 0) > 100), show(run));
   const user = stack.find((f) => f.functionName === "copyTree");
   assert.ok(user !== undefined, `the user's frame survives hundreds of lodash frames\n${show(run)}`);
