@@ -56,8 +56,10 @@ export interface HttpResourceOptions {
   readinessPath?: string;
   /**
    * While draining, a keep-alive connection is closed as idle only once nothing has been received
-   * or sent on it for this long, in ms: a client that sends its next request right after a
-   * response gets a 503 with `Connection: close` (it is told to go) instead of a closed socket.
+   * or sent on it for at least this long, in ms: a client that sends its next request right after
+   * a response gets a 503 with `Connection: close` (it is told to go) instead of a closed socket.
+   * The grace grows by itself for a connection whose client is slow to send (three times its
+   * longest recent gap, up to 5 s) and while the event loop runs late.
    * @default 250
    */
   idleGraceMs?: number;
@@ -97,12 +99,20 @@ interface Conn {
   last: ServerResponse | undefined;
   /** When it last became idle (accepted, or its last response ended), on steward's clock. */
   idleSince: number;
+  /**
+   * How long this client usually leaves it idle before its next request (the longest gap seen,
+   * decaying): a client that is slow to send (or a server too busy to read) needs a longer grace.
+   */
+  gap: number;
 }
 
 /** node:http's list of connections with their parsers (Node >= 18.2): `idle()` are those whose parser has seen nothing of a next request. */
 interface ConnectionsList {
   idle(): { socket?: Socket | null }[];
 }
+
+/** The longest a connection's own history can stretch its idle grace (a client that pauses for seconds between requests is closed at this). */
+const MAX_ADAPTIVE_GRACE_MS = 5_000;
 
 const SERVING = 0;
 const PRE_STOP = 1;
@@ -146,6 +156,8 @@ export class HttpResource implements AsyncDisposable {
   private forced = false;
   private serverClosed = false;
   private sweepScheduled = false;
+  /** How late the periodic sweep timer fires (decaying max): a busy event loop reads requests late. */
+  private loopLag = 0;
   private drainPromise: Promise<HttpDrainResult> | undefined;
   private readonly forceCtl = new AbortController();
   private wakeDone: (() => void) | undefined;
@@ -322,8 +334,12 @@ export class HttpResource implements AsyncDisposable {
       }
     }
     let periodic: TimerHandle | undefined;
+    let due = now();
     const tick = (): void => {
+      const t = now();
+      this.loopLag = Math.max(t - due, this.loopLag * 0.5);
       this.scheduleSweep();
+      due = t + this.sweepIntervalMs;
       periodic = schedule(tick, this.sweepIntervalMs, { ref: false });
     };
     tick();
@@ -384,6 +400,7 @@ export class HttpResource implements AsyncDisposable {
     this.accepted++;
     const socket = req.socket;
     const conn = this.sockets.get(socket) ?? this.track(socket);
+    if (conn.inFlight === 0) conn.gap = Math.max(now() - conn.idleSince, conn.gap * 0.75);
     conn.inFlight++;
     conn.last = res;
     this.responses.add(res);
@@ -414,7 +431,7 @@ export class HttpResource implements AsyncDisposable {
   private track(socket: Socket): Conn {
     const known = this.sockets.get(socket);
     if (known !== undefined) return known;
-    const conn: Conn = { inFlight: 0, last: undefined, idleSince: now() };
+    const conn: Conn = { inFlight: 0, last: undefined, idleSince: now(), gap: 0 };
     this.sockets.set(socket, conn);
     socket.once("close", () => {
       this.sockets.delete(socket);
@@ -432,7 +449,9 @@ export class HttpResource implements AsyncDisposable {
 
   /**
    * Closes every tracked connection that is idle: no request in flight, nothing of a next request
-   * seen by its parser, nothing left to write, and idle for at least `idleGraceMs`.
+   * seen by its parser, nothing left to write, and idle for longer than its client usually waits
+   * before its next request: at least `idleGraceMs`, three times the longest recent gap on that
+   * connection (at most {@link MAX_ADAPTIVE_GRACE_MS}), plus how late this event loop runs.
    */
   private sweep(): void {
     this.sweeps++;
@@ -440,7 +459,8 @@ export class HttpResource implements AsyncDisposable {
     const t = now();
     for (const [socket, conn] of this.sockets) {
       if (conn.inFlight !== 0 || socket.destroyed || socket.writableLength !== 0 || socket.readableLength !== 0) continue;
-      if (t - conn.idleSince < this.idleGraceMs) continue;
+      const grace = Math.max(this.idleGraceMs, Math.min(MAX_ADAPTIVE_GRACE_MS, 3 * conn.gap)) + this.loopLag;
+      if (t - conn.idleSince < grace) continue;
       if (parserIdle !== undefined && !parserIdle.has(socket)) continue;
       socket.destroy();
       this.idleClosed++;
