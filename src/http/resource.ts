@@ -59,8 +59,8 @@ export interface HttpResourceOptions {
    * or sent on it for at least this long, in ms: a client that sends its next request right after
    * a response gets a 503 with `Connection: close` (it is told to go) instead of a closed socket.
    * The grace grows by itself for a connection whose client is slow to send (three times its
-   * longest recent gap, up to 5 s) and while the event loop runs late.
-   * @default 250
+   * longest recent gap, up to 1 s) and while the event loop runs late.
+   * @default 100
    */
   idleGraceMs?: number;
   /** While draining, idle keep-alive connections are looked for every this many ms (and whenever a response ends). Default 50. */
@@ -111,8 +111,8 @@ interface ConnectionsList {
   idle(): { socket?: Socket | null }[];
 }
 
-/** The longest a connection's own history can stretch its idle grace (a client that pauses for seconds between requests is closed at this). */
-const MAX_ADAPTIVE_GRACE_MS = 5_000;
+/** The longest a connection's own history can stretch its idle grace: a client that pauses longer between requests is unlikely to send at the moment of the close, and must not hold the drain. */
+const MAX_ADAPTIVE_GRACE_MS = 1_000;
 
 const SERVING = 0;
 const PRE_STOP = 1;
@@ -195,7 +195,7 @@ export class HttpResource implements AsyncDisposable {
     this.name = opts.name ?? "http";
     this.preStopDelayMs = opts.preStopDelayMs ?? defaultPreStopDelayMs();
     this.readinessPath = opts.readinessPath;
-    this.idleGraceMs = opts.idleGraceMs ?? 250;
+    this.idleGraceMs = opts.idleGraceMs ?? 100;
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 50;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
 

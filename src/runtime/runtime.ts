@@ -335,8 +335,8 @@ interface PhaseWait {
   readonly participantsOnly: boolean;
   /** Drain: also end when every task left is idle. */
   readonly idleEnds: boolean;
-  /** An idle state was seen; confirmed after a macrotask turn (a receive parked by the budget is served by then). */
-  confirming: boolean;
+  /** A look for "every task left is idle" is scheduled or being confirmed. */
+  checking: boolean;
   finish(why: "done" | "idle" | "deadline"): void;
 }
 
@@ -786,7 +786,12 @@ export class Runtime implements TaskHost, AsyncDisposable {
     }
   }
 
-  /** Something changed (a task ended, a participant settled): let the phase wait look again. */
+  /**
+   * Something changed (a task ended, a participant settled): let the phase wait look again. The
+   * end of everything is seen at once; "every task left is idle" is looked for at most once per
+   * event-loop turn (it walks the live tasks), and must still hold a turn later — a receive the
+   * budget parked is served by then — before the drain ends on it.
+   */
   private poke(): void {
     const w = this.phaseWait;
     if (w === undefined || this.runningStops.size > 0) return;
@@ -794,13 +799,18 @@ export class Runtime implements TaskHost, AsyncDisposable {
       w.finish("done");
       return;
     }
-    if (w.idleEnds && !w.confirming && this.allIdle()) {
-      w.confirming = true;
+    if (!w.idleEnds || w.checking) return;
+    w.checking = true;
+    setImmediate(() => {
+      if (this.phaseWait !== w || this.runningStops.size > 0 || !this.allIdle()) {
+        w.checking = false;
+        return;
+      }
       setImmediate(() => {
-        w.confirming = false;
+        w.checking = false;
         if (this.phaseWait === w && this.runningStops.size === 0 && this.allIdle()) w.finish(this.liveCount === this.exempt.size ? "done" : "idle");
       });
-    }
+    });
   }
 
   private allIdle(): boolean {
@@ -823,7 +833,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
       const w: PhaseWait = {
         participantsOnly,
         idleEnds,
-        confirming: false,
+        checking: false,
         finish: (why) => {
           if (this.phaseWait !== w) return;
           this.phaseWait = undefined;
