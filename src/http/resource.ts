@@ -60,7 +60,7 @@ export interface HttpResourceOptions {
    * a response gets a 503 with `Connection: close` (it is told to go) instead of a closed socket.
    * The grace grows by itself for a connection whose client is slow to send (three times its
    * longest recent gap, up to 1 s) and while the event loop runs late.
-   * @default 100
+   * @default 250
    */
   idleGraceMs?: number;
   /** While draining, idle keep-alive connections are looked for every this many ms (and whenever a response ends). Default 50. */
@@ -195,7 +195,7 @@ export class HttpResource implements AsyncDisposable {
     this.name = opts.name ?? "http";
     this.preStopDelayMs = opts.preStopDelayMs ?? defaultPreStopDelayMs();
     this.readinessPath = opts.readinessPath;
-    this.idleGraceMs = opts.idleGraceMs ?? 100;
+    this.idleGraceMs = opts.idleGraceMs ?? 250;
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 50;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
 
@@ -342,7 +342,9 @@ export class HttpResource implements AsyncDisposable {
       due = t + this.sweepIntervalMs;
       periodic = schedule(tick, this.sweepIntervalMs, { ref: false });
     };
-    tick();
+    // The first sweep comes a turn later; how long that turn took is the first measure of how
+    // late this loop reads what arrives (a loaded process reads a request hundreds of ms late).
+    setImmediate(tick);
     if (forced.aborted) this.destroyAll();
     await new Promise<void>((resolve) => {
       this.wakeDone = resolve;

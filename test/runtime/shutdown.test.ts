@@ -232,7 +232,7 @@ void test("cancelOnStop: such a task is cancelled at the announcement, does not 
 });
 
 void test("at the drain deadline, tasks at work are cut and grouped by spawn site (200 tasks: one item ×200); idle ones and those that finish anyway are not lost", async () => {
-  const rt = new Runtime({ shutdownTimeoutMs: 300, collectTimeoutMs: 100 });
+  const rt = new Runtime({ shutdownTimeoutMs: 1300, collectTimeoutMs: 1000 });
   const [tx, rx] = rt.enter(() => unboundedChannel<number>());
   rt.enter(() => {
     for (let i = 0; i < 200; i++) spawn(() => sleep(60_000), { name: `GET /slow #${i}` });
