@@ -42,14 +42,15 @@ export interface Clock {
 
 const NEVER: TimerHandle = { cancel() {} };
 
-/** A real timer, re-armed in segments while more than MAX_TIMER_MS remain. */
+/** A real timer: one Node timer, or segments re-armed while more than MAX_TIMER_MS remain. */
 class RealTimer implements TimerHandle {
   handle: NodeJS.Timeout | undefined = undefined;
   /** The current segment is the last one: when it fires, the callback runs. */
-  last = false;
+  last = true;
+  /** When the callback is due (performance.now()); only read for chained delays. */
+  due = 0;
   constructor(
     public cb: (() => void) | undefined,
-    readonly due: number,
     readonly ref: boolean,
   ) {}
 
@@ -62,17 +63,21 @@ class RealTimer implements TimerHandle {
   }
 }
 
-function arm(t: RealTimer, left: number): void {
-  t.last = left <= MAX_TIMER_MS;
+/**
+ * Arms one segment. The delay is passed on as given (not recomputed from the clock): Node keeps
+ * one timer list per distinct delay, and thousands of sleeps of one duration must share one.
+ */
+function arm(t: RealTimer, ms: number): void {
+  t.last = ms <= MAX_TIMER_MS;
   // setTimeout's extra argument instead of a closure: no allocation per segment.
-  t.handle = setTimeout(fire, t.last ? Math.max(0, left) : MAX_TIMER_MS, t);
+  t.handle = setTimeout(fire, t.last ? ms : MAX_TIMER_MS, t);
   if (!t.ref) t.handle.unref();
 }
 
 function fire(t: RealTimer): void {
   t.handle = undefined;
   if (!t.last) {
-    arm(t, t.due - performance.now());
+    arm(t, Math.max(0, t.due - performance.now()));
     return;
   }
   const cb = t.cb;
@@ -86,7 +91,8 @@ export const realClock: Clock = {
   schedule(cb, ms, ref) {
     // A timer that never fires and holds nothing needs no timer at all.
     if (ms === Infinity && !ref) return NEVER;
-    const t = new RealTimer(cb, performance.now() + ms, ref);
+    const t = new RealTimer(cb, ref);
+    if (ms > MAX_TIMER_MS) t.due = performance.now() + ms;
     arm(t, ms);
     return t;
   },
