@@ -23,11 +23,11 @@ function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen({ port: 0, host: "127.0.0.1", backlog: 4096 }, () => resolve((server.address() as AddressInfo).port)));
 }
 
-/** `conns` keep-alive connections that served a request, then went idle (longer than the drain's grace). */
+/** `conns` keep-alive connections that served a request, then went idle (for longer than a second: an idle service). */
 async function idleConnections(port: number, conns: number): Promise<Pool> {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: conns, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
   await Promise.all(Array.from({ length: conns }, () => pool.request({ path: "/", method: "GET" }).then((r) => r.body.text())));
-  await pause(400);
+  await pause(1200);
   return pool;
 }
 

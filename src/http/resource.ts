@@ -114,6 +114,9 @@ interface ConnectionsList {
 /** The longest a connection's own history can stretch its idle grace: a client that pauses longer between requests is unlikely to send at the moment of the close, and must not hold the drain. */
 const MAX_ADAPTIVE_GRACE_MS = 1_000;
 
+/** Idle this long when the drain begins, a connection is closed at once, without waiting a turn. */
+const LONG_IDLE_MS = 1_000;
+
 const SERVING = 0;
 const PRE_STOP = 1;
 const DRAINING = 2;
@@ -336,14 +339,17 @@ export class HttpResource implements AsyncDisposable {
     let periodic: TimerHandle | undefined;
     let due = now();
     const tick = (): void => {
+      if (this.phase !== DRAINING) return; // the drain ended before this turn
       const t = now();
       this.loopLag = Math.max(t - due, this.loopLag * 0.5);
       this.scheduleSweep();
       due = t + this.sweepIntervalMs;
       periodic = schedule(tick, this.sweepIntervalMs, { ref: false });
     };
-    // The first sweep comes a turn later; how long that turn took is the first measure of how
-    // late this loop reads what arrives (a loaded process reads a request hundreds of ms late).
+    // Connections idle for a long time go at once (no client sending back to back looks like
+    // that). The first full sweep comes a turn later; how long that turn took is the first
+    // measure of how late this loop reads what arrives (a loaded process can be hundreds of ms late).
+    this.sweep(LONG_IDLE_MS);
     setImmediate(tick);
     if (forced.aborted) this.destroyAll();
     await new Promise<void>((resolve) => {
@@ -455,18 +461,21 @@ export class HttpResource implements AsyncDisposable {
    * before its next request: at least `idleGraceMs`, three times the longest recent gap on that
    * connection (at most {@link MAX_ADAPTIVE_GRACE_MS}), plus how late this event loop runs.
    */
-  private sweep(): void {
+  private sweep(atLeastMs = 0): void {
     this.sweeps++;
     const parserIdle = this.parserIdleSockets();
     const t = now();
     for (const [socket, conn] of this.sockets) {
       if (conn.inFlight !== 0 || socket.destroyed || socket.writableLength !== 0 || socket.readableLength !== 0) continue;
-      const grace = Math.max(this.idleGraceMs, Math.min(MAX_ADAPTIVE_GRACE_MS, 3 * conn.gap)) + this.loopLag;
+      const grace = Math.max(atLeastMs, Math.max(this.idleGraceMs, Math.min(MAX_ADAPTIVE_GRACE_MS, 3 * conn.gap)) + this.loopLag);
       if (t - conn.idleSince < grace) continue;
       if (parserIdle !== undefined && !parserIdle.has(socket)) continue;
       socket.destroy();
+      // Gone for the drain now (nothing can arrive on it any more), not when its "close" event comes.
+      this.sockets.delete(socket);
       this.idleClosed++;
     }
+    this.checkDone();
   }
 
   /** Sockets whose HTTP parser is between requests; undefined when node:http does not say. */
