@@ -95,8 +95,10 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
       if (exit) process.exit(code);
       resolveCode(code);
     };
+    // Never as the task that happens to run (an uncaught error's, a token cancelled in a task):
+    // that task must still be drained and collected like any other.
     const startShutdown = (reason: unknown): void => {
-      if (rt.state === "running") void rt.shutdown({ reason });
+      if (rt.state === "running") void rt.requestShutdown({ reason });
     };
 
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -140,7 +142,7 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
     rt.token.onCancel((reason) => startShutdown(reason));
     rt.stopping.onCancel(() => {
       queueMicrotask(() => {
-        void rt.shutdown().then((report) => {
+        void rt.requestShutdown().then((report) => {
           if (!report.clean || eventful || report.drain.endedBy === "deadline") write(formatReport(report, label));
           finish(failed || rt.shutdownCause === "panic" || !report.clean ? 1 : 0);
         });

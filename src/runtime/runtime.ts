@@ -449,7 +449,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
     });
     // The announcement is the shutdown's start, whoever cancels it.
     this.stopping.onCancel((reason) => {
-      if (this.#state === "running") void this.shutdown({ reason });
+      if (this.#state === "running") void this.requestShutdown({ reason });
     });
     this.extensions = attachExtensions(this, opts as Readonly<Record<string, unknown>>);
   }
@@ -576,6 +576,14 @@ export class Runtime implements TaskHost, AsyncDisposable {
     return this.shutdownPromise;
   }
 
+  /**
+   * @internal `shutdown()` started on behalf of an event (a signal, a cancelled token, a panic),
+   * not by the task that happens to be running: that task is not exempted from the drain.
+   */
+  requestShutdown(opts?: ShutdownOptions): Promise<ShutdownReport> {
+    return als.run(NEUTRAL, () => this.shutdown(opts));
+  }
+
   /** `shutdown()` with the default deadlines, for `await using rt = new Runtime()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
@@ -662,14 +670,16 @@ export class Runtime implements TaskHost, AsyncDisposable {
         }
       }),
     );
-    for (const p of this.participants) this.announceParticipant(p);
+    // Copies: a participant may register another (announced and started by onStop itself).
+    for (const p of [...this.participants]) this.announceParticipant(p);
     if (preStop > 0) await this.delay(preStop);
     const t1 = now();
 
     // 2. drain
     this.#state = "draining";
-    for (const p of this.participants) this.startParticipant(p);
+    const starting = [...this.participants];
     this.participants.clear();
+    for (const p of starting) this.startParticipant(p);
     const endedBy = await this.waitPhase(drainDeadline, false, true);
     const heldBy = endedBy === "deadline" ? groupTasks(this.atWork()) : [];
     const t2 = now();
@@ -953,7 +963,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
     }
     if (this.unhandledPanic === "shutdown" && this.#state === "running") {
       this.shutdownCause = "panic";
-      void this.shutdown({ reason: error });
+      void this.requestShutdown({ reason: error });
     }
   }
 }

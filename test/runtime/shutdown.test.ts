@@ -579,6 +579,23 @@ void test("cancelling `stopping` by hand starts the shutdown; shutdown from insi
   assert.equal(seen, true);
 });
 
+void test("a task that cancels `stopping` by hand is drained like any other: nothing is dropped under it", async () => {
+  const rt = new Runtime();
+  let ended = false;
+  let droppedBeforeItEnded: boolean | undefined;
+  rt.defer(() => void (droppedBeforeItEnded = !ended));
+  rt.spawn(async (ctx) => {
+    ctx.stopping.cancel("from a task");
+    await sleep(50);
+    ended = true;
+  });
+  await sleep(5);
+  const report = await rt.shutdown();
+  assert.equal(report.reason, "from a task");
+  assert.equal(droppedBeforeItEnded, false);
+  assert.equal(report.tasks.completed, 1);
+});
+
 void test("tasks spawned after the cancel start cancelled, and collect waits for them too", async () => {
   const rt = new Runtime({ shutdownTimeoutMs: 300 });
   let lateCancelled: boolean | undefined;
