@@ -114,9 +114,6 @@ interface ConnectionsList {
 /** The longest a connection's own history can stretch its idle grace: a client that pauses longer between requests is unlikely to send at the moment of the close, and must not hold the drain. */
 const MAX_ADAPTIVE_GRACE_MS = 1_000;
 
-/** Idle this long when the drain begins, a connection is closed at once, without waiting a turn. */
-const LONG_IDLE_MS = 1_000;
-
 const SERVING = 0;
 const PRE_STOP = 1;
 const DRAINING = 2;
@@ -346,10 +343,10 @@ export class HttpResource implements AsyncDisposable {
       due = t + this.sweepIntervalMs;
       periodic = schedule(tick, this.sweepIntervalMs, { ref: false });
     };
-    // Connections idle for a long time go at once (no client sending back to back looks like
-    // that). The first full sweep comes a turn later; how long that turn took is the first
-    // measure of how late this loop reads what arrives (a loaded process can be hundreds of ms late).
-    this.sweep(LONG_IDLE_MS);
+    // The first sweep, like every sweep, runs in the check phase, right after a poll phase read
+    // what had arrived: swept here (in a signal's turn), a connection whose next request waits
+    // unread in the kernel would be reset. How long that hop took is the first measure of how
+    // late this loop reads what arrives (a loaded process can be hundreds of ms late).
     setImmediate(tick);
     if (forced.aborted) this.destroyAll();
     await new Promise<void>((resolve) => {
@@ -461,13 +458,13 @@ export class HttpResource implements AsyncDisposable {
    * before its next request: at least `idleGraceMs`, three times the longest recent gap on that
    * connection (at most {@link MAX_ADAPTIVE_GRACE_MS}), plus how late this event loop runs.
    */
-  private sweep(atLeastMs = 0): void {
+  private sweep(): void {
     this.sweeps++;
     const parserIdle = this.parserIdleSockets();
     const t = now();
     for (const [socket, conn] of this.sockets) {
       if (conn.inFlight !== 0 || socket.destroyed || socket.writableLength !== 0 || socket.readableLength !== 0) continue;
-      const grace = Math.max(atLeastMs, Math.max(this.idleGraceMs, Math.min(MAX_ADAPTIVE_GRACE_MS, 3 * conn.gap)) + this.loopLag);
+      const grace = Math.max(this.idleGraceMs, Math.min(MAX_ADAPTIVE_GRACE_MS, 3 * conn.gap)) + this.loopLag;
       if (t - conn.idleSince < grace) continue;
       if (parserIdle !== undefined && !parserIdle.has(socket)) continue;
       socket.destroy();
