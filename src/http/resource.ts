@@ -102,8 +102,12 @@ interface Conn {
   /**
    * How long this client usually leaves it idle before its next request (the longest gap seen,
    * decaying): a client that is slow to send (or a server too busy to read) needs a longer grace.
+   * Only gaps after a response count: the wait for a new connection's first request says more
+   * about how busy connecting was than about the client.
    */
   gap: number;
+  /** A response on it has ended (so a later request's gap is measured). */
+  answered: boolean;
 }
 
 /** node:http's list of connections with their parsers (Node >= 18.2): `idle()` are those whose parser has seen nothing of a next request. */
@@ -405,7 +409,7 @@ export class HttpResource implements AsyncDisposable {
     this.accepted++;
     const socket = req.socket;
     const conn = this.sockets.get(socket) ?? this.track(socket);
-    if (conn.inFlight === 0) conn.gap = Math.max(now() - conn.idleSince, conn.gap * 0.75);
+    if (conn.inFlight === 0 && conn.answered) conn.gap = Math.max(now() - conn.idleSince, conn.gap * 0.75);
     conn.inFlight++;
     conn.last = res;
     this.responses.add(res);
@@ -429,6 +433,7 @@ export class HttpResource implements AsyncDisposable {
     this.responses.delete(res);
     conn.inFlight--;
     conn.idleSince = now();
+    conn.answered = true;
     if (conn.last === res) conn.last = undefined;
     if (this.phase === DRAINING) this.checkDone();
   }
@@ -436,7 +441,7 @@ export class HttpResource implements AsyncDisposable {
   private track(socket: Socket): Conn {
     const known = this.sockets.get(socket);
     if (known !== undefined) return known;
-    const conn: Conn = { inFlight: 0, last: undefined, idleSince: now(), gap: 0 };
+    const conn: Conn = { inFlight: 0, last: undefined, idleSince: now(), gap: 0, answered: false };
     this.sockets.set(socket, conn);
     socket.once("close", () => {
       this.sockets.delete(socket);
