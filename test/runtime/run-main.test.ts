@@ -62,8 +62,9 @@ function run(mode: string): Child {
   };
 }
 
-// The child processes spend most of their time waiting: four at a time keeps the file short.
-void describe("runMain in a child process, in the shapes the README writes", { concurrency: 4 }, () => {
+// The child processes spend most of their time waiting: two at a time keeps the file short
+// without starving timing-sensitive tests that run alongside.
+void describe("runMain in a child process, in the shapes the README writes", { concurrency: 2 }, () => {
   void test("SIGTERM: the worker drains its queue, main cleans up with steward waits, then the drop phase; exit 0", async () => {
     const c = run("graceful");
     await c.waitFor("ready");
