@@ -5,12 +5,13 @@
  *   GET  /fast          answers at once
  *   GET  /slow          blocks the event loop in crunchNumbers() for 600 ms
  *   GET  /offload       the same work on a blockingPool thread: the loop stays free
- *   POST /ingest        a job into a bounded channel(16); a consumer works them 4 at a time (Semaphore)
+ *   POST /ingest?ms=N   a job into a bounded channel(16); a consumer works them 4 at a time (Semaphore),
+ *                       N ms each (default 10); on SIGTERM it drains what is queued before the service exits
  *   GET  /work?ms=N     an async wait of N ms (in flight when SIGTERM arrives)
  *   GET  /stats         what the ingest pipeline holds, and the heap
  */
 import http from "node:http";
-import { blockingPool, channel, currentRuntime, httpResource, runMain, Semaphore, shield, sleep, spawn, TaskTracker } from "../src/index.js";
+import { blockingPool, channel, currentRuntime, httpResource, runMain, Semaphore, sleep, spawn, TaskTracker } from "../src/index.js";
 import type { ShutdownReport } from "../src/index.js";
 import { crunchNumbers } from "./crunch.js";
 
@@ -20,20 +21,24 @@ const serve = process.argv.includes("--serve");
 interface Job {
   id: number;
   body: string;
+  /** How long the job's I/O takes. */
+  ms: number;
 }
 
-function printReport(r: ShutdownReport): void {
+function printReport(r: ShutdownReport, jobs: { received: number; processed: number }): void {
   const t = r.tasks;
+  const p = r.phases;
   process.stdout.write(
-    `SHUTDOWN clean=${r.clean} in ${r.durationMs} ms: tasks total ${t.total}, completed ${t.completed}, ` +
-      `cancelled ${t.cancelled}, panicked ${t.panicked}, stuck ${t.stuck.length}; dispose errors ${r.disposeErrors.length}\n`,
+    `SHUTDOWN clean=${r.clean} in ${r.durationMs} ms (announce ${p.announceMs}, drain ${p.drainMs} ended by ${r.drain.endedBy}, ` +
+      `collect ${p.collectMs}, drop ${p.dropMs}): tasks total ${t.total}, completed ${t.completed}, cancelled ${t.cancelled}, ` +
+      `panicked ${t.panicked}, stuck ${t.stuck.length}; lost ${r.lost.length}; dispose errors ${r.disposeErrors.length}; ` +
+      `jobs received ${jobs.received}, processed ${jobs.processed}\n`,
   );
 }
 
 await runMain(
   async (ctx) => {
     const rt = currentRuntime();
-    rt.token.onCancel(() => void rt.shutdown().then(printReport));
     const pool = blockingPool(new URL("./work.js", import.meta.url), { name: "crunch", maxThreads: 1 });
 
     // Ingest: a bounded channel is the backpressure; a semaphore bounds the concurrent work.
@@ -41,6 +46,11 @@ await runMain(
     const permits = new Semaphore(4);
     const stats = { received: 0, processed: 0, maxBuffered: 0, maxWorking: 0, heapStartMB: process.memoryUsage().heapUsed / 2 ** 20 };
     const work = new TaskTracker();
+    rt.stopping.onCancel(() => {
+      // The announcement: intake is about to stop; what is queued is still worked off (the drain).
+      process.stdout.write(`STOPPING with ${rx.length} job(s) queued and ${4 - permits.available} in progress\n`);
+      void rt.shutdown().then((r) => printReport(r, stats));
+    });
     spawn(
       async () => {
         for await (const job of rx) {
@@ -48,7 +58,7 @@ await runMain(
           stats.maxWorking = Math.max(stats.maxWorking, 4 - permits.available);
           work.spawn(async () => {
             try {
-              await sleep(2); // the job's I/O
+              await sleep(job.ms); // the job's I/O
               stats.processed += job.body.length > 0 ? 1 : 0;
             } finally {
               permit.release();
@@ -60,11 +70,13 @@ await runMain(
     );
 
     let nextRequest = 0;
+    let nextJob = 0;
+    let workInFlight = 0;
     const server = http.createServer((req, res) => {
       const url = new URL(req.url ?? "/", "http://localhost");
-      // A request in flight should finish even once shutdown has begun: its waits are shielded
-      // from the stop (the drain deadline still cuts it), so the collect phase waits for it.
-      spawn(() => shield(() => handle(url, req, res)), { name: `${req.method} ${url.pathname} #${++nextRequest}` });
+      // Each request is a task. Shutdown drains it: its waits keep working and its signal stays
+      // intact until the drain deadline.
+      spawn(() => handle(url, req, res), { name: `${req.method} ${url.pathname} #${++nextRequest}` });
     });
 
     async function handle(url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -78,20 +90,25 @@ await runMain(
           await pool.run(600);
           return void res.end("offload: done on a pool thread\n");
         case "/work":
-          await sleep(Number(url.searchParams.get("ms") ?? 100));
+          workInFlight++;
+          try {
+            await sleep(Number(url.searchParams.get("ms") ?? 100));
+          } finally {
+            workInFlight--;
+          }
           return void res.end("work: done\n");
         case "/ingest": {
           let body = "";
           for await (const chunk of req) body += String(chunk);
-          stats.received++;
-          await tx.send({ id: stats.received, body }); // waits while 16 jobs are buffered
+          await tx.send({ id: ++nextJob, body, ms: Number(url.searchParams.get("ms") ?? 10) }); // waits while 16 jobs are buffered
+          stats.received++; // accepted: in the queue
           stats.maxBuffered = Math.max(stats.maxBuffered, rx.length);
           res.statusCode = 202;
           return void res.end("accepted\n");
         }
         case "/stats":
           res.setHeader("content-type", "application/json");
-          return void res.end(JSON.stringify({ ...stats, buffered: rx.length, heapMB: process.memoryUsage().heapUsed / 2 ** 20 }));
+          return void res.end(JSON.stringify({ ...stats, buffered: rx.length, workInFlight, heapMB: process.memoryUsage().heapUsed / 2 ** 20 }));
         default:
           res.statusCode = 404;
           return void res.end("not found\n");
@@ -108,8 +125,11 @@ await runMain(
         process.stdout.write("live console: `npx steward console` in a terminal, http://127.0.0.1:6670/ in a browser (browsers refuse 6669)\n");
       }
     });
-    await ctx.token.cancelled();
+    // Until SIGTERM. Nothing to close here: the server stops intake by itself, and the ingest
+    // consumer, once its queue is empty and nothing can fill it, is idle: the drain ends then.
+    await ctx.stopping.cancelled();
   },
+  // Default deadlines (a 20 s budget: drain, then 2 s to collect; 2 s per disposer).
   // With --serve the live console runs too: http://127.0.0.1:6669 or `npx steward console`.
-  { name: "demo", supervisor: { thresholdMs: 100, startupGraceMs: 300 }, shutdownTimeoutMs: 5_000, console: serve },
+  { name: "demo", supervisor: { thresholdMs: 100, startupGraceMs: 300 }, console: serve },
 );

@@ -158,31 +158,50 @@ async function tour(): Promise<void> {
   say("\n4. A burst of 400 POST /ingest: a bounded channel(16) and a Semaphore(4) hold memory flat.");
   const before = (await (await fetch(`${base}/stats`)).json()) as { heapMB: number };
   const burst = await Promise.all(Array.from({ length: 400 }, (_, i) => get(base, "/ingest", { method: "POST", body: `job ${i} `.repeat(20) })));
-  await sleep(100);
-  const st = (await (await fetch(`${base}/stats`)).json()) as { received: number; processed: number; maxBuffered: number; maxWorking: number; heapMB: number };
+  type Stats = { received: number; processed: number; maxBuffered: number; maxWorking: number; heapMB: number };
+  let st = (await (await fetch(`${base}/stats`)).json()) as Stats;
+  for (let i = 0; i < 100 && st.processed < st.received; i++) {
+    await sleep(50);
+    st = (await (await fetch(`${base}/stats`)).json()) as Stats;
+  }
   say(`   ${burst.filter((r) => r.status === 202).length} accepted, ${st.processed} processed; at most ${st.maxBuffered} buffered and ${st.maxWorking} in progress at once`);
   say(`   heap ${before.heapMB.toFixed(1)} MB before the burst, ${st.heapMB.toFixed(1)} MB after`);
   check(st.maxBuffered <= 16 && st.maxWorking <= 4, "the channel never held more than 16 jobs, the semaphore never let more than 4 run");
   check(st.processed === 400, "no job was lost");
 
-  say("\n5. SIGTERM with 20 requests in flight: they all complete, then the shutdown report.");
-  const inflight = Array.from({ length: 20 }, () => get(base, "/work?ms=400").catch((e: Error) => ({ status: 0, body: String((e.cause as Error | undefined)?.message ?? e.message), ms: 0, end: 0 })));
-  await sleep(100);
+  say("\n5. SIGTERM with 20 requests in flight and the ingest queue full: the requests complete, the worker drains its queue, then the report.");
+  const failed = (e: Error): { status: number; body: string; ms: number; end: number } => ({ status: 0, body: String((e.cause as Error | undefined)?.message ?? e.message), ms: 0, end: 0 });
+  const inflight = Array.from({ length: 20 }, () => get(base, "/work?ms=1000").catch(failed));
+  // 60 jobs of 50 ms: 16 fill the queue, 4 are worked on, the rest wait in send() (backpressure).
+  const jobs = Array.from({ length: 60 }, (_, i) => get(base, "/ingest?ms=50", { method: "POST", body: `late job ${i}` }).catch(failed));
+  // SIGTERM once all 20 are in flight and the queue is full (a loaded machine can take a while).
+  for (let i = 0; i < 200; i++) {
+    const now = (await (await fetch(`${base}/stats`)).json()) as { workInFlight: number; buffered: number };
+    if (now.workInFlight === 20 && now.buffered >= 8) break;
+    await sleep(20);
+  }
   const mark5 = performance.now();
-  child.kill("SIGTERM");
   const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-  await sleep(50);
-  const late = await get(base, "/fast").catch((e: Error) => ({ status: 0, body: e.message, ms: 0, end: 0 }));
+  child.kill("SIGTERM");
+  while (!stdout.some((x) => x.startsWith("STOPPING"))) await sleep(5); // the service heard it
+  const late = await get(base, "/fast").catch(failed);
   const done = await Promise.all(inflight);
+  const accepted = (await Promise.all(jobs)).filter((r) => r.status === 202).length;
   const [code] = await exited;
+  const exitMs = performance.now() - mark5;
   for (const l of stderr.after(mark5)) say(`   │ ${l.text}`);
-  for (const l of stdout.filter((x) => x.startsWith("SHUTDOWN"))) say(`   │ ${l}`);
+  for (const l of stdout.filter((x) => x.startsWith("STOPPING") || x.startsWith("SHUTDOWN"))) say(`   │ ${l}`);
   const complete = done.filter((r) => r.status === 200 && r.body === "work: done\n").length;
-  say(`   ${complete}/20 in-flight responses complete; a request after SIGTERM got ${late.status === 0 ? "refused" : late.status}`);
-  check(complete === 20, "every in-flight request got its whole response");
+  const shutdownLine = stdout.find((x) => x.startsWith("SHUTDOWN")) ?? "";
+  const m = /jobs received (\d+), processed (\d+)/.exec(shutdownLine);
+  const queued = Number(/STOPPING with (\d+) job/.exec(stdout.find((x) => x.startsWith("STOPPING")) ?? "")?.[1] ?? 0);
+  say(`   ${complete}/20 in-flight responses complete; ${accepted}/60 late jobs accepted; ${queued} queued at SIGTERM; a request after SIGTERM got ${late.status === 0 ? "refused" : late.status}; exit after ${exitMs.toFixed(0)} ms`);
+  check(complete === 20, "every in-flight request got its whole response (its signal intact through the drain)");
   for (const r of done) if (r.status !== 200) say(`   (failed: ${r.status} ${r.body})`);
+  check(queued > 0 && m !== null && m[1] === m[2], `the worker drained its queue: ${m?.[2] ?? "?"} of ${m?.[1] ?? "?"} accepted jobs processed, ${queued} of them queued at SIGTERM`);
+  check(/clean=true/.test(shutdownLine) && /lost 0;/.test(shutdownLine), "the report is clean: nothing accepted was lost");
   check(late.status === 503 || late.status === 0, "new requests are turned away while draining");
-  check(code === 0, `the service exited with code ${code} (0: main returned and shutdown was clean)`);
+  check(code === 0, `the service exited with code ${code} (0: the shutdown was clean)`);
 }
 
 async function serveInForeground(): Promise<void> {

@@ -18,7 +18,7 @@ export { scope } from "./task/scope.js";
 export type { Scope } from "./task/scope.js";
 export { sleep } from "./time/sleep.js";
 export { interval } from "./time/interval.js";
-export type { Interval, MissedTick } from "./time/interval.js";
+export type { Interval, IntervalOptions, MissedTick } from "./time/interval.js";
 export { timeout } from "./time/timeout.js";
 export { select } from "./select/select.js";
 export type { Branch, Selected } from "./select/select.js";

@@ -8,7 +8,8 @@
  * shuts down in mid-flight, and classifies how the producer ended:
  *
  *  - "ok":         it saw the stop request and returned;
- *  - "cancelled":  a wait rejected with CancelledError (steward's answer to a stop: expected);
+ *  - "cancelled":  a wait rejected with CancelledError (a cancel that came before the producer
+ *                  saw the stop request: expected, nothing impossible about it);
  *  - "impossible": its reply was missing (the channel was closed under it) or a send hit a
  *                  closed channel: the post's panic at `response_rx.recv().await.unwrap()`.
  *
@@ -17,7 +18,9 @@
  * naive-grace: the same, with one event-loop turn of grace between the flag and the closing:
  *          it helps only when the grace outlasts the worker's I/O, which no code can know.
  * steward: the same two functions as tasks of a Runtime, the channel ends given to `defer()`,
- *          and `runtime.shutdown()`: stop (cancel), collect (wait for both tasks), drop (close).
+ *          and `runtime.shutdown()`: announce (the producer's stop flag is `ctx.stopping`), drain
+ *          (the producer returns, the worker finishes), cancel and collect (nothing left), drop
+ *          (close the channels).
  */
 import { CancelledError, Runtime, unboundedChannel, type Receiver, type Sender } from "../../src/index.js";
 
@@ -123,7 +126,7 @@ export async function stewardOnce(turnsBeforeStop: number): Promise<Outcome> {
   rt.defer(p.resTx, "responses tx");
   rt.defer(p.resRx, "responses rx");
   rt.spawn(() => worker(p), { name: "worker" });
-  const prod = rt.spawn((ctx) => producer(p, () => ctx.token.isCancelled), { name: "producer" });
+  const prod = rt.spawn((ctx) => producer(p, () => ctx.stopping.isCancelled), { name: "producer" });
   for (let i = 0; i < turnsBeforeStop; i++) await turn();
   const report = await rt.shutdown({ timeoutMs: 5_000 });
   const r = await prod.result();

@@ -113,9 +113,8 @@ export class CancellationToken {
       try {
         node.onTokenCancelled(this.#reason);
       } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
+        // A throwing callback must neither stop the others nor crash the process later.
+        reportListenerError(err);
       }
       node = next;
     }
@@ -126,7 +125,12 @@ export class CancellationToken {
     return waitCancelled(this, opts);
   }
 
-  /** Calls `cb(reason)` once on cancellation (at once if already cancelled). Dispose to unregister. */
+  /**
+   * Calls `cb(reason)` once on cancellation (at once if already cancelled). Dispose to unregister.
+   * A callback that throws does not stop the others and never crashes the process: the error is
+   * recorded in a runtime's shutdown report when the runtime cancelled the token, else printed to
+   * stderr as one line.
+   */
   onCancel(cb: (reason: unknown) => void): Disposable {
     checkFunction(cb, "cb");
     if (this.#cancelled) {
@@ -236,6 +240,40 @@ class SignalLink {
 }
 
 const signalLinks = new WeakMap<AbortSignal, SignalLink>();
+/** Prints a line to stderr: the only output of this module. */
+const write = (s: string): void => void process.stderr.write(s);
+
+let listenerErrorHandler: ((error: unknown) => void) | undefined;
+
+/**
+ * @internal Where errors thrown by cancellation callbacks (`onCancel`) go while `fn` runs: the
+ * runtime records them in its shutdown report. Returns the previous handler. Without one, each
+ * is printed to stderr as one line.
+ */
+export function setListenerErrorHandler(fn: ((error: unknown) => void) | undefined): ((error: unknown) => void) | undefined {
+  const prev = listenerErrorHandler;
+  listenerErrorHandler = fn;
+  return prev;
+}
+
+function reportListenerError(err: unknown): void {
+  const h = listenerErrorHandler;
+  if (h !== undefined) {
+    try {
+      h(err);
+      return;
+    } catch {
+      // fall through to the default
+    }
+  }
+  let text: string;
+  try {
+    text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+  } catch {
+    text = "<unprintable>";
+  }
+  write(`steward: an onCancel callback threw: ${text.split("\n")[0]}\n`);
+}
 
 /** The error a wait rejects with when its task's token is cancelled with `reason`. */
 export function asCancelledError(reason: unknown): CancelledError {

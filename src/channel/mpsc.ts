@@ -13,6 +13,7 @@
  * group) before `take` runs, so a withdrawn or losing wait never takes or delivers anything.
  */
 import { parkUntilRefill, takeBudget } from "../core/budget.js";
+import { currentFrame } from "../core/context.js";
 import { Deque } from "../core/deque.js";
 import { checkInteger } from "../core/validate.js";
 import { claimSignal, lostReason, precheck, readyValue, RESOLVED, type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
@@ -195,6 +196,7 @@ class ClosedSide<T> implements Resource<void, undefined> {
 export function channel<T>(capacity: number): [Sender<T>, Receiver<T>] {
   checkInteger(capacity, "capacity", 1);
   const c = new Chan<T>(capacity);
+  adopt(c);
   return [new Sender(c), new Receiver(c)];
 }
 
@@ -205,7 +207,13 @@ export function channel<T>(capacity: number): [Sender<T>, Receiver<T>] {
  */
 export function unboundedChannel<T>(): [Sender<T>, Receiver<T>] {
   const c = new Chan<T>(Infinity);
+  adopt(c);
   return [new Sender(c), new Receiver(c)];
+}
+
+/** Made in a runtime's task or `enter()`, a channel is known (weakly) to that runtime: its shutdown reports messages left in it. */
+function adopt(c: { readonly id: number; inspect(): Record<string, unknown> }): void {
+  (currentFrame()?.runtimeRef as { adoptChannel?(c: { readonly id: number; inspect(): Record<string, unknown> }): void } | undefined)?.adoptChannel?.(c);
 }
 
 /**

@@ -1,23 +1,39 @@
 /**
- * An HTTP server as a runtime resource: it drains in the stop phase of shutdown, while the
- * runtime collects its tasks, and is closed for good in the drop phase.
+ * An HTTP server as a runtime resource and shutdown participant: readiness goes false at the
+ * announcement, intake stops when the drain begins, requests in flight finish while the runtime
+ * drains its tasks, and the server is closed for good before the drop phase.
  *
  * Works with anything built on node:http or node:https servers (Express's `app.listen()`,
  * Fastify's `fastify.server`, Hono's `serve()` from @hono/node-server): it wraps the server's
  * `emit` for "request", "checkContinue" and "upgrade", so it sees every request before any
  * listener, whatever order they were added in.
+ *
+ * HTTP/1.1 has no way to tell an idle keep-alive client to go: closing the connection is the only
+ * message, and a client may send a request at that very moment (it then sees a reset, or the
+ * connection close without an answer). The drain keeps that race as narrow as it can be: a
+ * response in flight carries `Connection: close`; a request that arrives is answered 503 with
+ * `Connection: close`; a connection is closed as idle only when the HTTP parser has seen nothing
+ * of a next request, nothing is left to write, and it has been idle for `idleGraceMs` (a client
+ * sending back to back gets its 503 instead), and only in the event loop's check phase, right
+ * after the poll phase read whatever had arrived.
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { Server as NetServer, type Socket } from "node:net";
 import { Server as TlsServer } from "node:tls";
 import type { Duplex } from "node:stream";
+import { now, schedule, type TimerHandle } from "../core/timer.js";
 import { checkDuration, checkOptions, checkSignal, typeName } from "../core/validate.js";
 import { ShutdownError } from "../errors.js";
-import { currentRuntime, DEFAULT_SHUTDOWN_TIMEOUT_MS, resourceInfo, type Runtime } from "../runtime/runtime.js";
+import { currentRuntime, DEFAULT_SHUTDOWN_TIMEOUT_MS, resourceInfo, Runtime, type StopOutcome } from "../runtime/runtime.js";
 
 /** Where an {@link HttpResource} is: serving, failing readiness before it stops, draining, closed. */
 export type HttpResourceState = "serving" | "pre-stop" | "draining" | "closed";
+
+/** The pre-stop delay when none is given: 5 s inside Kubernetes (where a pod's endpoints take a few seconds to be removed everywhere), 0 elsewhere. */
+export function defaultPreStopDelayMs(): number {
+  return process.env.KUBERNETES_SERVICE_HOST ? 5_000 : 0;
+}
 
 /** Options of {@link httpResource}. */
 export interface HttpResourceOptions {
@@ -27,10 +43,10 @@ export interface HttpResourceOptions {
   name?: string;
   /**
    * How long, once shutdown starts, to keep serving normally with `ready` false before the
-   * listener closes, in ms. Default 0. For Kubernetes, set it a little above the readiness
-   * probe's `periodSeconds × failureThreshold` (and above the time endpoints take to update), so
-   * the load balancer stops sending traffic before the pod stops accepting it. It counts
-   * against the runtime's shutdown deadline.
+   * listener closes, in ms. The runtime waits the longest pre-stop delay of its participants
+   * (and its own `preStopDelayMs`), within its shutdown budget. Set it a little above the time
+   * your load balancer needs to stop sending traffic (for Kubernetes: endpoint removal, a few
+   * seconds). Default: 5 000 when running in Kubernetes (`KUBERNETES_SERVICE_HOST` is set), else 0.
    */
   preStopDelayMs?: number;
   /**
@@ -38,9 +54,18 @@ export interface HttpResourceOptions {
    * 200 while `ready`, 503 once shutdown started. The application never sees them.
    */
   readinessPath?: string;
-  /** While draining, idle keep-alive connections are closed again every this many ms (and whenever a response ends). Default 100. */
+  /**
+   * While draining, a keep-alive connection is closed as idle only once nothing has been received
+   * or sent on it for at least this long, in ms: a client that sends its next request right after
+   * a response gets a 503 with `Connection: close` (it is told to go) instead of a closed socket.
+   * The grace grows by itself for a connection whose client is slow to send (three times its
+   * longest recent gap, up to 1 s) and while the event loop runs late.
+   * @default 250
+   */
+  idleGraceMs?: number;
+  /** While draining, idle keep-alive connections are looked for every this many ms (and whenever a response ends). Default 50. */
   sweepIntervalMs?: number;
-  /** The drain deadline when `drain()` or disposal is used without a runtime deadline. Default 10 000 ms. */
+  /** The drain deadline when `drain()` or disposal is used without a runtime deadline. Default 20 000 ms. */
   drainTimeoutMs?: number;
 }
 
@@ -72,7 +97,26 @@ interface Conn {
   inFlight: number;
   /** The latest response on it (the one the connection's fate rides on). */
   last: ServerResponse | undefined;
+  /** When it last became idle (accepted, or its last response ended), on steward's clock. */
+  idleSince: number;
+  /**
+   * How long this client usually leaves it idle before its next request (the longest gap seen,
+   * decaying): a client that is slow to send (or a server too busy to read) needs a longer grace.
+   * Only gaps after a response count: the wait for a new connection's first request says more
+   * about how busy connecting was than about the client.
+   */
+  gap: number;
+  /** A response on it has ended (so a later request's gap is measured). */
+  answered: boolean;
 }
+
+/** node:http's list of connections with their parsers (Node >= 18.2): `idle()` are those whose parser has seen nothing of a next request. */
+interface ConnectionsList {
+  idle(): { socket?: Socket | null }[];
+}
+
+/** The longest a connection's own history can stretch its idle grace: a client that pauses longer between requests is unlikely to send at the moment of the close, and must not hold the drain. */
+const MAX_ADAPTIVE_GRACE_MS = 1_000;
 
 const SERVING = 0;
 const PRE_STOP = 1;
@@ -84,15 +128,15 @@ const STATES: HttpResourceState[] = ["serving", "pre-stop", "draining", "closed"
  * A node:http (or https) server managed as a runtime resource; make one with
  * {@link httpResource}.
  *
- * On shutdown's **stop** phase: `ready` turns false; after `preStopDelayMs` the listener closes
- * (new connections are refused); requests that still arrive on existing connections are answered
- * 503 with `Connection: close`; responses in flight that have not sent their headers get
- * `Connection: close`; idle keep-alive connections are closed, again and again (every
- * `sweepIntervalMs` and whenever a response ends) until the drain ends, because a keep-alive
- * connection that was busy at the first sweep becomes idle later; requests in flight finish.
- * At the runtime's deadline, whatever is left is destroyed (counted as `cut`, and the shutdown
- * report is then not clean). The **collect** phase waits for the drain as it waits for tasks;
- * the **drop** phase only confirms the server is closed.
+ * At the shutdown's **announcement**: `ready` turns false (and `readinessPath` answers 503), and
+ * the server keeps serving through the pre-stop delay. When the **drain** begins: the listener
+ * closes (new connections are refused); requests that still arrive on open connections are
+ * answered 503 with `Connection: close`; responses in flight that have not sent their headers get
+ * `Connection: close`; idle keep-alive connections are closed, again and again until none is left
+ * (see the module comment for how the HTTP/1.1 race is kept narrow); requests in flight finish,
+ * their tasks' signals intact (they abort only when the drain ends, with the cancel phase). At the
+ * **collect** deadline whatever is left is destroyed: those requests are `cut` and the shutdown
+ * report lists them as lost. The **drop** phase only confirms the server is closed.
  */
 export class HttpResource implements AsyncDisposable {
   /** The server it manages. */
@@ -102,6 +146,7 @@ export class HttpResource implements AsyncDisposable {
   private phase = SERVING;
   private readonly preStopDelayMs: number;
   private readonly readinessPath: string | undefined;
+  private readonly idleGraceMs: number;
   private readonly sweepIntervalMs: number;
   private readonly drainTimeoutMs: number;
   /** Tracked connections: requests in flight on each, and the latest one (pipelining). */
@@ -115,12 +160,18 @@ export class HttpResource implements AsyncDisposable {
   private forced = false;
   private serverClosed = false;
   private sweepScheduled = false;
+  /** How late the periodic sweep timer fires (decaying max): a busy event loop reads requests late. */
+  private loopLag = 0;
   private drainPromise: Promise<HttpDrainResult> | undefined;
   private readonly forceCtl = new AbortController();
   private wakeDone: (() => void) | undefined;
   private readonly origEmit: Emit;
   private readonly onConnection = (socket: Socket): void => void this.track(socket);
   private readonly connectionEvent: string;
+  private readonly runSweep = (): void => {
+    this.sweepScheduled = false;
+    if (this.phase === DRAINING) this.sweep();
+  };
 
   /** Prefer {@link httpResource}. @throws as httpResource does. */
   constructor(server: HttpServer | HttpsServer, opts: HttpResourceOptions = {}) {
@@ -129,10 +180,11 @@ export class HttpResource implements AsyncDisposable {
     }
     checkOptions(opts, "opts");
     if (opts.name !== undefined && typeof opts.name !== "string") throw new TypeError(`opts.name must be a string, got ${typeName(opts.name)}`);
-    if (opts.preStopDelayMs !== undefined) checkDuration(opts.preStopDelayMs, "opts.preStopDelayMs");
-    if (opts.drainTimeoutMs !== undefined) checkDuration(opts.drainTimeoutMs, "opts.drainTimeoutMs");
+    if (opts.preStopDelayMs !== undefined) checkDuration(opts.preStopDelayMs, "opts.preStopDelayMs", { long: true });
+    if (opts.drainTimeoutMs !== undefined) checkDuration(opts.drainTimeoutMs, "opts.drainTimeoutMs", { infinity: true });
+    if (opts.idleGraceMs !== undefined) checkDuration(opts.idleGraceMs, "opts.idleGraceMs", { long: true });
     if (opts.sweepIntervalMs !== undefined) {
-      checkDuration(opts.sweepIntervalMs, "opts.sweepIntervalMs");
+      checkDuration(opts.sweepIntervalMs, "opts.sweepIntervalMs", { long: true });
       if (opts.sweepIntervalMs === 0) throw new RangeError("opts.sweepIntervalMs must be > 0");
     }
     if (opts.readinessPath !== undefined && (typeof opts.readinessPath !== "string" || !opts.readinessPath.startsWith("/"))) {
@@ -141,13 +193,17 @@ export class HttpResource implements AsyncDisposable {
     if ((server as unknown as Record<symbol, unknown>)[MANAGED] !== undefined) {
       throw new TypeError("server is already managed by an httpResource");
     }
+    if (opts.runtime !== undefined && !(opts.runtime instanceof Runtime)) {
+      throw new TypeError(`opts.runtime must be a Runtime, got ${typeName(opts.runtime)}`);
+    }
     const rt = opts.runtime ?? currentRuntime();
     if (rt.state === "dropping" || rt.state === "closed") throw new ShutdownError("the runtime is past its stop phase: it cannot take an HTTP server");
     this.server = server;
     this.name = opts.name ?? "http";
-    this.preStopDelayMs = opts.preStopDelayMs ?? 0;
+    this.preStopDelayMs = opts.preStopDelayMs ?? defaultPreStopDelayMs();
     this.readinessPath = opts.readinessPath;
-    this.sweepIntervalMs = opts.sweepIntervalMs ?? 100;
+    this.idleGraceMs = opts.idleGraceMs ?? 250;
+    this.sweepIntervalMs = opts.sweepIntervalMs ?? 50;
     this.drainTimeoutMs = opts.drainTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
 
     // Requests: seen before any listener, however they were added.
@@ -174,17 +230,21 @@ export class HttpResource implements AsyncDisposable {
 
     rt.onStop({
       name: this.name,
-      stop: (force) =>
-        this.drain({ signal: force }).then((r) => {
-          if (r.cut > 0) throw new ShutdownError(`${this.name}: ${r.cut} request(s) still in flight at the deadline were cut`);
-        }),
+      preStopDelayMs: this.preStopDelayMs,
+      announce: () => {
+        if (this.phase === SERVING) this.phase = PRE_STOP;
+      },
+      // The runtime ran the pre-stop delay; `force` aborts at its collect deadline.
+      stop: (force) => this.startDrain(undefined, force, false).then((r): StopOutcome | undefined =>
+        r.cut > 0 ? { lost: [{ kind: "requests", count: r.cut, what: `${r.cut} request(s) in flight on ${this.name} were cut at the deadline` }] } : undefined,
+      ),
     });
     rt.defer(this, this.name);
   }
 
   /**
-   * The readiness flag: true while serving, false from the moment shutdown starts (through the
-   * pre-stop delay and the drain). Answer your readiness probe with it, or use `readinessPath`.
+   * The readiness flag: true while serving, false from the moment shutdown is announced (through
+   * the pre-stop delay and the drain). Answer your readiness probe with it, or use `readinessPath`.
    */
   get ready(): boolean {
     return this.phase === SERVING;
@@ -211,29 +271,18 @@ export class HttpResource implements AsyncDisposable {
   }
 
   /**
-   * Drains the server (what the runtime's stop phase calls): pre-stop delay, close the listener,
-   * 503 late requests, sweep idle connections until none is left, wait for requests in flight.
+   * Drains the server by itself, outside a runtime shutdown: pre-stop delay, close the listener,
+   * 503 late requests, close idle connections until none is left, wait for requests in flight.
    * Forces the close when `opts.signal` aborts or after `opts.timeoutMs` (default: the option
    * `drainTimeoutMs` when no signal is given, else no timer). Idempotent: later calls return the
-   * same promise (their signal can still force it). Never rejects.
+   * same promise (their signal and timeout can still force it). Never rejects.
    * @throws TypeError/RangeError for malformed options.
    */
   drain(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<HttpDrainResult> {
     checkOptions(opts, "opts");
     checkSignal(opts?.signal);
-    if (opts?.timeoutMs !== undefined) checkDuration(opts.timeoutMs, "opts.timeoutMs");
-    const signal = opts?.signal;
-    if (signal !== undefined) {
-      if (signal.aborted) this.force();
-      else signal.addEventListener("abort", () => this.force(), { once: true });
-    }
-    if (this.drainPromise === undefined) {
-      const ms = opts?.timeoutMs ?? (signal === undefined ? this.drainTimeoutMs : undefined);
-      this.drainPromise = this.runDrain(ms);
-    } else if (opts?.timeoutMs !== undefined) {
-      setTimeout(() => this.force(), opts.timeoutMs).unref();
-    }
-    return this.drainPromise;
+    if (opts?.timeoutMs !== undefined) checkDuration(opts.timeoutMs, "opts.timeoutMs", { infinity: true });
+    return this.startDrain(opts?.timeoutMs, opts?.signal, true);
   }
 
   /** Drains (if not yet) and waits until the server is closed; the runtime's drop phase calls it. */
@@ -246,34 +295,41 @@ export class HttpResource implements AsyncDisposable {
     return { state: this.state, ready: this.ready, inFlight: this.inFlight, connections: this.connections, accepted: this.accepted };
   }
 
-  private async runDrain(timeoutMs: number | undefined): Promise<HttpDrainResult> {
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.force(), timeoutMs);
+  private startDrain(timeoutMs: number | undefined, signal: AbortSignal | undefined, preStop: boolean): Promise<HttpDrainResult> {
+    if (signal !== undefined) {
+      if (signal.aborted) this.force();
+      else signal.addEventListener("abort", () => this.force(), { once: true });
+    }
+    if (this.drainPromise === undefined) {
+      const ms = timeoutMs ?? (signal === undefined ? this.drainTimeoutMs : Infinity);
+      this.drainPromise = this.runDrain(ms, preStop);
+    } else if (timeoutMs !== undefined && timeoutMs !== Infinity) {
+      schedule(() => this.force(), timeoutMs, { ref: false });
+    }
+    return this.drainPromise;
+  }
+
+  private async runDrain(timeoutMs: number, preStop: boolean): Promise<HttpDrainResult> {
+    const timer = timeoutMs === Infinity ? undefined : schedule(() => this.force(), timeoutMs);
     const forced = this.forceCtl.signal;
-    if (this.preStopDelayMs > 0 && !forced.aborted) {
-      this.phase = PRE_STOP;
+    if (this.phase === SERVING) this.phase = PRE_STOP;
+    if (preStop && this.preStopDelayMs > 0 && !forced.aborted) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(done, this.preStopDelayMs);
+        const t = schedule(done, this.preStopDelayMs);
         function done(): void {
-          clearTimeout(t);
+          t.cancel();
           forced.removeEventListener("abort", done);
           resolve();
         }
         forced.addEventListener("abort", done);
       });
     }
-    const t1 = performance.now();
+    const t1 = now();
     this.phase = DRAINING;
-    // Stop accepting. (Node's close() also closes the idle connections once.)
-    if (this.server.listening) {
-      this.server.close(() => {
-        this.serverClosed = true;
-        this.checkDone();
-      });
-    } else {
-      this.serverClosed = true;
-    }
+    this.closeListener();
     // A connection's last response in flight, if its headers are not sent yet, will close the
-    // connection after it. (Not an earlier one: pipelined responses queued behind it would be lost.)
+    // connection after it: the client is told to go. (Not an earlier one: pipelined responses
+    // queued behind it would be lost.)
     for (const conn of this.sockets.values()) {
       const res = conn.last;
       if (conn.inFlight > 0 && res !== undefined && !res.headersSent) {
@@ -284,23 +340,60 @@ export class HttpResource implements AsyncDisposable {
         }
       }
     }
-    const interval = setInterval(() => this.sweep(), this.sweepIntervalMs);
-    interval.unref();
-    this.sweep();
+    let periodic: TimerHandle | undefined;
+    let due = now();
+    const tick = (): void => {
+      if (this.phase !== DRAINING) return; // the drain ended before this turn
+      const t = now();
+      this.loopLag = Math.max(t - due, this.loopLag * 0.5);
+      this.scheduleSweep();
+      due = t + this.sweepIntervalMs;
+      periodic = schedule(tick, this.sweepIntervalMs, { ref: false });
+    };
+    // The first sweep, like every sweep, runs in the check phase, right after a poll phase read
+    // what had arrived: swept here (in a signal's turn), a connection whose next request waits
+    // unread in the kernel would be reset. How long that hop took is the first measure of how
+    // late this loop reads what arrives (a loaded process can be hundreds of ms late).
+    setImmediate(tick);
     if (forced.aborted) this.destroyAll();
     await new Promise<void>((resolve) => {
       this.wakeDone = resolve;
       this.checkDone();
     });
-    clearInterval(interval);
-    clearTimeout(timer);
+    periodic?.cancel();
+    timer?.cancel();
     this.phase = CLOSED;
     this.server.removeListener(this.connectionEvent, this.onConnection);
     if ((this.server.emit as unknown as Record<symbol, unknown>)[PATCHED_EMIT] === true) {
       (this.server as unknown as { emit: Emit }).emit = this.origEmit;
     }
     delete (this.server as unknown as Record<symbol, unknown>)[MANAGED];
-    return this.result(performance.now() - t1);
+    return this.result(now() - t1);
+  }
+
+  /**
+   * Stops accepting. node:http's close() (Node >= 19) also closes every idle connection at once,
+   * among them connections whose client is sending its next request right now: those would see
+   * a reset. The sweeps close idle connections with more care, so close() must not.
+   */
+  private closeListener(): void {
+    if (!this.server.listening) {
+      this.serverClosed = true;
+      return;
+    }
+    const server = this.server as HttpServer & { closeIdleConnections(): void };
+    const own = Object.hasOwn(server, "closeIdleConnections");
+    const prev = server.closeIdleConnections;
+    server.closeIdleConnections = () => {};
+    try {
+      server.close(() => {
+        this.serverClosed = true;
+        this.checkDone();
+      });
+    } finally {
+      if (own) server.closeIdleConnections = prev;
+      else delete (server as unknown as Record<string, unknown>).closeIdleConnections;
+    }
   }
 
   private result(ms: number): HttpDrainResult {
@@ -319,6 +412,7 @@ export class HttpResource implements AsyncDisposable {
     this.accepted++;
     const socket = req.socket;
     const conn = this.sockets.get(socket) ?? this.track(socket);
+    if (conn.inFlight === 0 && conn.answered) conn.gap = Math.max(now() - conn.idleSince, conn.gap * 0.75);
     conn.inFlight++;
     conn.last = res;
     this.responses.add(res);
@@ -341,46 +435,65 @@ export class HttpResource implements AsyncDisposable {
   private onResponseClosed(conn: Conn, res: ServerResponse): void {
     this.responses.delete(res);
     conn.inFlight--;
+    conn.idleSince = now();
+    conn.answered = true;
     if (conn.last === res) conn.last = undefined;
-    if (this.phase === DRAINING) {
-      if (conn.inFlight === 0) this.scheduleSweep();
-      this.checkDone();
-    }
+    if (this.phase === DRAINING) this.checkDone();
   }
 
   private track(socket: Socket): Conn {
     const known = this.sockets.get(socket);
     if (known !== undefined) return known;
-    const conn: Conn = { inFlight: 0, last: undefined };
+    const conn: Conn = { inFlight: 0, last: undefined, idleSince: now(), gap: 0, answered: false };
     this.sockets.set(socket, conn);
     socket.once("close", () => {
       this.sockets.delete(socket);
       if (this.phase === DRAINING) this.checkDone();
     });
-    // A connection that arrives while draining (accepted just before the listener closed) is
-    // idle until it sends a request: the next sweep takes it.
-    if (this.phase === DRAINING) this.scheduleSweep();
     return conn;
   }
 
+  /** Sweeps in the check phase (setImmediate): right after the poll phase fed the parsers what had arrived. */
   private scheduleSweep(): void {
     if (this.sweepScheduled) return;
     this.sweepScheduled = true;
-    setImmediate(() => {
-      this.sweepScheduled = false;
-      if (this.phase === DRAINING) this.sweep();
-    });
+    setImmediate(this.runSweep);
   }
 
-  /** Closes every tracked connection with no request in flight and nothing left to write. */
+  /**
+   * Closes every tracked connection that is idle: no request in flight, nothing of a next request
+   * seen by its parser, nothing left to write, and idle for longer than its client usually waits
+   * before its next request: at least `idleGraceMs`, three times the longest recent gap on that
+   * connection (at most {@link MAX_ADAPTIVE_GRACE_MS}), plus how late this event loop runs.
+   */
   private sweep(): void {
     this.sweeps++;
+    const parserIdle = this.parserIdleSockets();
+    const t = now();
     for (const [socket, conn] of this.sockets) {
-      if (conn.inFlight === 0 && socket.writableLength === 0 && !socket.destroyed) {
-        socket.destroy();
-        this.idleClosed++;
-      }
+      if (conn.inFlight !== 0 || socket.destroyed || socket.writableLength !== 0 || socket.readableLength !== 0) continue;
+      const grace = Math.max(this.idleGraceMs, Math.min(MAX_ADAPTIVE_GRACE_MS, 3 * conn.gap)) + this.loopLag;
+      if (t - conn.idleSince < grace) continue;
+      if (parserIdle !== undefined && !parserIdle.has(socket)) continue;
+      socket.destroy();
+      // Gone for the drain now (nothing can arrive on it any more), not when its "close" event comes.
+      this.sockets.delete(socket);
+      this.idleClosed++;
     }
+    this.checkDone();
+  }
+
+  /** Sockets whose HTTP parser is between requests; undefined when node:http does not say. */
+  private parserIdleSockets(): Set<Socket> | undefined {
+    const list = connectionsList(this.server);
+    if (list === undefined) return undefined;
+    const out = new Set<Socket>();
+    try {
+      for (const p of list.idle()) if (p.socket) out.add(p.socket);
+    } catch {
+      return undefined;
+    }
+    return out;
   }
 
   private force(): void {
@@ -409,13 +522,27 @@ export class HttpResource implements AsyncDisposable {
   }
 }
 
+let connectionsKey: symbol | undefined;
+
 /**
- * Makes a node:http/https server (Express, Fastify, Hono's node adapter...) a resource of the
- * runtime: it drains during the stop phase of shutdown, while tasks are collected, and the
- * shutdown report is unclean if the deadline had to cut requests. See {@link HttpResource}.
+ * node:http's connections list of `server` (a private field, set up when the server listens:
+ * looked up by its symbol's description, which is the same symbol for every server).
+ */
+function connectionsList(server: object): ConnectionsList | undefined {
+  connectionsKey ??= Object.getOwnPropertySymbols(server).find((s) => s.description === "http.server.connections");
+  if (connectionsKey === undefined) return undefined;
+  const list = (server as Record<symbol, unknown>)[connectionsKey] as Partial<ConnectionsList> | undefined;
+  return list !== undefined && typeof list.idle === "function" ? (list as ConnectionsList) : undefined;
+}
+
+/**
+ * Makes a node:http/https server (Express, Fastify, Hono's node adapter...) a resource and stop
+ * participant of the runtime: readiness false at the announcement, intake stopped and in-flight
+ * requests finished in the drain, and the shutdown report lists requests the deadline had to cut
+ * as lost. See {@link HttpResource}.
  *
  * ```ts
- * const web = httpResource(http.createServer(app), { preStopDelayMs: 5_000, readinessPath: "/readyz" });
+ * const web = httpResource(http.createServer(app), { readinessPath: "/readyz" });
  * web.server.listen(8080);
  * ```
  * @throws TypeError when `server` is not a node:http/https Server (or is already managed) or an

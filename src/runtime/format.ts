@@ -1,5 +1,5 @@
 /** Human-readable lines for dumps and reports (what runMain writes to stderr). Internal. */
-import type { RuntimeDump, ShutdownReport, TaskInfo } from "./runtime.js";
+import { groupTasks, type RuntimeDump, type ShutdownReport, type TaskGroup, type TaskInfo } from "./runtime.js";
 
 /** "task 3 'worker' waiting on sleep 5000 ms, age 1200 ms, spawned at /app/main.ts:10:3" */
 export function formatTask(t: TaskInfo): string {
@@ -8,30 +8,55 @@ export function formatTask(t: TaskInfo): string {
   return `${who} ${what}, age ${t.ageMs} ms, spawned at ${t.spawnedAt}`;
 }
 
+/** "×200 tasks (e.g. 4 'GET /work #4') waiting on sleep 400 ms, spawned at /app/service.ts:60:7"; one task: "task 4 'x' ...". */
+export function formatGroup(g: TaskGroup): string {
+  const id = g.name === undefined ? `${g.ids[0]}` : `${g.ids[0]} '${g.name}'`;
+  const who = g.count === 1 ? `task ${id}` : `×${g.count} tasks (e.g. ${id})`;
+  const what = g.waitingOn === undefined ? "running (not on a steward wait)" : `waiting on ${g.waitingOn}`;
+  return `${who} ${what}, spawned at ${g.spawnedAt}`;
+}
+
+/** Live tasks grouped by spawn site, one line each (a second signal's summary). */
+export function formatTaskGroups(tasks: readonly TaskInfo[], indent = "  "): string[] {
+  return groupTasks(tasks).map((g) => `${indent}${formatGroup(g)}`);
+}
+
 /** A dump as indented lines, under a heading; `extra` are the optional parts' lines (Runtime#formatExtensions). */
 export function formatDump(dump: RuntimeDump, heading: string, extra: readonly string[] = []): string {
   const lines = [`${heading}: ${dump.tasks.length} task(s), ${dump.resources.length} resource(s)`];
   for (const t of dump.tasks) lines.push(`  ${formatTask(t)}`);
   for (const r of dump.resources) {
     const { name, kind, ...rest } = r;
-    const extra = Object.keys(rest).length === 0 ? "" : ` ${safeJson(rest)}`;
-    lines.push(`  resource '${name}' (${kind})${extra}`);
+    const more = Object.keys(rest).length === 0 ? "" : ` ${safeJson(rest)}`;
+    lines.push(`  resource '${name}' (${kind})${more}`);
   }
   lines.push(...extra);
   return lines.join("\n") + "\n";
 }
 
-/** What was not clean about a report: stuck tasks and failed disposers. */
-export function formatUnclean(report: ShutdownReport, heading: string): string {
-  const lines = [`${heading}: shutdown was not clean (${report.durationMs} ms)`];
-  for (const t of report.tasks.stuck) lines.push(`  stuck: ${formatTask(t)}`);
+/** "in 12.3 ms (announce 0, drain 5.1 ended by idle, collect 0.4, drop 6.8)" */
+function timing(r: ShutdownReport): string {
+  const p = r.phases;
+  return `in ${r.durationMs} ms (announce ${p.announceMs}, drain ${p.drainMs} ended by ${r.drain.endedBy}, collect ${p.collectMs}, drop ${p.dropMs})`;
+}
+
+/**
+ * What a report says beyond "clean": which tasks held the drain to its deadline, what was lost,
+ * what was stuck (grouped by spawn site: 200 requests are one line), which callbacks failed.
+ */
+export function formatReport(report: ShutdownReport, heading: string): string {
+  const lines = [`${heading}: shutdown ${report.clean ? "clean" : "was not clean"} ${timing(report)}`];
+  for (const g of report.drain.heldBy) lines.push(`  held the drain to its deadline: ${formatGroup(g)}`);
+  for (const l of report.lost) lines.push(`  lost: ${l.what}`);
+  for (const g of groupTasks(report.tasks.stuck)) lines.push(`  stuck: ${formatGroup(g)}`);
   for (const e of report.disposeErrors) lines.push(`  failed: ${e.name}: ${describe(e.error)}`);
   return lines.join("\n") + "\n";
 }
 
+/** An error's stack (or its String), never throwing. */
 export function describe(e: unknown): string {
-  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
   try {
+    if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
     return String(e);
   } catch {
     return "<unprintable>";

@@ -1,9 +1,10 @@
 /** runMain: a program's entry point on its own Runtime, with signal-driven graceful shutdown. */
 import { constants } from "node:os";
+import { schedule } from "../core/timer.js";
 import { checkFunction, checkOptions, typeName } from "../core/validate.js";
 import { ShutdownError } from "../errors.js";
 import type { TaskContext } from "../task/join-handle.js";
-import { describe, formatDump, formatTask, formatUnclean } from "./format.js";
+import { describe, formatDump, formatReport, formatTaskGroups } from "./format.js";
 import { Runtime, type RuntimeOptions } from "./runtime.js";
 
 /** Options of {@link runMain}: the runtime's options, plus how the process is driven. */
@@ -23,28 +24,38 @@ export interface RunMainOptions extends RuntimeOptions {
   dumpSignal?: NodeJS.Signals | null;
 }
 
+/** Prints to stderr: the only output of this module (the lead routes it through a logger at merge). */
 const write = (s: string): void => void process.stderr.write(s);
 
 /**
- * Runs `main` as a task (named "main") of a new {@link Runtime} and shuts the runtime down
- * (stop, collect, drop) when main returns, when it fails, or on the first SIGINT/SIGTERM.
- * A second signal while shutdown runs prints the tasks still running to stderr and exits at once.
- * On `dumpSignal` (SIGUSR2) it prints `dump()` to stderr. The signal handlers are installed only
- * while runMain runs and removed after.
+ * Runs `main` as a task (named "main") of a new {@link Runtime}, holds the process open, and
+ * shuts the runtime down — announce, drain, cancel, collect, drop — when main returns, when it
+ * fails, on the first SIGINT/SIGTERM, or on an uncaught exception or unhandled rejection (reported
+ * once, then the same orderly shutdown: the drop phase runs). A second signal prints the tasks
+ * still running, grouped by spawn site, and exits at once. On `dumpSignal` (SIGUSR2) it prints
+ * `dump()` to stderr. Its handlers are installed only while it runs and removed after.
+ *
+ * The process stays alive from the call until the shutdown has ended, even when nothing else
+ * holds the event loop (main parked on `ctx.stopping.cancelled()`, a task stuck on a promise that
+ * never settles): it never ends with Node's exit code 13.
  *
  * Resolves with the exit code (and, unless `exit: false`, ends the process with it):
- * 0 when main returned or a signal's graceful shutdown finished clean; 1 when main failed, an
- * unobserved panic shut the runtime down (`unhandledPanic: "shutdown"`) or the shutdown was not
- * clean (a task stuck past the deadline, a failed disposer); 128 + n when a second signal n
- * forced the exit.
+ * 0 when main returned or a graceful shutdown finished clean; 1 when main failed, an uncaught
+ * exception or unhandled rejection happened, an unobserved panic shut the runtime down
+ * (`unhandledPanic: "shutdown"`), or the shutdown was not clean (work lost, a task stuck past the
+ * deadline, a failed disposer or callback); 128 + n when a second signal n forced the exit.
+ * What was not clean is printed to stderr, grouped (200 stuck requests are one line).
  *
  * ```ts
  * await runMain(async (ctx) => {
  *   const rt = currentRuntime();
- *   rt.defer(await openDb(), "db");
- *   httpResource(http.createServer(app), { preStopDelayMs: 5_000 }).server.listen(8080);
- *   await ctx.token.cancelled();          // until SIGTERM
- * }, { shutdownTimeoutMs: 30_000 });
+ *   rt.defer(await openDb(), "db");                      // closed in the drop phase, last
+ *   const [tx, rx] = channel<Job>(64);
+ *   spawn(async () => { for await (const job of rx) await work(job); }, { name: "worker" });
+ *   httpResource(http.createServer(app), { readinessPath: "/readyz" }).server.listen(8080);
+ *   await ctx.stopping.cancelled();                      // SIGTERM: intake stops...
+ *   tx.close();                                          // ...the worker drains the queue and ends
+ * });
  * ```
  * @throws TypeError for a non-function `main` or malformed options (synchronously).
  */
@@ -63,62 +74,89 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
   const label = `steward (${rt.name ?? "main"})`;
 
   return new Promise<number>((resolveCode) => {
-    const installed: [string, () => void][] = [];
+    // A ref'd timer that never fires: the process lives until finish(), whatever else holds it.
+    const hold = schedule(() => {}, Infinity);
+    const installed: [string, (...args: unknown[]) => void][] = [];
+    const listen = (event: string, fn: (...args: unknown[]) => void): void => {
+      process.on(event, fn);
+      installed.push([event, fn]);
+    };
     let done = false;
+    /** main failed, or an uncaught error happened: exit 1 whatever the report says. */
+    let failed = false;
+    /** Signals, uncaught errors: the shutdown's start is worth a line in the logs, and so is its end. */
+    let eventful = false;
+    let signalled = false;
     const finish = (code: number): void => {
       if (done) return;
       done = true;
-      for (const [sig, fn] of installed) process.removeListener(sig, fn);
+      hold.cancel();
+      for (const [event, fn] of installed) process.removeListener(event, fn);
       if (exit) process.exit(code);
       resolveCode(code);
+    };
+    // Never as the task that happens to run (an uncaught error's, a token cancelled in a task):
+    // that task must still be drained and collected like any other.
+    const startShutdown = (reason: unknown): void => {
+      if (rt.state === "running") void rt.requestShutdown({ reason });
     };
 
     const onSignal = (sig: NodeJS.Signals): void => {
       if (done) return;
-      if (rt.state === "running") {
-        write(`${label}: ${sig} received, shutting down (send it again to exit at once)\n`);
-        void rt.shutdown({ reason: new ShutdownError(`received ${sig}`) });
+      if (!signalled) {
+        signalled = true;
+        eventful = true;
+        const already = rt.state !== "running";
+        write(`${label}: ${sig} received, ${already ? "shutdown already under way" : "shutting down"} (send it again to exit at once)\n`);
+        startShutdown(new ShutdownError(`received ${sig}`));
         return;
       }
-      const tasks = rt.dump().tasks;
-      const lines = [`${label}: ${sig} received again, exiting at once; ${tasks.length} task(s) still running`];
-      for (const t of tasks) lines.push(`  ${formatTask(t)}`);
+      const tasks = rt.tasks();
+      const lines = [`${label}: ${sig} received again, exiting at once (${rt.state}); ${tasks.length} task(s) still running`];
+      lines.push(...formatTaskGroups(tasks));
       write(lines.join("\n") + "\n");
       finish(128 + (constants.signals[sig] ?? 0));
     };
-    for (const sig of new Set(signals)) {
-      const fn = (): void => onSignal(sig);
-      process.on(sig, fn);
-      installed.push([sig, fn]);
-    }
+    for (const sig of new Set(signals)) listen(sig, () => onSignal(sig));
     if (dumpSignal !== null) {
-      const fn = (): void => {
+      listen(dumpSignal, () => {
         const dump = rt.dump();
         write(formatDump(dump, `${label}: dump (${rt.state})`, rt.formatExtensions(dump)));
-      };
-      process.on(dumpSignal, fn);
-      installed.push([dumpSignal, fn]);
+      });
     }
+    // Uncaught errors: reported once here (the listener replaces Node's own report and exit),
+    // then the same orderly shutdown as a signal's, with its deadlines and its drop phase.
+    const onUncaught = (what: string, error: unknown): void => {
+      if (done) return;
+      failed = true;
+      eventful = true;
+      const next = rt.state === "running" ? "; shutting down" : "";
+      write(`${label}: ${what}${next}: ${describe(error)}\n`);
+      startShutdown(error);
+    };
+    listen("uncaughtException", (error: unknown) => onUncaught("uncaught exception", error));
+    listen("unhandledRejection", (reason: unknown) => onUncaught("unhandled rejection", reason));
 
-    let mainFailed = false;
-    // However shutdown starts (main ended, a signal, an unobserved panic, the root token
-    // cancelled by hand), its report decides the exit code.
-    rt.token.onCancel(() => {
+    // However shutdown starts (main ended, a signal, an uncaught error, an unobserved panic,
+    // `stopping` or the root token cancelled by hand), its report decides the exit code.
+    rt.token.onCancel((reason) => startShutdown(reason));
+    rt.stopping.onCancel(() => {
       queueMicrotask(() => {
-        void rt.shutdown().then((report) => {
-          if (!report.clean) write(formatUnclean(report, label));
-          finish(mainFailed || rt.shutdownCause === "panic" || !report.clean ? 1 : 0);
+        void rt.requestShutdown().then((report) => {
+          if (!report.clean || eventful || report.drain.endedBy === "deadline") write(formatReport(report, label));
+          finish(failed || rt.shutdownCause === "panic" || !report.clean ? 1 : 0);
         });
       });
     });
 
     const handle = rt.spawn(main, { name: "main" });
     void handle.result().then((r) => {
-      if (!r.ok && rt.state === "running") {
-        mainFailed = true;
+      // A main cancelled by the shutdown is no failure; one that threw is, even while draining.
+      if (!r.ok && r.error.isPanic()) {
+        failed = true;
         write(`${label}: main failed: ${describe(r.error.cause)}\n`);
       }
-      void rt.shutdown();
+      startShutdown(new ShutdownError("main returned"));
     });
   });
 }

@@ -1,25 +1,34 @@
 /**
  * The Runtime: owns tasks (an intrusive live list), the root cancellation token, the resources
- * given to `defer()`, panic reporting, and shutdown in three phases that never overlap:
+ * given to `defer()`, panic reporting, and shutdown. Shutdown is tokio's graceful-shutdown recipe
+ * — tell, wait, then abort — followed by stop → collect → drop, five phases that never overlap
+ * (API.md §7):
  *
- *  1. stop    — cancel the root token (every task's waits reject with CancelledError; a task
- *               spawned from now on starts cancelled) and start the stop participants
- *               ({@link Runtime.onStop}: an HTTP server stops accepting and drains);
- *  2. collect — wait until every task has ended and every stop participant has finished, up to
- *               the deadline. No polling: the last task's `unlink` (or the last participant)
- *               wakes it, or the deadline timer does;
- *  3. drop    — only then dispose the deferred resources, last deferred first, one at a time.
+ *  1. announce ("stopping")  — cancel `stopping` (tasks see it as `ctx.stopping`), cancel the
+ *     tasks spawned with `cancelOnStop`, tell stop participants (readiness goes false), then wait
+ *     the pre-stop delay. No other task is cancelled: every steward wait keeps working.
+ *  2. drain ("draining")     — stop participants stop intake (an HTTP server stops accepting and
+ *     answers late requests 503) and tasks finish their accepted work, until every task has ended,
+ *     or every task left is parked idle (on a receive with nothing buffered, on a cancellation),
+ *     or the drain deadline passes;
+ *  3. cancel ("cancelling")  — cancel the root token: what still runs sees CancelledError;
+ *  4. collect ("collecting") — wait until every task has ended, up to a deadline (the rest are
+ *     stuck); at that deadline stop participants are forced (an HTTP server destroys what is left);
+ *  5. drop ("dropping")      — dispose the deferred resources, last first, one at a time, each
+ *     under its own deadline.
  *
  * So no task ever sees a resource torn down by shutdown while it still runs (the bug class of
  * "Panic! At The Async Runtime Shutdown", where tokio dropped tasks and their data in arbitrary
- * order).
+ * order), and no accepted work is lost without the report saying so (`lost`, `clean: false`).
+ * Every deadline goes through core/timer.ts, so any duration holds and none fires early.
  */
-import { CancellationToken } from "../cancel/token.js";
+import { CancellationToken, setListenerErrorHandler } from "../cancel/token.js";
 // Types only: the console and the supervisor are loaded on demand through ./extension.ts.
 import type { ConsoleOptions } from "../console/options.js";
 import type { ConsoleSnapshot } from "../console/types.js";
 import type { SupervisorOptions } from "../supervisor/index.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
+import { now, schedule, type TimerHandle } from "../core/timer.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
 import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
@@ -27,7 +36,7 @@ import { currentHost, setHostResolver, spawnOn } from "../task/spawn.js";
 import { type AttachedExtension, attachExtensions } from "./extension.js";
 
 /** Where a runtime is in its life; shutdown moves it forward through each state in order. */
-export type RuntimeState = "running" | "stopping" | "collecting" | "dropping" | "closed";
+export type RuntimeState = "running" | "stopping" | "draining" | "cancelling" | "collecting" | "dropping" | "closed";
 
 /** What to do with a task panic that nobody observed (after it has been reported). */
 export type UnhandledPanicMode = "log" | "shutdown";
@@ -36,8 +45,39 @@ export type UnhandledPanicMode = "log" | "shutdown";
 export interface RuntimeOptions {
   /** Shown in reports and dumps. */
   name?: string;
-  /** The collect deadline of `shutdown()` when it is not given one, in ms. Default 10 000. */
+  /**
+   * The shutdown's budget, from the announcement to the end of the collect phase, in ms: the
+   * pre-stop delay, the drain and the collect phase fit in it (the drop phase follows, each
+   * disposer under `disposeTimeoutMs`). `Infinity` waits for ever. The default fits Kubernetes'
+   * 30 s grace period with room for the drop phase and the process exit.
+   * @default 20000
+   */
   shutdownTimeoutMs?: number;
+  /**
+   * How long to wait after the announcement (readiness already false, everything still serving)
+   * before stop participants stop intake, in ms: the time a load balancer needs to stop sending
+   * traffic. Stop participants may ask for more (`httpResource`'s `preStopDelayMs`); the longest
+   * wins. Capped by the budget.
+   * @default 0
+   */
+  preStopDelayMs?: number;
+  /**
+   * The longest the drain may last once intake stopped, in ms; capped so that the collect phase
+   * still fits in `shutdownTimeoutMs`. `Infinity` (the default) means "whatever the budget leaves".
+   * @default Infinity
+   */
+  drainTimeoutMs?: number;
+  /**
+   * How long the collect phase waits, after the cancel, for tasks to end, in ms. Default: 2 000,
+   * or a quarter of `shutdownTimeoutMs` when that is shorter than 8 s.
+   */
+  collectTimeoutMs?: number;
+  /**
+   * Each disposer's own deadline in the drop phase, in ms: one that has not settled by then is
+   * recorded in `disposeErrors` and the next one runs. `Infinity` waits for each.
+   * @default 2000
+   */
+  disposeTimeoutMs?: number;
   /** Called once for each task panic that nobody observed (default: one line to stderr). */
   onTaskPanic?: (error: JoinError) => void;
   /**
@@ -61,12 +101,12 @@ export interface RuntimeOptions {
 
 /** Options of {@link Runtime.shutdown}. */
 export interface ShutdownOptions {
-  /** The collect deadline in ms; default: the runtime's `shutdownTimeoutMs` (10 000). */
+  /** The budget in ms (`Infinity` allowed); default: the runtime's `shutdownTimeoutMs` (20 000). */
   timeoutMs?: number;
   /**
-   * Why. The root token is cancelled with a CancelledError whose `reason` is it (so waits in
-   * tasks reject with that CancelledError), and the report carries it. Default: a
-   * {@link ShutdownError}.
+   * Why. `stopping` is cancelled with it, the root token with a CancelledError whose `reason` is
+   * it (so waits in tasks reject with that CancelledError), and the report carries it. Default:
+   * a {@link ShutdownError}.
    */
   reason?: unknown;
 }
@@ -82,6 +122,60 @@ export interface TaskInfo {
   ageMs: number;
   /** What it waits on, e.g. "sleep 5000 ms" or "recv on channel#3". */
   waitingOn?: string;
+}
+
+/** Tasks with the same spawn site (or, when the site is unknown, the same name), counted once. */
+export interface TaskGroup {
+  spawnedAt: string;
+  /** The first task's name. */
+  name?: string;
+  count: number;
+  /** What the first task waited on (undefined: it was running, or awaiting something steward does not see). */
+  waitingOn?: string;
+  /** The first tasks' ids (at most 10). */
+  ids: number[];
+}
+
+/**
+ * One group of work lost by a shutdown. `kind` is "tasks" (tasks cancelled in the middle of their
+ * work, grouped by spawn site), "messages" (left in a channel after every task ended, per
+ * channel), "requests" (cut by an HTTP server at the deadline), or what a stop participant names.
+ */
+export interface LostItem {
+  kind: string;
+  count: number;
+  /** One line, e.g. "47 message(s) left in channel#3 (created in task 'main')". */
+  what: string;
+  /** kind "tasks": see {@link TaskGroup}; `waitingOn` is what the first one waited on when cancelled. */
+  spawnedAt?: string;
+  name?: string;
+  waitingOn?: string;
+  ids?: number[];
+  /** kind "messages": "channel#3", and where it was created. */
+  channel?: string;
+  createdIn?: string;
+  /** What a stop participant lost: its name. */
+  participant?: string;
+}
+
+/** How the drain ended. */
+export interface DrainInfo {
+  /**
+   * "done": every task ended and every stop participant finished; "idle": every task left was
+   * parked idle (on a receive with nothing to receive, a cancellation) and every participant
+   * finished; "deadline": the drain deadline passed.
+   */
+  endedBy: "done" | "idle" | "deadline";
+  /** At a deadline: the tasks that were still at work (they held the drain), grouped by spawn site. */
+  heldBy: TaskGroup[];
+}
+
+/** How long each phase took, in ms (the cancel itself is synchronous: it is part of collect). */
+export interface PhaseTimes {
+  announceMs: number;
+  drainMs: number;
+  collectMs: number;
+  dropMs: number;
 }
 
 /** A deferred resource, as `dump()` shows it. Resources may add fields (an HTTP server its counts). */
@@ -102,7 +196,10 @@ export interface RuntimeDump {
 
 /** What `shutdown()` resolves with. */
 export interface ShutdownReport {
-  /** True when no task was stuck at the deadline, no disposer failed and every stop participant finished. */
+  /**
+   * True when nothing accepted was lost (`lost` is empty), no task was stuck at the collect
+   * deadline, and no disposer, stop participant or callback failed (`disposeErrors` is empty).
+   */
   clean: boolean;
   /** What the shutdown was given as its reason (a ShutdownError by default). */
   reason: unknown;
@@ -110,35 +207,91 @@ export interface ShutdownReport {
   durationMs: number;
   /**
    * Task outcomes over the runtime's whole life, counted at the end of the collect phase.
-   * `stuck` lists the tasks still running at the deadline.
+   * `stuck` lists the tasks still running at the collect deadline.
    */
   tasks: { total: number; completed: number; cancelled: number; panicked: number; stuck: TaskInfo[] };
-  /** Each disposer that threw (and each stop participant that failed, named "stop: <name>"). */
+  /**
+   * What was lost, grouped: tasks the cancel phase cut in the middle of their work (parked idle
+   * tasks are not), messages left in channels of this runtime once its tasks had ended, and what
+   * stop participants lost (requests an HTTP server cut at the deadline).
+   */
+  lost: LostItem[];
+  /**
+   * Each failure of a user callback, by name: a disposer that threw or outlived its deadline
+   * (its `defer()` name), a stop participant ("stop: <name>"), a throwing `onCancel` callback of
+   * a token the shutdown cancelled ("onCancel"), a throwing `onTaskPanic` ("onTaskPanic").
+   */
   disposeErrors: { name: string; error: unknown }[];
+  /** How the drain ended, and which tasks held it at a deadline. */
+  drain: DrainInfo;
+  /** How long each phase took. */
+  phases: PhaseTimes;
+}
+
+/** What a stop participant learns of the shutdown. */
+export interface StopInfo {
+  /** The shutdown's reason. */
+  readonly reason: unknown;
+  /**
+   * Aborts when the drain ends (every task done or idle, or the drain deadline passed): the cancel
+   * phase begins, and request tasks' signals abort.
+   */
+  readonly drainEnd: AbortSignal;
+  /** When the drain ends at the latest, on steward's clock (`now()` of core/timer.ts); Infinity for never. */
+  readonly drainDeadline: number;
+}
+
+/** What a stop participant may resolve with. */
+export interface StopOutcome {
+  /** Work it accepted and could not finish (e.g. requests cut at the deadline): makes the report unclean. */
+  lost?: { kind: string; count: number; what: string }[];
 }
 
 /**
- * A participant in the stop phase (an integration hook, not part of API.md's contract): an HTTP
- * server that must stop accepting and drain while tasks are collected, a queue consumer that
- * must stop pulling. See {@link Runtime.onStop}.
+ * A participant in shutdown (an integration hook, not part of API.md's contract): an HTTP server
+ * that must stop accepting and drain, a queue consumer that must stop pulling. See
+ * {@link Runtime.onStop}. Every call is made outside any task; a participant that throws or
+ * rejects is recorded in the report's `disposeErrors` ("stop: <name>") and never stops the
+ * shutdown.
  */
 export interface StopParticipant {
   /** Shown in dumps and in the report when it fails. */
   readonly name: string;
   /**
-   * Called once, in the stop phase, right after the root token was cancelled and outside any
-   * task. Collect waits for the returned promise as it waits for tasks. `force` aborts at the
-   * collect deadline: finish at once then (close what is left); collect waits at most
-   * {@link FORCE_GRACE_MS} more. A rejection is recorded in the report and makes it unclean.
+   * The pre-stop delay it needs, in ms (the runtime waits the longest of these and its own
+   * `preStopDelayMs`): an HTTP server behind a load balancer keeps serving, with readiness false,
+   * until the balancer has stopped sending it traffic.
    */
-  stop(force: AbortSignal): void | PromiseLike<unknown>;
+  readonly preStopDelayMs?: number;
+  /**
+   * Called once at the announcement, before the pre-stop delay: stop advertising (readiness
+   * false), keep serving. Synchronous.
+   */
+  announce?(info: StopInfo): void;
+  /**
+   * Called once when the drain begins (after the pre-stop delay): stop intake, let what is in
+   * flight finish. The drain — and the collect phase after it — wait for the returned promise as
+   * they wait for tasks. `force` aborts at the collect deadline: finish at once then (close what
+   * is left); the runtime waits at most {@link FORCE_GRACE_MS} more. Resolve with a
+   * {@link StopOutcome} to report what was lost.
+   */
+  stop(force: AbortSignal, info: StopInfo): void | PromiseLike<StopOutcome | void | unknown>;
 }
 
 /** How long collect still waits for stop participants after aborting their `force` signal. */
 export const FORCE_GRACE_MS = 100;
 
-/** The default collect deadline. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+/** The default shutdown budget (announce + drain + collect). */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
+
+/** The default collect deadline (when the budget is at least four times as long). */
+export const DEFAULT_COLLECT_TIMEOUT_MS = 2_000;
+
+/** The default deadline of each disposer in the drop phase. */
+export const DEFAULT_DISPOSE_TIMEOUT_MS = 2_000;
+
+/** While draining, how often the runtime looks whether every task left is parked idle. */
+const DRAIN_POLL_MS = 10;
 
 /** Resources may describe themselves in dumps by having a method under this symbol. */
 export const resourceInfo: unique symbol = Symbol.for("steward.resourceInfo") as never;
@@ -146,21 +299,59 @@ export const resourceInfo: unique symbol = Symbol.for("steward.resourceInfo") as
 /** The frame shutdown runs under: no task, no token, and spawn() goes to the default runtime. */
 const NEUTRAL: Frame = { token: undefined, shielded: false, taskRecord: undefined, runtimeRef: undefined };
 
+/** Prints to stderr: the only output of this module (the lead routes it through a logger at merge). */
+const write = (s: string): void => void process.stderr.write(s);
+
+/**
+ * Waits that hold no accepted work: a receive with nothing to receive (a queued receive means the
+ * buffer is empty), a wait for a notification, a config change, a cancellation, a joining of
+ * other tasks (those are judged themselves). A task parked on one of these when the cancel phase
+ * comes is idle, not cut; when every task left is parked on one, the drain is over. Anything
+ * else (a sleep, a lock, a permit, a send into a full channel, I/O steward does not see) might be
+ * the middle of a job. The strings are the waits' `what` (core/waiter.ts) from each module.
+ */
+const IDLE_WAIT = /^(?:recv on (?:channel|broadcast)#|changed on watch#|waitFor on watch#|notified on |cancelled\(\)$|closed\(\) on |joinNext on JoinSet$|wait on TaskTracker$)/;
+
+/** @internal Whether a task is parked idle (see IDLE_WAIT). */
+export function isIdleWait(waitingOn: string | undefined): boolean {
+  return waitingOn !== undefined && IDLE_WAIT.test(waitingOn);
+}
+
 interface Deferred {
   readonly resource: unknown;
   readonly name: string;
   readonly kind: ResourceInfo["kind"];
 }
 
+/** A channel this runtime knows (weakly), for the messages-left report. */
+interface ChannelRef {
+  readonly ref: WeakRef<{ readonly id: number; inspect(): Record<string, unknown> }>;
+  readonly createdIn: string;
+}
+
+/** What the drain or collect phase waits for; woken by task ends, participants, a poll, a deadline. */
+interface PhaseWait {
+  /** Collect: only participants count (tasks are judged by the deadline). */
+  readonly participantsOnly: boolean;
+  /** Drain: also end when every task left is idle. */
+  readonly idleEnds: boolean;
+  /** A look for "every task left is idle" is scheduled or being confirmed. */
+  checking: boolean;
+  finish(why: "done" | "idle" | "deadline"): void;
+}
+
 /**
  * A set of tasks with one root cancellation token, the resources they use, and a shutdown that
- * stops, collects and only then drops. `spawn()` outside any runtime uses the process-wide
- * default runtime; `runMain()` makes one for a program.
+ * announces, drains, cancels, collects and only then drops. `spawn()` outside any runtime uses the
+ * process-wide default runtime; `runMain()` makes one for a program.
  *
  * ```ts
- * await using rt = new Runtime({ name: "svc", shutdownTimeoutMs: 5_000 });
+ * await using rt = new Runtime({ name: "svc" });
  * const db = await openPool(); rt.defer(db, "db");     // closed only after every task ended
- * rt.spawn(worker, { name: "worker" });
+ * rt.spawn(async (ctx) => {                            // a worker that drains its queue
+ *   for await (const job of rx) await handle(job);     // ends once the producers closed tx
+ * }, { name: "worker" });
+ * rt.spawn(heartbeat, { name: "heartbeat", cancelOnStop: true }); // nothing to finish
  * // ... later: const report = await rt.shutdown();  (or leave the `await using` block)
  * ```
  */
@@ -168,11 +359,18 @@ export class Runtime implements TaskHost, AsyncDisposable {
   /** Shown in reports and dumps. */
   readonly name: string | undefined;
   /**
-   * The root token: cancelling it cancels every task of the runtime, and tasks spawned after
-   * start cancelled. Shutdown's stop phase cancels it; cancelling it by hand does not shut the
-   * runtime down (nothing is collected or dropped) — `runMain` treats it as a shutdown request.
+   * The root token: cancelled in the cancel phase of shutdown (every task's waits then reject
+   * with CancelledError; tasks spawned after that start cancelled). Cancelling it by hand does
+   * not shut the runtime down (nothing is drained, collected or dropped) — `runMain` treats it
+   * as a shutdown request.
    */
   readonly token = new CancellationToken();
+  /**
+   * Cancelled when shutdown begins (the announcement), with the shutdown's reason; tasks see it
+   * as `ctx.stopping`. Nothing else is cancelled then: tasks finish their accepted work with
+   * every steward wait working. Cancelling it by hand starts the shutdown.
+   */
+  readonly stopping = new CancellationToken();
   /** The options the runtime was made with (the supervisor and the console read theirs here). */
   readonly options: Readonly<RuntimeOptions>;
   protected readonly onTaskPanic: ((error: JoinError) => void) | undefined;
@@ -192,13 +390,25 @@ export class Runtime implements TaskHost, AsyncDisposable {
   private readonly participants = new Set<StopParticipant>();
   /** Stop participants started and not yet settled. */
   private readonly runningStops = new Set<StopParticipant>();
-  /** Failures of stop participants; the report's disposeErrors start with them. */
+  /** Failures of stop participants and user callbacks; the report's disposeErrors start with them. */
   private readonly stopErrors: { name: string; error: unknown }[] = [];
-  /** Tasks that called shutdown() themselves: collect does not wait for them (they wait for it). */
+  /** What stop participants reported lost. */
+  private readonly participantLost: LostItem[] = [];
+  /** Tasks that called shutdown() themselves: drain and collect do not wait for them (they wait for it). */
   private readonly exempt = new Set<JoinHandle<unknown>>();
-  /** Set while collect waits; resolved by maybeWake once nothing is left to wait for. */
-  private collectWaiter: { tasksToo: boolean; resolve(): void } | undefined = undefined;
+  /** Set while drain or collect waits. */
+  private phaseWait: PhaseWait | undefined = undefined;
   private forceController: AbortController | undefined = undefined;
+  private drainEndController: AbortController | undefined = undefined;
+  private stopInfo: StopInfo | undefined = undefined;
+  /** The cancellation every task gets from this shutdown (one shared CancelledError). */
+  private stopCancel: CancelledError | undefined = undefined;
+  /** From the cancel phase on: tasks cancelled while at work, with what they waited on then. */
+  private cut: Map<JoinHandle<unknown>, string | undefined> | undefined = undefined;
+  /** Tasks the cancel cut that then ended cancelled: lost work, grouped by spawn site. */
+  private readonly lostTasks = new Map<string, LostItem>();
+  private readonly channels = new Map<number, ChannelRef>();
+  private channelAdoptions = 0;
   private shutdownPromise: Promise<ShutdownReport> | undefined = undefined;
   /** Optional parts attached through ./extension.ts (the console), by option key. */
   private readonly extensions: [string, AttachedExtension][];
@@ -206,14 +416,18 @@ export class Runtime implements TaskHost, AsyncDisposable {
   shutdownCause: "call" | "panic" | undefined = undefined;
 
   /**
-   * @throws TypeError for a malformed option; RangeError for a negative or non-finite
-   * `shutdownTimeoutMs`.
+   * @throws TypeError for a malformed option; RangeError for a negative or NaN duration, a
+   * non-finite `preStopDelayMs`, or a `drainTimeoutMs`/`collectTimeoutMs`... that is not a number >= 0.
    */
   constructor(opts: RuntimeOptions = {}) {
     checkOptions(opts, "opts");
     if (opts.name !== undefined && typeof opts.name !== "string") throw new TypeError(`opts.name must be a string, got ${typeName(opts.name)}`);
     if (opts.onTaskPanic !== undefined) checkFunction(opts.onTaskPanic, "opts.onTaskPanic");
-    if (opts.shutdownTimeoutMs !== undefined) checkDuration(opts.shutdownTimeoutMs, "opts.shutdownTimeoutMs");
+    if (opts.shutdownTimeoutMs !== undefined) checkDuration(opts.shutdownTimeoutMs, "opts.shutdownTimeoutMs", { infinity: true });
+    if (opts.preStopDelayMs !== undefined) checkDuration(opts.preStopDelayMs, "opts.preStopDelayMs", { long: true });
+    if (opts.drainTimeoutMs !== undefined) checkDuration(opts.drainTimeoutMs, "opts.drainTimeoutMs", { infinity: true });
+    if (opts.collectTimeoutMs !== undefined) checkDuration(opts.collectTimeoutMs, "opts.collectTimeoutMs", { infinity: true });
+    if (opts.disposeTimeoutMs !== undefined) checkDuration(opts.disposeTimeoutMs, "opts.disposeTimeoutMs", { infinity: true });
     if (opts.unhandledPanic !== undefined && opts.unhandledPanic !== "log" && opts.unhandledPanic !== "shutdown") {
       throw new TypeError(`opts.unhandledPanic must be "log" or "shutdown", got ${typeName(opts.unhandledPanic)}`);
     }
@@ -233,6 +447,10 @@ export class Runtime implements TaskHost, AsyncDisposable {
         t.abort(reason);
       }
     });
+    // The announcement is the shutdown's start, whoever cancels it.
+    this.stopping.onCancel((reason) => {
+      if (this.#state === "running") void this.requestShutdown({ reason });
+    });
     this.extensions = attachExtensions(this, opts as Readonly<Record<string, unknown>>);
   }
 
@@ -241,7 +459,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
     return this.#state;
   }
 
-  /** Spawns a task on this runtime; see {@link spawn}. During and after shutdown it starts cancelled. */
+  /** Spawns a task on this runtime; see {@link spawn}. After the cancel phase it starts cancelled. */
   spawn<T>(fn: (ctx: TaskContext) => T | PromiseLike<T>, opts?: SpawnOptions): JoinHandle<T> {
     return spawnOn(this, fn, opts, undefined, undefined);
   }
@@ -259,18 +477,18 @@ export class Runtime implements TaskHost, AsyncDisposable {
 
   /** Every live task, by id. */
   tasks(): TaskInfo[] {
-    const now = Date.now();
+    const at = Date.now();
     const out: TaskInfo[] = [];
-    for (let t = this.liveHead; t !== null; t = t.liveNext) out.push(taskInfo(t, now));
+    for (let t = this.liveHead; t !== null; t = t.liveNext) out.push(taskInfo(t, at));
     return out.sort((a, b) => a.id - b.id);
   }
 
   /**
    * Hands `resource` to the runtime: it is disposed in the drop phase of shutdown, after every
-   * task has ended — last deferred, first disposed, one at a time. An AsyncDisposable is awaited,
-   * a Disposable disposed, a function called (and awaited if it returns a promise). During
-   * stop and collect it is still accepted; during drop it is disposed before the ones already
-   * there.
+   * task has ended — last deferred, first disposed, one at a time, each under `disposeTimeoutMs`.
+   * An AsyncDisposable is awaited, a Disposable disposed, a function called (and awaited if it
+   * returns a promise). Until the drop phase it is still accepted; during drop it is disposed
+   * before the ones already there.
    * @param name shown in dumps and in `disposeErrors`; default: the resource's class or function name.
    * @throws TypeError when `resource` is none of those or `name` is not a string; ShutdownError
    * once the runtime is closed (the caller still owns the resource then).
@@ -287,19 +505,24 @@ export class Runtime implements TaskHost, AsyncDisposable {
   }
 
   /**
-   * Registers a participant in the stop phase (an integration hook: `httpResource` uses it so an
-   * HTTP server drains while tasks are collected, not after). Registered during stop or
-   * collect, it starts at once and collect waits for it too. Dispose the result to unregister.
+   * Registers a participant in shutdown (an integration hook: `httpResource` uses it). Its
+   * `announce` is called at the announcement, its `stop` when the drain begins; drain and collect
+   * wait for it as they wait for tasks. Registered during the announcement it is announced at
+   * once and stopped with the others; registered during the drain, cancel or collect phase it is
+   * announced and stopped at once. Dispose the result to unregister (before it was stopped).
    * @throws TypeError for a malformed participant; ShutdownError once the drop phase began.
    */
   onStop(participant: StopParticipant): Disposable {
     checkOptions(participant, "participant");
     if (participant === undefined) throw new TypeError("participant must be an object, got undefined");
     checkFunction(participant.stop, "participant.stop");
+    if (participant.announce !== undefined) checkFunction(participant.announce, "participant.announce");
     if (typeof participant.name !== "string") throw new TypeError(`participant.name must be a string, got ${typeName(participant.name)}`);
+    if (participant.preStopDelayMs !== undefined) checkDuration(participant.preStopDelayMs, "participant.preStopDelayMs", { long: true });
     const s = this.#state;
     if (s === "dropping" || s === "closed") throw new ShutdownError(`${this.label} is past its stop phase`);
-    if (s === "stopping" || s === "collecting") {
+    if (s !== "running") this.announceParticipant(participant);
+    if (s === "draining" || s === "cancelling" || s === "collecting") {
       this.startParticipant(participant);
       return { [Symbol.dispose]() {} };
     }
@@ -308,29 +531,31 @@ export class Runtime implements TaskHost, AsyncDisposable {
   }
 
   /**
-   * Shuts the runtime down: stop (cancel every task, stop intake), collect (wait for every task
-   * to end, up to the deadline), drop (dispose the deferred resources in reverse order).
-   * Idempotent: later calls return the same promise, whatever their options. It never rejects.
+   * Shuts the runtime down: announce (cancel `stopping`, tell stop participants, pre-stop delay),
+   * drain (intake stops; tasks finish their accepted work), cancel (the root token), collect
+   * (wait for every task to end, up to a deadline), drop (dispose the deferred resources in reverse
+   * order). Idempotent: later calls return the same promise, whatever their options. It never
+   * rejects. See {@link RuntimeOptions} for the deadlines and {@link ShutdownReport} for the result.
    *
-   * Called from inside one of this runtime's own tasks, collect does not wait for that task (it
-   * is taken to be waiting for the report), so `await runtime.shutdown()` in `main` works.
-   * @throws TypeError/RangeError for malformed options (a negative or non-finite `timeoutMs`).
+   * Called from inside one of this runtime's own tasks, drain and collect do not wait for that
+   * task (it is taken to be waiting for the report), so `await runtime.shutdown()` in `main` works.
+   * @throws TypeError/RangeError for malformed options (a negative or NaN `timeoutMs`).
    */
   shutdown(opts?: ShutdownOptions): Promise<ShutdownReport> {
     checkOptions(opts, "opts");
+    if (opts?.timeoutMs !== undefined) checkDuration(opts.timeoutMs, "opts.timeoutMs", { infinity: true });
     const timeoutMs = opts?.timeoutMs ?? this.shutdownTimeoutMs;
-    if (opts?.timeoutMs !== undefined) checkDuration(opts.timeoutMs, "opts.timeoutMs");
     const caller = currentFrame()?.taskRecord as JoinHandle<unknown> | undefined;
-    if (caller !== undefined && caller.runtimeRef === this && !caller.isFinished() && (this.#state === "running" || this.#state === "stopping" || this.#state === "collecting")) {
+    if (caller !== undefined && caller.runtimeRef === this && !caller.isFinished() && this.#state !== "dropping" && this.#state !== "closed") {
       this.exempt.add(caller);
-      this.maybeWake();
+      this.poke();
     }
     if (this.shutdownPromise !== undefined) return this.shutdownPromise;
     this.shutdownCause ??= "call";
     const reason = opts?.reason === undefined ? new ShutdownError(`${this.label} is shutting down`) : opts.reason;
-    const t0 = performance.now();
+    const t0 = now();
     let settle!: (r: ShutdownReport) => void;
-    // Set before the stop phase runs, so a cancel listener calling shutdown() gets this promise.
+    // Set before the announcement runs, so a cancel listener calling shutdown() gets this promise.
     this.shutdownPromise = new Promise<ShutdownReport>((resolve) => (settle = resolve));
     // Outside any task: disposers and participants must not inherit a cancelled task's token.
     // (A neutral frame rather than als.exit(), which turns the promise hooks off and on again.)
@@ -340,15 +565,26 @@ export class Runtime implements TaskHost, AsyncDisposable {
       settle({
         clean: false,
         reason,
-        durationMs: Math.round((performance.now() - t0) * 100) / 100,
+        durationMs: round2(now() - t0),
         tasks: { total: this.spawnedTotal, completed: this.completedCount, cancelled: this.cancelledCount, panicked: this.panickedCount, stuck: this.tasks() },
+        lost: [...this.lostTasks.values(), ...this.participantLost],
         disposeErrors: [...this.stopErrors, { name: "shutdown", error }],
+        drain: { endedBy: "deadline", heldBy: [] },
+        phases: { announceMs: 0, drainMs: 0, collectMs: 0, dropMs: 0 },
       });
     });
     return this.shutdownPromise;
   }
 
-  /** `shutdown()` with the default deadline, for `await using rt = new Runtime()`. */
+  /**
+   * @internal `shutdown()` started on behalf of an event (a signal, a cancelled token, a panic),
+   * not by the task that happens to be running: that task is not exempted from the drain.
+   */
+  requestShutdown(opts?: ShutdownOptions): Promise<ShutdownReport> {
+    return als.run(NEUTRAL, () => this.shutdown(opts));
+  }
+
+  /** `shutdown()` with the default deadlines, for `await using rt = new Runtime()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
@@ -388,29 +624,80 @@ export class Runtime implements TaskHost, AsyncDisposable {
     return this.resources;
   }
 
+  /** @internal Called by channel constructors (channel/mpsc.ts) running in this runtime's frame. */
+  adoptChannel(chan: { readonly id: number; inspect(): Record<string, unknown> }): void {
+    const task = currentFrame()?.taskRecord;
+    const createdIn = task === undefined ? `runtime ${this.label}` : task.name === undefined ? `task ${task.id}` : `task '${task.name}'`;
+    this.channels.set(chan.id, { ref: new WeakRef(chan), createdIn });
+    // Forget channels that were collected, now and then, so a long-lived runtime does not grow.
+    if (++this.channelAdoptions % 1024 === 0) {
+      for (const [id, c] of this.channels) if (c.ref.deref() === undefined) this.channels.delete(id);
+    }
+  }
+
   private get label(): string {
     return this.name === undefined ? "the runtime" : `runtime '${this.name}'`;
   }
 
-  private async runShutdown(t0: number, timeoutMs: number, reason: unknown): Promise<ShutdownReport> {
-    // 1. stop. The force signal exists first: a cancel listener may register a participant.
-    this.forceController = new AbortController();
-    this.#state = "stopping";
+  private async runShutdown(t0: number, budget: number, reason: unknown): Promise<ShutdownReport> {
+    const opts = this.options;
+    const collectMs = opts.collectTimeoutMs ?? Math.min(DEFAULT_COLLECT_TIMEOUT_MS, budget / 4);
+    // The drain ends by this time at the latest, so that the collect phase fits in the budget.
+    const drainLimit = Math.max(t0, t0 + budget - collectMs);
+    let preStop = opts.preStopDelayMs ?? 0;
+    for (const p of this.participants) preStop = Math.max(preStop, p.preStopDelayMs ?? 0);
+    preStop = Math.min(preStop, drainLimit - t0);
+    const drainDeadline = Math.min(drainLimit, t0 + preStop + (opts.drainTimeoutMs ?? Infinity));
     // One CancelledError for the whole runtime: every withdrawn wait rejects with this instance
-    // (its `reason` is the shutdown's reason) instead of building one, stack and all, per wait —
-    // that was most of the cost of stopping 1,000 idle tasks.
+    // (its `reason` is the shutdown's) instead of building one, stack and all, per wait — that
+    // was most of the cost of stopping 1,000 idle tasks.
     const cancel = reason instanceof CancelledError ? reason : new CancelledError(reason, `${this.label} is shutting down`);
-    // Cancel listeners run in the runtime's frame: a task they spawn belongs to this runtime (it
-    // starts cancelled and is collected). Participants and disposers run in the neutral frame.
-    als.run(this.frame, () => this.token.cancel(cancel));
-    for (const p of this.participants) this.startParticipant(p);
+    this.stopCancel = cancel;
+    this.forceController = new AbortController();
+    this.drainEndController = new AbortController();
+    this.stopInfo = { reason, drainEnd: this.drainEndController.signal, drainDeadline };
+
+    // 1. announce
+    this.#state = "stopping";
+    // Listeners run in the runtime's frame: a task they spawn belongs to this runtime.
+    this.guardCallbacks(() =>
+      als.run(this.frame, () => {
+        this.stopping.cancel(reason);
+        let next: JoinHandle<unknown> | null;
+        for (let t = this.liveHead; t !== null; t = next) {
+          next = t.liveNext;
+          if (t.cancelOnStop) t.abort(cancel);
+        }
+      }),
+    );
+    // Copies: a participant may register another (announced and started by onStop itself).
+    for (const p of [...this.participants]) this.announceParticipant(p);
+    if (preStop > 0) await this.delay(preStop);
+    const t1 = now();
+
+    // 2. drain
+    this.#state = "draining";
+    const starting = [...this.participants];
     this.participants.clear();
-    // 2. collect
+    for (const p of starting) this.startParticipant(p);
+    const endedBy = await this.waitPhase(drainDeadline, false, true);
+    const heldBy = endedBy === "deadline" ? groupTasks(this.atWork()) : [];
+    const t2 = now();
+
+    // 3. cancel: what still runs is cut, unless it is parked idle or is the caller of shutdown().
+    this.#state = "cancelling";
+    const cut = new Map<JoinHandle<unknown>, string | undefined>();
+    for (const t of this.atWork()) cut.set(t, t.waitingOn);
+    this.cut = cut;
+    this.drainEndController.abort(cancel);
+    this.guardCallbacks(() => als.run(this.frame, () => this.token.cancel(cancel)));
+
+    // 4. collect
     this.#state = "collecting";
-    await this.collect(t0 + timeoutMs);
-    const now = Date.now();
+    await this.collect(Math.min(t2 + collectMs, Math.max(t2, t0 + budget)));
+    const at = Date.now();
     const stuck: TaskInfo[] = [];
-    for (let t = this.liveHead; t !== null; t = t.liveNext) if (!this.exempt.has(t)) stuck.push(taskInfo(t, now));
+    for (let t = this.liveHead; t !== null; t = t.liveNext) if (!this.exempt.has(t)) stuck.push(taskInfo(t, at));
     stuck.sort((a, b) => a.id - b.id);
     const tasks = {
       total: this.spawnedTotal,
@@ -419,87 +706,195 @@ export class Runtime implements TaskHost, AsyncDisposable {
       panicked: this.panickedCount,
       stuck,
     };
-    // 3. drop
+    const t3 = now();
+
+    // 5. drop
     this.#state = "dropping";
     const disposeErrors = this.stopErrors;
+    const disposeMs = opts.disposeTimeoutMs ?? DEFAULT_DISPOSE_TIMEOUT_MS;
     let r: Deferred | undefined;
     while ((r = this.resources.pop()) !== undefined) {
-      try {
-        await dispose(r);
-      } catch (error) {
-        disposeErrors.push({ name: r.name, error });
-      }
+      const error = await disposeWithin(r, disposeMs);
+      if (error !== undefined) disposeErrors.push({ name: r.name, error: error.error });
     }
+    const lost = [...this.lostTasks.values(), ...this.participantLost, ...this.channelsLost()];
     this.#state = "closed";
+    const t4 = now();
     return {
-      clean: stuck.length === 0 && disposeErrors.length === 0,
+      clean: stuck.length === 0 && disposeErrors.length === 0 && lost.length === 0,
       reason,
-      durationMs: Math.round((performance.now() - t0) * 100) / 100,
+      durationMs: round2(t4 - t0),
       tasks,
+      lost,
       disposeErrors,
+      drain: { endedBy, heldBy },
+      phases: { announceMs: round2(t1 - t0), drainMs: round2(t2 - t1), collectMs: round2(t3 - t2), dropMs: round2(t4 - t3) },
     };
   }
 
-  private startParticipant(p: StopParticipant): void {
-    let r: void | PromiseLike<unknown>;
+  /** Live tasks that are neither parked idle, nor cancelled already, nor waiting for the report. */
+  private atWork(): JoinHandle<unknown>[] {
+    const out: JoinHandle<unknown>[] = [];
+    for (let t = this.liveHead; t !== null; t = t.liveNext) {
+      if (!t.token.isCancelled && !this.exempt.has(t) && !isIdleWait(t.waitingOn)) out.push(t);
+    }
+    return out;
+  }
+
+  /** Runs `fn` with errors thrown by cancellation callbacks recorded in the report. */
+  private guardCallbacks(fn: () => void): void {
+    const prev = setListenerErrorHandler((error) => this.stopErrors.push({ name: "onCancel", error }));
     try {
-      r = p.stop(this.forceController!.signal);
+      fn();
+    } finally {
+      setListenerErrorHandler(prev);
+    }
+  }
+
+  private delay(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => void schedule(resolve, ms));
+  }
+
+  private announceParticipant(p: StopParticipant): void {
+    if (p.announce === undefined) return;
+    try {
+      p.announce(this.stopInfo!);
+    } catch (error) {
+      this.stopErrors.push({ name: `stop: ${p.name}`, error });
+    }
+  }
+
+  private startParticipant(p: StopParticipant): void {
+    let r: unknown;
+    try {
+      r = p.stop(this.forceController!.signal, this.stopInfo!);
     } catch (error) {
       this.stopErrors.push({ name: `stop: ${p.name}`, error });
       return;
     }
     if (r === undefined || r === null || typeof (r as PromiseLike<unknown>).then !== "function") return;
     this.runningStops.add(p);
-    const settle = (error?: { error: unknown }): void => {
+    const settle = (value: unknown, error?: { error: unknown }): void => {
       if (!this.runningStops.delete(p)) return; // given up on at the deadline
       if (error !== undefined) this.stopErrors.push({ name: `stop: ${p.name}`, error: error.error });
-      this.maybeWake();
+      else this.recordParticipantLoss(p, value);
+      this.poke();
     };
-    Promise.resolve(r).then(
-      () => settle(),
-      (error: unknown) => settle({ error }),
+    Promise.resolve(r as PromiseLike<unknown>).then(
+      (v) => settle(v),
+      (error: unknown) => settle(undefined, { error }),
     );
   }
 
-  private maybeWake(): void {
-    const w = this.collectWaiter;
-    if (w === undefined || this.runningStops.size > 0) return;
-    if (w.tasksToo && this.liveCount !== this.exempt.size) return;
-    this.collectWaiter = undefined;
-    w.resolve();
+  private recordParticipantLoss(p: StopParticipant, outcome: unknown): void {
+    const lost = (outcome as StopOutcome | null | undefined)?.lost;
+    if (!Array.isArray(lost)) return;
+    for (const l of lost as unknown[]) {
+      const item = l as Partial<LostItem> | null;
+      if (item === null || typeof item !== "object" || typeof item.count !== "number" || item.count <= 0) continue;
+      this.participantLost.push({ kind: String(item.kind ?? "work"), count: item.count, what: String(item.what ?? `${item.count} lost by ${p.name}`), participant: p.name });
+    }
   }
 
-  /** Resolves once maybeWake finds nothing left to wait for, or after `ms`. */
-  private waitFor(tasksToo: boolean, ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      // Ref'd: a shutdown in progress keeps the process alive until it has its report.
-      const timer = setTimeout(() => {
-        this.collectWaiter = undefined;
-        resolve();
-      }, ms);
-      this.collectWaiter = {
-        tasksToo,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.maybeWake();
+  /**
+   * Something changed (a task ended, a participant settled): let the phase wait look again. The
+   * end of everything is seen at once; "every task left is idle" is looked for at most once per
+   * event-loop turn (it walks the live tasks), and must still hold a turn later — a receive the
+   * budget parked is served by then — before the drain ends on it.
+   */
+  private poke(): void {
+    const w = this.phaseWait;
+    if (w === undefined || this.runningStops.size > 0) return;
+    if (w.participantsOnly || this.liveCount === this.exempt.size) {
+      w.finish("done");
+      return;
+    }
+    if (!w.idleEnds || w.checking) return;
+    w.checking = true;
+    setImmediate(() => {
+      if (this.phaseWait !== w || this.runningStops.size > 0 || !this.allIdle()) {
+        w.checking = false;
+        return;
+      }
+      setImmediate(() => {
+        w.checking = false;
+        if (this.phaseWait === w && this.runningStops.size === 0 && this.allIdle()) w.finish(this.liveCount === this.exempt.size ? "done" : "idle");
+      });
     });
   }
 
-  /** Waits until every task and stop participant is done, or the deadline; never polls. */
+  private allIdle(): boolean {
+    for (let t = this.liveHead; t !== null; t = t.liveNext) {
+      if (!isIdleWait(t.waitingOn) && !this.exempt.has(t)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Waits until nothing is left to wait for, or until `deadline` (steward clock). Drain
+   * (`idleEnds`) also ends when every task left is idle; it is polled for that, since a task
+   * going idle (a worker that emptied its queue) is not an event anything reports.
+   */
+  private waitPhase(deadline: number, participantsOnly: boolean, idleEnds: boolean): Promise<"done" | "idle" | "deadline"> {
+    return new Promise((resolve) => {
+      let poll: TimerHandle | undefined;
+      // Ref'd: a shutdown in progress keeps the process alive until it has its report.
+      const timer = schedule(() => w.finish("deadline"), Math.max(0, deadline - now()));
+      const w: PhaseWait = {
+        participantsOnly,
+        idleEnds,
+        checking: false,
+        finish: (why) => {
+          if (this.phaseWait !== w) return;
+          this.phaseWait = undefined;
+          timer.cancel();
+          poll?.cancel();
+          resolve(why);
+        },
+      };
+      this.phaseWait = w;
+      if (idleEnds) {
+        const tick = (): void => {
+          this.poke();
+          if (this.phaseWait === w) poll = schedule(tick, DRAIN_POLL_MS, { ref: false });
+        };
+        poll = schedule(tick, DRAIN_POLL_MS, { ref: false });
+      }
+      this.poke();
+    });
+  }
+
+  /** Waits until every task and stop participant is done, or the deadline; then forces participants. */
   private async collect(deadline: number): Promise<void> {
-    await this.waitFor(true, Math.max(0, deadline - performance.now()));
+    await this.waitPhase(deadline, false, false);
     if (this.runningStops.size === 0) return;
     // The deadline passed: participants must finish now (an HTTP server destroys its sockets).
     // Tasks still running are stuck; only participants are waited for, briefly.
     this.forceController!.abort(new ShutdownError(`${this.label}: the shutdown deadline passed`));
-    await this.waitFor(false, FORCE_GRACE_MS);
+    await this.waitPhase(now() + FORCE_GRACE_MS, true, false);
     for (const p of this.runningStops) {
       this.stopErrors.push({ name: `stop: ${p.name}`, error: new ShutdownError(`stop participant '${p.name}' did not finish by the deadline`) });
     }
     this.runningStops.clear();
+  }
+
+  /** Messages left in this runtime's channels now that every task has ended. */
+  private channelsLost(): LostItem[] {
+    const out: LostItem[] = [];
+    for (const [id, c] of this.channels) {
+      const chan = c.ref.deref();
+      if (chan === undefined) continue;
+      let n: unknown;
+      try {
+        n = chan.inspect().length;
+      } catch {
+        continue;
+      }
+      if (typeof n !== "number" || n <= 0) continue;
+      const name = `channel#${id}`;
+      out.push({ kind: "messages", count: n, what: `${n} message(s) left in ${name} (created in ${c.createdIn})`, channel: name, createdIn: c.createdIn });
+    }
+    return out;
   }
 
   /** @internal */
@@ -510,6 +905,8 @@ export class Runtime implements TaskHost, AsyncDisposable {
     this.liveHead = h;
     this.liveCount++;
     this.spawnedTotal++;
+    // Spawned after the announcement with cancelOnStop: it starts cancelled.
+    if (h.cancelOnStop && this.stopCancel !== undefined) h.abort(this.stopCancel);
   }
 
   /** @internal Called from the task's finish path, once it has its outcome. */
@@ -523,9 +920,30 @@ export class Runtime implements TaskHost, AsyncDisposable {
     const e = h.joinError;
     if (e === undefined) this.completedCount++;
     else if (e.kind === "panic") this.panickedCount++;
-    else this.cancelledCount++;
+    else {
+      this.cancelledCount++;
+      if (this.cut !== undefined && this.cut.has(h)) this.recordCut(h, this.cut.get(h));
+    }
     if (this.exempt.size > 0) this.exempt.delete(h);
-    if (this.collectWaiter !== undefined) this.maybeWake();
+    if (this.phaseWait !== undefined) this.poke();
+  }
+
+  /** A task the cancel phase cut in the middle of its work ended cancelled: its work is lost. */
+  private recordCut(h: JoinHandle<unknown>, waitingOn: string | undefined): void {
+    const site = h.spawnedAt;
+    const key = site === "unknown" ? `name:${h.name ?? ""}` : site;
+    const g = this.lostTasks.get(key);
+    if (g !== undefined) {
+      g.count++;
+      if (g.ids!.length < 10) g.ids!.push(h.id);
+      g.what = describeLostTasks(g);
+      return;
+    }
+    const item: LostItem = { kind: "tasks", count: 1, what: "", spawnedAt: site, ids: [h.id] };
+    if (h.name !== undefined) item.name = h.name;
+    if (waitingOn !== undefined) item.waitingOn = waitingOn;
+    item.what = describeLostTasks(item);
+    this.lostTasks.set(key, item);
   }
 
   /** @internal */
@@ -534,27 +952,57 @@ export class Runtime implements TaskHost, AsyncDisposable {
       try {
         this.onTaskPanic(error);
       } catch (e) {
-        process.stderr.write(`steward: onTaskPanic threw: ${String(e)}\n`);
+        if (this.stopErrors.length < 100) this.stopErrors.push({ name: "onTaskPanic", error: e });
+        write(`steward: onTaskPanic threw: ${String(e)}\n`);
       }
     } else {
       const who = h.name === undefined ? `task ${h.id}` : `task ${h.id} '${h.name}'`;
       const cause = error.cause;
       const detail = cause instanceof Error ? (cause.stack ?? `${cause.name}: ${cause.message}`) : String(cause);
-      process.stderr.write(`steward: ${who} panicked (spawned at ${h.spawnedAt}): ${detail.split("\n")[0]}\n`);
+      write(`steward: ${who} panicked (spawned at ${h.spawnedAt}): ${detail.split("\n")[0]}\n`);
     }
     if (this.unhandledPanic === "shutdown" && this.#state === "running") {
       this.shutdownCause = "panic";
-      void this.shutdown({ reason: error });
+      void this.requestShutdown({ reason: error });
     }
   }
 }
 
-function taskInfo(t: JoinHandle<unknown>, now: number): TaskInfo {
+function describeLostTasks(g: LostItem): string {
+  const who = g.name === undefined ? "" : g.count === 1 ? ` '${g.name}'` : ` (e.g. '${g.name}')`;
+  const doing = g.waitingOn === undefined ? "while running" : `while waiting on ${g.waitingOn}`;
+  return `${g.count} task(s)${who} cut mid-work ${doing}, spawned at ${g.spawnedAt}`;
+}
+
+/** Groups tasks by spawn site (by name when the site is unknown), in order of first appearance. */
+export function groupTasks(tasks: Iterable<{ id: number; name?: string | undefined; spawnedAt: string; waitingOn?: string | undefined }>): TaskGroup[] {
+  const groups = new Map<string, TaskGroup>();
+  for (const t of tasks) {
+    const key = t.spawnedAt === "unknown" ? `name:${t.name ?? ""}` : t.spawnedAt;
+    const g = groups.get(key);
+    if (g !== undefined) {
+      g.count++;
+      if (g.ids.length < 10) g.ids.push(t.id);
+      continue;
+    }
+    const ng: TaskGroup = { spawnedAt: t.spawnedAt, count: 1, ids: [t.id] };
+    if (t.name !== undefined) ng.name = t.name;
+    if (t.waitingOn !== undefined) ng.waitingOn = t.waitingOn;
+    groups.set(key, ng);
+  }
+  return [...groups.values()];
+}
+
+function round2(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function taskInfo(t: JoinHandle<unknown>, at: number): TaskInfo {
   const info: TaskInfo = {
     id: t.id,
     state: t.waitingOn === undefined ? "running" : "waiting",
     spawnedAt: t.spawnedAt,
-    ageMs: Math.round(now - t.spawnedAtMs),
+    ageMs: Math.round(at - t.spawnedAtMs),
   };
   if (t.name !== undefined) info.name = t.name;
   if (t.waitingOn !== undefined) info.waitingOn = t.waitingOn;
@@ -585,11 +1033,37 @@ function defaultName(r: unknown, seq: number): string {
   return `resource#${seq}`;
 }
 
-async function dispose(r: Deferred): Promise<void> {
-  const res = r.resource as AsyncDisposable & Disposable & (() => unknown);
-  if (r.kind === "asyncDisposable") await res[Symbol.asyncDispose]();
-  else if (r.kind === "disposable") res[Symbol.dispose]();
-  else await res();
+/**
+ * Disposes one resource under its own deadline. Resolves with its failure (a throw, a rejection,
+ * or a ShutdownError when it outlived `ms`), or undefined. A disposer that outlives its deadline
+ * keeps running; its late outcome is ignored (and never becomes an unhandled rejection).
+ */
+function disposeWithin(r: Deferred, ms: number): Promise<{ error: unknown } | undefined> {
+  let p: unknown;
+  try {
+    const res = r.resource as AsyncDisposable & Disposable & (() => unknown);
+    if (r.kind === "asyncDisposable") p = res[Symbol.asyncDispose]();
+    else if (r.kind === "disposable") p = res[Symbol.dispose]();
+    else p = res();
+  } catch (error) {
+    return Promise.resolve({ error });
+  }
+  if (p === null || (typeof p !== "object" && typeof p !== "function") || typeof (p as PromiseLike<unknown>).then !== "function") {
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve) => {
+    const timer = schedule(() => resolve({ error: new ShutdownError(`disposer '${r.name}' did not settle within ${ms} ms`) }), ms);
+    Promise.resolve(p as PromiseLike<unknown>).then(
+      () => {
+        timer.cancel();
+        resolve(undefined);
+      },
+      (error: unknown) => {
+        timer.cancel();
+        resolve({ error });
+      },
+    );
+  });
 }
 
 let defaultRuntime: Runtime | undefined;

@@ -18,6 +18,12 @@ export interface TaskContext {
   readonly token: CancellationToken;
   /** `token.signal`: pass it to fetch, streams and anything else that takes an AbortSignal. */
   readonly signal: AbortSignal;
+  /**
+   * The runtime's `stopping` token: cancelled when its shutdown begins (the announcement), while
+   * `token` is still intact and every steward wait keeps working. Finish accepted work and
+   * return: `await ctx.stopping.cancelled()`, or check `ctx.stopping.isCancelled` between jobs.
+   */
+  readonly stopping: CancellationToken;
 }
 
 /** Options for spawning a task. */
@@ -26,6 +32,12 @@ export interface SpawnOptions {
   name?: string;
   /** Aborting it cancels the task, as `abort(signal.reason)` would. */
   signal?: AbortSignal;
+  /**
+   * Cancel this task when its runtime announces its shutdown, instead of letting it run through
+   * the drain: for work that holds nothing worth finishing (a heartbeat, a poller, a cache
+   * refresher). Its cancellation is then not counted as lost work. Default false.
+   */
+  cancelOnStop?: boolean;
 }
 
 /** The outcome of a task, as `result()` and `JoinSet.joinNext()` give it. Never a rejection. */
@@ -39,6 +51,7 @@ export interface TaskOwner {
 /** @internal What a task needs from its runtime (the Runtime class implements it). */
 export interface TaskHost {
   readonly token: CancellationToken;
+  readonly stopping: CancellationToken;
   link(h: JoinHandle<unknown>): void;
   unlink(h: JoinHandle<unknown>): void;
   reportPanic(error: JoinError, h: JoinHandle<unknown>): void;
@@ -49,9 +62,13 @@ class Context implements TaskContext {
     readonly id: number,
     readonly name: string | undefined,
     readonly token: CancellationToken,
+    private readonly host: TaskHost,
   ) {}
   get signal(): AbortSignal {
     return this.token.signal;
+  }
+  get stopping(): CancellationToken {
+    return this.host.stopping;
   }
 }
 
@@ -99,6 +116,8 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
   site: SpawnSite | undefined;
   /** @internal The live console's record of this task (core/instrument.ts); undefined when it is off. */
   instrument: unknown = undefined;
+  /** @internal Spawned with `cancelOnStop`: the runtime cancels it at the announcement. */
+  cancelOnStop = false;
   private fn: ((ctx: TaskContext) => T | PromiseLike<T>) | undefined;
   private state = RUNNING;
   private value: T | undefined = undefined;
@@ -120,7 +139,7 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
     this.id = nextId++;
     this.name = name;
     this.token = token;
-    this.ctx = new Context(this.id, name, token);
+    this.ctx = new Context(this.id, name, token, host);
     this.runtimeRef = host;
     this.owner = owner;
     this.fn = fn;

@@ -66,18 +66,22 @@ export function spawnOn<T>(
   checkFunction(fn, "fn");
   let name: string | undefined;
   let signal: AbortSignal | undefined;
+  let cancelOnStop: unknown;
   if (opts !== undefined) {
     checkOptions(opts, "opts");
     name = opts.name;
     if (name !== undefined && typeof name !== "string") throw new TypeError(`opts.name must be a string, got ${typeof name}`);
     signal = opts.signal;
     checkSignal(signal);
+    cancelOnStop = opts.cancelOnStop;
+    if (cancelOnStop !== undefined && typeof cancelOnStop !== "boolean") throw new TypeError(`opts.cancelOnStop must be a boolean, got ${typeof cancelOnStop}`);
   }
   const token = parent !== undefined ? parent.child() : new CancellationToken();
   const root = host.token;
   // A task spawned on a stopping runtime starts cancelled: spawn keeps working, intake stops.
   if (root.isCancelled) token.cancel(root.reason);
   const h = new JoinHandle<T>(host, fn, name, token, owner);
+  if (cancelOnStop === true) h.cancelOnStop = true; // before link: a stopping runtime cancels it there
   host.link(h as JoinHandle<unknown>);
   if (signal !== undefined) {
     if (signal.aborted) token.cancel(signal.reason);

@@ -3,8 +3,8 @@
 // The tests that need tokio's deadline forms and handles (`sleep_until`, `timeout_at`,
 // `interval_at`, `Sleep::reset`, `Interval::reset*`) or its paused clock wait for `sleepUntil`,
 // `timeoutAt`, the Sleep/Interval handles and `withTestClock` (API.md §12, added by another
-// engineer); README.md here lists them. time.pending.ts holds the ones that fail today because
-// durations past 2^31-1 ms fire early (src/time, another engineer's area).
+// engineer); README.md here lists them. time-long.test.ts holds the ones on durations past
+// 2^31-1 ms.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { interval, Mutex, oneshot, select, sleep, timeout, TimeoutError } from "../../src/index.js";
@@ -102,7 +102,7 @@ void test("time_timeout::timeout_is_not_exhausted_by_future", async () => {
   );
 });
 
-// The select below is in time_sleep::issue_5183 (time.pending.ts); this one checks today's API
+// The select below is in time_sleep::issue_5183 (time-long.test.ts); this one checks today's API
 // with durations below 2^31 ms: a far sleep never wins against a near one.
 void test("time_sleep::issue_5183 (durations below 2^31 ms)", async () => {
   const r = await select(

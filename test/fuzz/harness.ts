@@ -212,6 +212,8 @@ export const isSignal = (v: unknown): boolean => v instanceof AbortSignal;
 export const isInt = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown): boolean => typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
 /** A duration in ms: finite, >= 0 (`min` to exclude 0). */
 export const isMs = (min = 0) => (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v >= min;
+/** A duration that may also be `Infinity` ("never": a sleep or deadline that never fires). */
+export const isMsOrNever = (min = 0) => (v: unknown): boolean => v === Infinity || isMs(min)(v);
 export const optional = (p: (v: unknown) => boolean) => (v: unknown): boolean => v === undefined || p(v);
 export const anything = (): boolean => true;
 export const oneOfValues = (...values: unknown[]) => (v: unknown): boolean => values.includes(v);

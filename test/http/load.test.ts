@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import { Pool } from "undici";
 import { Runtime, httpResource } from "../../src/index.js";
 import { deferred, delay, listen, openFileLimit } from "./helpers.js";
+import { keepAliveLoad } from "./keepalive-load.js";
 
 const IN_FLIGHT = 1000;
 const BODY = 4096;
@@ -104,4 +105,25 @@ void test("1,000 keep-alive requests in flight when shutdown starts: every accep
   } finally {
     await pool.destroy();
   }
+});
+
+void test("1,000 keep-alive clients sending back to back through SIGTERM (a runMain service in a child process): nothing accepted is cut, nothing is reset", { timeout: 120_000 }, async (t) => {
+  // The clients are in this process, the service in its own: one descriptor per connection each.
+  const limit = openFileLimit() ?? 1024;
+  const clients = Math.max(50, Math.min(1000, limit - 200));
+  const o = await keepAliveLoad({ clients, trafficMs: 300 });
+  const { stderr, ...counts } = o;
+  t.diagnostic(JSON.stringify(counts));
+  assert.deepEqual(o.beforeStop, {}, `the load failed before SIGTERM was sent: ${stderr}`);
+  assert.equal(o.exitCode, 0, stderr);
+  assert.match(stderr, /shutdown clean in/);
+  assert.ok(o.stats !== undefined, "the service printed its counts");
+  assert.equal(o.stats.cut, 0, "no accepted request was cut");
+  assert.equal(o.ok, o.stats.served, "every response the application sent arrived, complete");
+  assert.equal(o.corrupt, 0);
+  assert.equal(o.stats.accepted, o.stats.served + o.stats.rejected, "every request that reached the server was answered: 200 or 503");
+  // Every client ends told to go (503 + Connection: close, or Connection: close on its last
+  // response and then a refused connection), never with a reset or an unanswered request.
+  assert.deepEqual({ resets: o.resets, unanswered: o.unanswered, other: o.other }, { resets: 0, unanswered: 0, other: {} });
+  assert.equal(o.rejected + o.refused, clients);
 });

@@ -34,6 +34,8 @@ test("every root export has a doc comment", () => {
  */
 const DECLARATIONS: Record<string, string> = {
   url: "declare const url: string;",
+  heartbeat: "declare function heartbeat(task: { signal: AbortSignal }): Promise<void>;",
+  flushMetrics: "declare function flushMetrics(): Promise<void>;",
   ids: "declare const ids: string[];",
   load: "declare function load(id: string): Promise<number>;",
   use: "declare function use(value: number): void;",
@@ -47,7 +49,8 @@ const DECLARATIONS: Record<string, string> = {
   mutex: "declare const mutex: Mutex<Map<string, number>>;",
   handle:
     "declare function handle(msg: Msg): void;\n" +
-    "declare function handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void>;",
+    "declare function handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void>;\n" +
+    "declare function handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, jobs: unknown, signal: AbortSignal): Promise<void>;",
   pool: "declare const pool: { query(sql: string, opts?: { signal?: AbortSignal }): Promise<unknown[]> };",
   sql: "declare const sql: string;",
   batch: "declare function batch(): Promise<void>;",

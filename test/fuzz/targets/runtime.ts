@@ -1,14 +1,14 @@
 /** Fuzz targets: Runtime, runMain, httpResource (src/runtime, src/http). */
 import http from "node:http";
 import { HttpResource, httpResource, Runtime, runMain, ShutdownError } from "../../../src/index.js";
-import { anything, isBool, isFn, isMs, isObj, isSignal, isStr, oneOfValues, options, param, type Target } from "../harness.js";
+import { anything, isBool, isFn, isMs, isMsOrNever, isObj, isSignal, isStr, oneOfValues, options, param, type Target } from "../harness.js";
 
 const isFlagOrObject = (v: unknown): boolean => isBool(v) || isObj(v);
 const isSignals = (v: unknown): boolean => Array.isArray(v) && Array.from(v).every((s) => typeof s === "string" && ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT", "SIGBREAK", "SIGWINCH"].includes(s));
 /** The runtime options; starting a supervisor thread or a console server per sample is not the point here: `fix` keeps them off. */
 const runtimeFields = {
   name: { accepts: isStr },
-  shutdownTimeoutMs: { accepts: isMs(0) },
+  shutdownTimeoutMs: { accepts: isMsOrNever(0) },
   onTaskPanic: { accepts: isFn },
   unhandledPanic: { accepts: oneOfValues("log", "shutdown") },
   supervisor: { accepts: isFlagOrObject, fix: false },
@@ -50,7 +50,7 @@ export const runtimeTargets: Target<never>[] = [
     area: "runtime",
     name: "runtime.shutdown(opts)",
     direct: true,
-    params: [options("opts", { timeoutMs: { accepts: isMs(0) }, reason: { accepts: anything } })],
+    params: [options("opts", { timeoutMs: { accepts: isMsOrNever(0) }, reason: { accepts: anything } })],
     call: ([o]) => new Runtime().shutdown(o as never),
   },
   { area: "runtime", name: "runtime.dump()", direct: true, params: [], call: () => new Runtime().dump() },
@@ -98,7 +98,7 @@ export const runtimeTargets: Target<never>[] = [
         preStopDelayMs: { accepts: isMs(0) },
         readinessPath: { accepts: (v) => isStr(v) && (v as string).startsWith("/") },
         sweepIntervalMs: { accepts: isMs(Number.MIN_VALUE) },
-        drainTimeoutMs: { accepts: isMs(0) },
+        drainTimeoutMs: { accepts: isMsOrNever(0) },
       }),
     ],
     call: ([s, o]) => httpResource(s as never, o as never),
@@ -108,7 +108,7 @@ export const runtimeTargets: Target<never>[] = [
     area: "http",
     name: "httpResource.drain(opts)",
     direct: true,
-    params: [options("opts", { signal: { accepts: isSignal }, timeoutMs: { accepts: isMs(0) } })],
+    params: [options("opts", { signal: { accepts: isSignal }, timeoutMs: { accepts: isMsOrNever(0) } })],
     call: ([o]) => httpResource(server()).drain(o as never),
   },
 ];

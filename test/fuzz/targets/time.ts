@@ -1,9 +1,9 @@
 /** Fuzz targets: sleep, interval, timeout (src/time). */
 import { interval, sleep, timeout } from "../../../src/index.js";
-import { isFn, isMs, isSignal, oneOfValues, options, param, type Target } from "../harness.js";
+import { isFn, isMs, isMsOrNever, isSignal, oneOfValues, options, param, type Target } from "../harness.js";
 
 export const timeTargets: Target<never>[] = [
-  { area: "time", name: "sleep(ms, opts)", params: [param("ms", isMs(0), () => 1), options("opts", { signal: { accepts: isSignal } })], call: ([ms, o]) => sleep(ms as never, o as never) },
+  { area: "time", name: "sleep(ms, opts)", params: [param("ms", isMsOrNever(0), () => 1), options("opts", { signal: { accepts: isSignal } })], call: ([ms, o]) => sleep(ms as never, o as never) },
   {
     area: "time",
     name: "interval(ms, opts)",
@@ -31,5 +31,5 @@ export const timeTargets: Target<never>[] = [
     },
     check: (o) => (o.kind === "pending" ? "a disposed interval's tick waits forever" : undefined),
   },
-  { area: "time", name: "timeout(ms, fn)", params: [param("ms", isMs(0), () => 1000), param("fn", isFn, () => async () => 1)], call: ([ms, fn]) => timeout(ms as never, fn as never) },
+  { area: "time", name: "timeout(ms, fn)", params: [param("ms", isMsOrNever(0), () => 1000), param("fn", isFn, () => async () => 1)], call: ([ms, fn]) => timeout(ms as never, fn as never) },
 ];

@@ -1,8 +1,5 @@
-// Ported tokio time tests that fail today because steward's timers fire after ~1 ms for durations
-// past 2^31-1 ms (issue 11; src/time/*, another engineer's area). tokio runs these on a paused
-// clock; here they only check what can be checked on the real clock: nothing fires early. Not run
-// by `npm test` (the runner picks *.test.ts); the lead renames this file to time-long.test.ts
-// once the fix is merged.
+// Ported tokio time tests on durations past 2^31-1 ms. tokio runs these on a paused clock; here
+// they check what can be checked on the real clock: nothing fires early.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { oneshot, select, sleep, timeout } from "../../src/index.js";
