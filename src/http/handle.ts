@@ -104,9 +104,12 @@ function respondError(s: RequestScope, err: unknown): void {
   if (s.closed || err instanceof ClientClosedError) return;
   // Cancelled without a status of its own (the runtime's cancellation at the drain deadline):
   // the service is going away, not failing.
-  const status = statusOf(err) ?? (err instanceof CancelledError ? 503 : 500);
+  const own = statusOf(err);
+  const status = own ?? (err instanceof CancelledError ? 503 : 500);
   const who = s.taskHandle === undefined ? `request ${s.method}` : `request '${s.taskHandle.name ?? s.method}' (task ${s.taskHandle.id})`;
-  if (status >= 500 && !(err instanceof CancelledError)) {
+  // Only failures nobody chose to answer are logged: an error with its own status (a 404, a shed
+  // 503 under load) is an answer, and logging each would flood the log exactly when overloaded.
+  if (own === undefined && status === 500) {
     log("error", { err, ...logFieldsOf(s), status }, `${who} failed: ${describe(err)}`);
   }
   if (res.headersSent) {

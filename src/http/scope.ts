@@ -358,7 +358,9 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     if (this.closed) return;
     this.closed = true;
     const res = this.res as ServerResponse;
-    const finished = res.writableFinished;
+    // Both: an HTTP/2 stream the client reset reports writableFinished (its writable side was
+    // destroyed) though the handler never ended the response.
+    const finished = res.writableEnded && res.writableFinished;
     if (!finished) this.cancel(new ClientClosedError());
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const lim = this.#limiter;
