@@ -131,6 +131,6 @@ const ROUTE_ACCESSOR: PropertyDescriptor = {
     if (s === undefined || s.taskHandle !== undefined || route === null || typeof route !== "object") return;
     const path = (route as { path?: unknown }).path;
     s.route = `${this.baseUrl ?? ""}${String(path)}`;
-    s.spawnTask(`${this.method ?? ""} ${s.route}`);
+    s.spawnTask(s.core.nameOf(this.method ?? "", s.route));
   },
 };

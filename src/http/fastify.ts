@@ -103,7 +103,7 @@ export const fastifySteward: FastifyPluginCallback<HttpScopeOptions> = function 
         return;
       }
     } else {
-      name = url === undefined ? request.method : `${request.method} ${url}`;
+      name = core.nameOf(request.method, url);
     }
     s.spawnTask(name);
     s.start();

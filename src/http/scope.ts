@@ -106,6 +106,9 @@ export class ScopeCore {
   readonly runtime: Runtime | undefined;
   readonly drain: Omit<HttpResourceOptions, "runtime"> | undefined;
   private readonly servers = new WeakSet<object>();
+  /** Task names by route and method, and spawn sites by name: built once, not per request. */
+  private readonly names = new Map<string, Map<string, string>>();
+  private readonly sites = new Map<string, SpawnSite>();
 
   /** @throws TypeError/RangeError naming the malformed option. */
   constructor(
@@ -135,6 +138,36 @@ export class ScopeCore {
       : undefined;
   }
 
+  /** "METHOD route" (or "METHOD" without a route), the same string every time for a route. */
+  nameOf(method: string, route: string | undefined): string {
+    if (route === undefined) return method;
+    let byMethod = this.names.get(route);
+    if (byMethod === undefined) {
+      if (this.names.size >= MAX_CACHED) return `${method} ${route}`;
+      byMethod = new Map();
+      this.names.set(route, byMethod);
+    }
+    let name = byMethod.get(method);
+    if (name === undefined) {
+      name = `${method} ${route}`;
+      byMethod.set(method, name);
+    }
+    return name;
+  }
+
+  /**
+   * A request task's spawn site: a request's stack says nothing (it is the framework's dispatch),
+   * and capturing one costs 4–8 µs. Its name says where it comes from, and groups stuck requests.
+   */
+  siteOf(name: string): SpawnSite {
+    let site = this.sites.get(name);
+    if (site === undefined) {
+      site = { stack: `Request\n    at ${name} (steward/${this.adapter.kind})` };
+      if (this.sites.size < MAX_CACHED) this.sites.set(name, site);
+    }
+    return site;
+  }
+
   /**
    * Makes `server` (a node:http/https server) a stop participant of `rt`, once per server,
    * unless drains are off or it already is one. Never throws: a server the drain cannot manage
@@ -152,18 +185,8 @@ export class ScopeCore {
   }
 }
 
-// Request task spawn sites: a request's stack says nothing (it is the framework's dispatch), and
-// capturing one costs 4–8 µs. Its route says where it comes from, and groups stuck requests.
-const sites = new Map<string, SpawnSite>();
-function siteFor(kind: string, name: string): SpawnSite {
-  const key = `${kind} ${name}`;
-  let s = sites.get(key);
-  if (s === undefined) {
-    s = { stack: `Request\n    at ${name} (steward/${kind})` };
-    if (sites.size < 1000) sites.set(key, s);
-  }
-  return s;
-}
+/** Cached names and sites per adapter: route patterns are few; a `name` option's results may not be. */
+const MAX_CACHED = 1000;
 
 let requestSeq = 0;
 const idPrefix = `${process.pid.toString(36)}-${Date.now().toString(36)}`;
@@ -238,6 +261,7 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     rt: Runtime,
   ) {
     this.runtimeRef = rt;
+    res.on("finish", this.#onFinish);
     res.on("close", this.#onClose);
   }
 
@@ -293,7 +317,7 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     } finally {
       config.spawnSites = saved;
     }
-    h.site = siteFor(this.core.adapter.kind, name);
+    h.site = this.core.siteOf(name);
     const pre = this.#pre;
     if (pre !== undefined && pre.isCancelled) h.abort(pre.reason);
     this.taskHandle = h;
@@ -354,13 +378,21 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     }
   }
 
+  /** 'finish': the whole response was handed over. */
+  #finished = false;
+  #onFinish = (): void => {
+    this.#finished = true;
+  };
+
   #onClose = (): void => {
     if (this.closed) return;
     this.closed = true;
     const res = this.res as ServerResponse;
-    // Both: an HTTP/2 stream the client reset reports writableFinished (its writable side was
-    // destroyed) though the handler never ended the response.
-    const finished = res.writableEnded && res.writableFinished;
+    // Finished and ended by the handler. Not the stream's own flags: an HTTP/2 stream the client
+    // reset emits 'finish' and reports writableFinished though the handler never ended it; an
+    // injected response (light-my-request, Fastify's inject) emits 'finish' but never reports
+    // writableFinished, and is destroyed once ended.
+    const finished = this.#finished && res.writableEnded;
     if (!finished) this.cancel(new ClientClosedError());
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const lim = this.#limiter;

@@ -90,6 +90,27 @@ void test("each request runs as the task 'METHOD /route/:pattern' through hooks,
   assert.deepEqual({ completed: report.tasks.completed, cancelled: report.tasks.cancelled, panicked: report.tasks.panicked }, { completed: 4, cancelled: 0, panicked: 0 });
 });
 
+void test("app.inject() (how Fastify apps are tested) runs each request as a task that completes, not one taken for a disconnect", { timeout: 30_000 }, async () => {
+  const rt = new Runtime();
+  const app = await withSteward({ timeoutMs: 5000 }, rt);
+  let aborted = 0;
+  app.get("/users/:id", async (req) => {
+    currentTask()!.signal.addEventListener("abort", () => aborted++);
+    await sleep(1);
+    return { task: currentTask()?.name, id: (req.params as { id: string }).id };
+  });
+  await app.ready();
+  for (let i = 0; i < 5; i++) {
+    const r = await app.inject({ method: "GET", url: `/users/${i}` });
+    assert.deepEqual(r.json(), { task: "GET /users/:id", id: String(i) });
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  await app.close();
+  const report = await rt.shutdown({ timeoutMs: 2000 });
+  assert.deepEqual({ completed: report.tasks.completed, cancelled: report.tasks.cancelled }, { completed: 5, cancelled: 0 });
+  assert.equal(aborted, 0);
+});
+
 /** The same routes on any Fastify app: errors of every kind. */
 function errorRoutes(app: FastifyInstance): void {
   app.get("/missing", async () => {
