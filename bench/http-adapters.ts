@@ -1,45 +1,41 @@
 /**
  * What the request scopes cost per request: a hello route on bare Fastify 5, Express 5 and
  * node:http against the same app with steward's adapter (`fastifySteward`, `expressSteward`,
- * `handle`), and with the adapter plus a Limiter (`concurrency: 256, queue: 1024`).
+ * `handle`), and with the adapter plus a Limiter (`concurrency: 256, queue: 1024`, never reached:
+ * the cost of admission itself). Every comparison runs its cases in alternating order and reports
+ * the median of per-round ratios. Three measures:
  *
- * Two measurements, each comparing variants of the same app in alternating rounds, reported as
- * the median of per-round ratios:
+ * 1. The adapter's own cost, in one process: the bare app, the adapter and the adapter + Limiter
+ *    side by side, requests through the framework's own injection (Fastify's `app.inject`,
+ *    light-my-request for Express and node:http: the whole request path, no sockets), in short
+ *    alternating batches, each batch timed by the process's CPU time. Short batches and CPU time
+ *    make this the steady measure on a shared machine: descheduling costs no CPU time, and drift
+ *    hits neighbouring batches alike. Steward's AsyncLocalStorage is active in this process (the
+ *    adapter activates it), so the bare app pays its promise hooks too: this isolates the adapter.
  *
- * 1. In-process, through the framework's own injection (Fastify's `app.inject`, light-my-request
- *    for Express and node:http — the whole request path of the framework and the adapter, no
- *    sockets): each variant in a fresh child process, ns per request, CPU-bound. This is the
- *    steady measure on a shared machine: the network stack and the load generator are out of it.
+ * 2. What activating steward's AsyncLocalStorage costs the bare app (on Node 20/22 its promise
+ *    hooks then tax every await in the process — any use of steward pays it, adapter or not):
+ *    the bare app in fresh child processes, with and without one steward task run first.
  *
- * 2. Over real HTTP. Each server runs in a child process of its own; autocannon (32 connections) drives them from
- * this process, one at a time, in alternating rounds (bare first in even rounds, last in odd
- * ones), so drift on this shared machine hits both sides of a pair alike. Each pair gives a ratio
- * in the same round; the report shows the median of those ratios. Two measures per round:
- *  - the server's CPU time per request (user + system, read from the server process itself) at a
- *    fixed rate that every variant sustains: what the adapter costs the server, robust to the
- *    other processes on this shared machine; at saturation req/s is its inverse;
- *  - req/s at full load (as fast as autocannon, on the same two cores, drives it): the direct
- *    measure, and the noisier one.
- *
- * The "bare" servers are measured twice: in a fresh process, and in one where a steward task has
- * run first, so steward's AsyncLocalStorage is active (on Node 20/22 its promise hooks then tax
- * every await in the process — a cost an app using steward anywhere pays with or without the
- * adapter). The first comparison is what adopting the adapter costs a service that used no
- * steward; the second is what the adapter itself adds.
+ * 3. Over real HTTP, as the issue states its goal: each server in its own child process,
+ *    autocannon (32 connections) from this process, in alternating rounds — req/s at full load,
+ *    and the server's own CPU time per request at a fixed rate. The load generator shares the two
+ *    cores with the server, and other processes share the machine: the noisiest measure.
  */
 import { type ChildProcess, execFileSync, spawn as spawnChild } from "node:child_process";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { type BenchContext, log, median, type Section } from "./harness.js";
-import type { Server } from "node:http";
 
 type Framework = "fastify" | "express" | "http";
 type Variant = "bare" | "bare+als" | "steward" | "steward+limiter";
 const FRAMEWORKS: Framework[] = ["fastify", "express", "http"];
-/** The fixed rate of the CPU measure (req/s): low enough for every variant on a loaded 2-core machine. */
-const RATE = 1000;
 const VARIANTS: Variant[] = ["bare", "bare+als", "steward", "steward+limiter"];
+/** The variants that share one process in measure 1. */
+const IN_PROCESS: Variant[] = ["bare", "steward", "steward+limiter"];
+/** The fixed rate of the HTTP CPU measure (req/s): low enough for every variant on a loaded 2-core machine. */
+const RATE = 1000;
 
 interface AutocannonResult {
   requests: { average: number };
@@ -50,49 +46,108 @@ interface AutocannonResult {
 const require = createRequire(import.meta.url);
 const autocannon = require("autocannon") as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
-// ---------------------------------------------------------------------------------------------
-// The child: one server.
+function adapterOptions(variant: Variant): Record<string, unknown> {
+  return variant === "steward+limiter" ? { concurrency: 256, queue: 1024, drain: false } : { drain: false };
+}
 
-async function childServer(framework: Framework, variant: Variant): Promise<void> {
+// ---------------------------------------------------------------------------------------------
+// The apps.
+
+/** The framework's app for `variant`: its node:http request listener, and a way to inject one request. */
+async function makeApp(framework: Framework, variant: Variant): Promise<{ listener: (req: never, res: never) => void; inject: () => Promise<unknown>; fastifyServer?: Server; listen?: () => Promise<number> }> {
   const steward = variant === "steward" || variant === "steward+limiter";
-  const limits = variant === "steward+limiter" ? { concurrency: 256, queue: 1024 } : {};
-  if (variant === "bare+als") {
-    const { spawn } = await import("../src/index.js");
-    await spawn(() => {});
-  }
-  let port: number;
+  const { default: inject } = await import("light-my-request");
   if (framework === "fastify") {
     const { default: Fastify } = await import("fastify");
     const app = Fastify();
     if (steward) {
       const { fastifySteward } = await import("../src/http/fastify.js");
-      await app.register(fastifySteward, { ...limits, drain: false });
+      await app.register(fastifySteward, adapterOptions(variant));
     }
     app.get("/hello", async () => "hello");
-    instrument(app.server);
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    port = (app.server.address() as { port: number }).port;
-  } else if (framework === "express") {
+    await app.ready();
+    return {
+      listener: app.routing as never,
+      inject: () => app.inject({ method: "GET", url: "/hello" }),
+      fastifyServer: app.server,
+      listen: async () => {
+        await app.listen({ port: 0, host: "127.0.0.1" });
+        return (app.server.address() as { port: number }).port;
+      },
+    };
+  }
+  if (framework === "express") {
     const { default: express } = await import("express");
     const app = express();
     app.set("etag", false);
     if (steward) {
       const { expressSteward } = await import("../src/http/express.js");
-      app.use(expressSteward({ ...limits, drain: false }));
+      app.use(expressSteward(adapterOptions(variant)));
     }
     app.get("/hello", (_req, res) => void res.send("hello"));
-    const server = app.listen(0, "127.0.0.1");
+    return { listener: app as never, inject: () => inject(app as never, { method: "GET", url: "/hello" }) };
+  }
+  const hello = (_req: unknown, res: { end(s: string): void }): void => res.end("hello");
+  let listener = hello as never as (req: never, res: never) => void;
+  if (steward) {
+    const { handle } = await import("../src/http/handle.js");
+    listener = handle(hello as never, adapterOptions(variant)) as never;
+  }
+  return { listener, inject: () => inject(listener as never, { method: "GET", url: "/hello" }) };
+}
+
+/** CPU ns per request over `n` injected requests. */
+async function cpuNs(one: () => Promise<unknown>, n: number): Promise<number> {
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) await one();
+  const c = process.cpuUsage(c0);
+  return ((c.user + c.system) * 1000) / n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes.
+
+/** Measure 1: the in-process variants side by side; prints { variant: ns[] } as JSON. */
+async function childPairs(framework: Framework, batches: number, batch: number): Promise<void> {
+  const { spawn } = await import("../src/index.js");
+  await spawn(() => {}); // steward's context active from the start, for every variant alike
+  const apps = new Map<Variant, () => Promise<unknown>>();
+  for (const v of IN_PROCESS) apps.set(v, (await makeApp(framework, v)).inject);
+  for (const one of apps.values()) await cpuNs(one, batch * 10); // warm-up (JIT)
+  const out: Record<string, number[]> = Object.fromEntries(IN_PROCESS.map((v) => [v, []]));
+  for (let b = 0; b < batches; b++) {
+    for (const v of b % 2 === 0 ? IN_PROCESS : [...IN_PROCESS].reverse()) out[v]!.push(await cpuNs(apps.get(v)!, batch));
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+/** Measure 2: the bare app alone in this process, with or without steward's context; prints CPU ns/request. */
+async function childBare(framework: Framework, als: boolean, n: number): Promise<void> {
+  if (als) {
+    const { spawn } = await import("../src/index.js");
+    await spawn(() => {});
+  }
+  const { inject } = await makeApp(framework, "bare");
+  await cpuNs(inject, n);
+  const samples = [await cpuNs(inject, n), await cpuNs(inject, n), await cpuNs(inject, n)];
+  process.stdout.write(`${median(samples)}\n`);
+}
+
+/** Measure 3: one server; prints its port. GET /__cpu answers the process's CPU time and requests served. */
+async function childServer(framework: Framework, variant: Variant): Promise<void> {
+  if (variant === "bare+als") {
+    const { spawn } = await import("../src/index.js");
+    await spawn(() => {});
+  }
+  const app = await makeApp(framework, variant);
+  let server: Server;
+  let port: number;
+  if (app.listen !== undefined) {
+    server = app.fastifyServer!;
     instrument(server);
-    await new Promise<void>((r) => server.once("listening", r));
-    port = (server.address() as { port: number }).port;
+    port = await app.listen();
   } else {
-    const hello = (_req: unknown, res: { end(s: string): void }): void => res.end("hello");
-    let listener: Parameters<typeof createServer>[1] = hello as never;
-    if (steward) {
-      const { handle } = await import("../src/http/handle.js");
-      listener = handle(hello as never, { ...limits, drain: false }) as never;
-    }
-    const server = createServer(listener);
+    server = createServer(app.listener as never);
     instrument(server);
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as { port: number }).port;
@@ -118,62 +173,8 @@ function instrument(server: Server): void {
   }) as typeof server.emit;
 }
 
-/** Builds the variant's request dispatcher and measures ns per injected request; prints it. */
-async function childInject(framework: Framework, variant: Variant, n: number): Promise<void> {
-  const steward = variant === "steward" || variant === "steward+limiter";
-  const limits = variant === "steward+limiter" ? { concurrency: 256, queue: 1024 } : {};
-  if (variant === "bare+als") {
-    const { spawn } = await import("../src/index.js");
-    await spawn(() => {});
-  }
-  const { default: inject } = await import("light-my-request");
-  let one: () => Promise<unknown>;
-  if (framework === "fastify") {
-    const { default: Fastify } = await import("fastify");
-    const app = Fastify();
-    if (steward) {
-      const { fastifySteward } = await import("../src/http/fastify.js");
-      await app.register(fastifySteward, { ...limits, drain: false });
-    }
-    app.get("/hello", async () => "hello");
-    await app.ready();
-    one = () => app.inject({ method: "GET", url: "/hello" });
-  } else if (framework === "express") {
-    const { default: express } = await import("express");
-    const app = express();
-    app.set("etag", false);
-    if (steward) {
-      const { expressSteward } = await import("../src/http/express.js");
-      app.use(expressSteward({ ...limits, drain: false }));
-    }
-    app.get("/hello", (_req, res) => void res.send("hello"));
-    one = () => inject(app as never, { method: "GET", url: "/hello" });
-  } else {
-    const hello = (_req: unknown, res: { end(s: string): void }): void => res.end("hello");
-    let dispatch = hello as never as Parameters<typeof inject>[0];
-    if (steward) {
-      const { handle } = await import("../src/http/handle.js");
-      dispatch = handle(hello as never, { ...limits, drain: false }) as never;
-    }
-    one = () => inject(dispatch, { method: "GET", url: "/hello" });
-  }
-  for (let i = 0; i < Math.min(5000, n); i++) await one();
-  const samples: number[] = [];
-  for (let k = 0; k < 3; k++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await one();
-    samples.push(Number(process.hrtime.bigint() - t0) / n);
-  }
-  process.stdout.write(`${median(samples)}\n`);
-}
-
-function runInject(framework: Framework, variant: Variant, n: number): number {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child-inject", framework, variant, String(n)], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    timeout: 300_000,
-  });
-  return Number(out.trim().split("\n").pop());
+function runChild(args: string[]): string {
+  return execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 600_000 }).trim().split("\n").pop()!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,37 +218,48 @@ async function cpuPerRequest(port: number, seconds: number, rate: number): Promi
   return (b.cpuUs - a.cpuUs) / Math.max(1, b.served - a.served);
 }
 
+/** "4.2 %": what a throughput ratio (variant ÷ base, 1 = free) costs; negative when faster. */
 function pct(ratio: number): string {
   const v = (1 - ratio) * 100;
   return `${v >= 0 ? "" : "−"}${Math.abs(v).toFixed(1)} %`;
 }
 
 export default async function httpAdaptersBench(ctx: BenchContext): Promise<Section> {
-  const seconds = ctx.quick ? 1 : 3;
-  const rounds = ctx.quick ? 2 : 6;
-  const injectRounds = ctx.quick ? 3 : 7;
-  const injectN = ctx.quick ? 5_000 : 20_000;
-  const injectRows: string[] = [];
-  const injectSummary: string[] = [];
+  const quick = ctx.quick;
+  // 1. The adapter's own cost, in one process.
+  const batches = quick ? 20 : 60;
+  const batch = quick ? 100 : 200;
+  const adapterRows: string[] = [];
+  const adapterSummary: string[] = [];
   for (const fw of FRAMEWORKS) {
-    log(`http-adapters: ${fw}, injected requests`);
-    const ns = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
-    for (let r = 0; r < injectRounds; r++) {
-      for (const v of r % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) ns.get(v)!.push(runInject(fw, v, injectN));
-      log(`  round ${r + 1}: ${VARIANTS.map((v) => `${v} ${Math.round(ns.get(v)!.at(-1)!)} ns`).join(", ")}`);
-    }
-    // As a throughput ratio: base ns ÷ variant ns (1 = free).
-    const ratio = (v: Variant, base: Variant): number => median(ns.get(v)!.map((x, i) => ns.get(base)![i]! / x));
-    const cell = (v: Variant, base: Variant): string => (v === base || (base === "bare+als" && v === "bare") ? "—" : pct(ratio(v, base)));
-    for (const v of VARIANTS) injectRows.push(`| ${fw} | ${v} | ${Math.round(median(ns.get(v)!))} | ${cell(v, "bare")} | ${cell(v, "bare+als")} |`);
-    injectSummary.push(
-      `${fw}: the adapter costs ${pct(ratio("steward", "bare"))} of throughput against the bare framework in a fresh process, ${pct(ratio("steward", "bare+als"))} against it once steward's context is active; with a Limiter, ${pct(ratio("steward+limiter", "bare"))} / ${pct(ratio("steward+limiter", "bare+als"))}`,
-    );
+    log(`http-adapters: ${fw}, in-process batches`);
+    const ns = JSON.parse(runChild(["--child-pairs", fw, String(batches), String(batch)])) as Record<Variant, number[]>;
+    const ratio = (v: Variant): number => median(ns[v].map((x, i) => ns.bare[i]! / x));
+    for (const v of IN_PROCESS) adapterRows.push(`| ${fw} | ${v} | ${Math.round(median(ns[v]))} | ${v === "bare" ? "—" : pct(ratio(v))} |`);
+    adapterSummary.push(`${fw}: ${pct(ratio("steward"))} (with a Limiter: ${pct(ratio("steward+limiter"))})`);
+    log(`  adapter ${pct(ratio("steward"))}, with a Limiter ${pct(ratio("steward+limiter"))}`);
   }
-  const rows: string[] = [];
-  const summary: string[] = [];
+  // 2. Steward's context in the process, on the bare app.
+  const alsRounds = quick ? 3 : 7;
+  const alsN = quick ? 1000 : 3000;
+  const alsRows: string[] = [];
   for (const fw of FRAMEWORKS) {
-    log(`http-adapters: ${fw}`);
+    log(`http-adapters: ${fw}, bare app with and without steward's context`);
+    const fresh: number[] = [];
+    const als: number[] = [];
+    for (let r = 0; r < alsRounds; r++) {
+      const order = r % 2 === 0 ? [false, true] : [true, false];
+      for (const a of order) (a ? als : fresh).push(Number(runChild(["--child-bare", fw, a ? "als" : "fresh", String(alsN)])));
+    }
+    const ratio = median(als.map((x, i) => fresh[i]! / x));
+    alsRows.push(`| ${fw} | ${Math.round(median(fresh))} | ${Math.round(median(als))} | ${pct(ratio)} |`);
+  }
+  // 3. Over HTTP.
+  const seconds = quick ? 1 : 3;
+  const rounds = quick ? 2 : 5;
+  const httpRows: string[] = [];
+  for (const fw of FRAMEWORKS) {
+    log(`http-adapters: ${fw}, over HTTP`);
     const children = new Map<Variant, Child>();
     try {
       for (const v of VARIANTS) children.set(v, await start(fw, v));
@@ -260,48 +272,48 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
         for (const v of order) rps.get(v)!.push((await load(children.get(v)!.port, seconds)).requests.average);
         log(`  round ${r + 1}: ${VARIANTS.map((v) => `${v} ${cpuUs.get(v)!.at(-1)!.toFixed(1)} µs CPU, ${Math.round(rps.get(v)!.at(-1)!)} req/s`).join("; ")}`);
       }
-      // Throughput equivalent of the CPU measure: bare CPU ÷ variant CPU (1 = free).
       const cpuRatio = (v: Variant, base: Variant): number => median(cpuUs.get(v)!.map((x, i) => cpuUs.get(base)![i]! / x));
       const rpsRatio = (v: Variant, base: Variant): number => median(rps.get(v)!.map((x, i) => x / rps.get(base)![i]!));
       const cell = (f: (v: Variant, b: Variant) => number, v: Variant, base: Variant): string => (v === base || (base === "bare+als" && v === "bare") ? "—" : pct(f(v, base)));
       for (const v of VARIANTS) {
-        rows.push(
-          `| ${fw} | ${v} | ${median(cpuUs.get(v)!).toFixed(1)} | ${cell(cpuRatio, v, "bare")} | ${cell(cpuRatio, v, "bare+als")} | ${Math.round(median(rps.get(v)!))} | ${cell(rpsRatio, v, "bare")} | ${cell(rpsRatio, v, "bare+als")} |`,
+        httpRows.push(
+          `| ${fw} | ${v} | ${Math.round(median(rps.get(v)!))} | ${cell(rpsRatio, v, "bare")} | ${cell(rpsRatio, v, "bare+als")} | ${median(cpuUs.get(v)!).toFixed(1)} | ${cell(cpuRatio, v, "bare")} | ${cell(cpuRatio, v, "bare+als")} |`,
         );
       }
-      summary.push(
-        `${fw}: the adapter costs ${pct(cpuRatio("steward", "bare"))} by server CPU per request (${pct(rpsRatio("steward", "bare"))} by req/s at full load) against the bare framework; ` +
-          `${pct(cpuRatio("steward", "bare+als"))} (${pct(rpsRatio("steward", "bare+als"))}) against it with steward's context active; with a Limiter ${pct(cpuRatio("steward+limiter", "bare"))} (${pct(rpsRatio("steward+limiter", "bare"))})`,
-      );
     } finally {
       for (const c of children.values()) c.proc.kill();
     }
   }
   const lines = [
-    `Hello route (\`GET /hello\` → "hello"). **Injected** (the framework's own request injection: its whole request path and the adapter's, no sockets), each variant in a fresh child process, ${injectN.toLocaleString("en")} requests × 3 per measurement (median), ${injectRounds} alternating rounds; the cost is 1 − (bare ns ÷ variant ns), the median of the per-round ratios. Node ${process.version}.`,
+    `Node ${process.version}. A hello route (\`GET /hello\` → "hello") on each framework, bare and with steward's adapter; "cost" is the throughput a variant loses against the bare app, 1 − (bare ÷ variant) in CPU time or variant ÷ bare in req/s, as the median of per-round ratios (negative: faster). Goal (issue 14): the adapter costs ≤ 5 % req/s on a hello route.`,
     "",
-    "| framework | variant | ns/request | cost vs bare | cost vs bare+als |",
-    "| --- | --- | ---: | ---: | ---: |",
-    ...injectRows,
+    `**The adapter's own cost** — bare, adapter and adapter + Limiter in one process, ${batches} alternating batches of ${batch} injected requests each (the framework's whole request path, no sockets), timed by the process's CPU time; steward's AsyncLocalStorage is active for all three:`,
     "",
-    ...injectSummary.map((x) => `- ${x}.`),
+    "| framework | variant | CPU ns/request | cost |",
+    "| --- | --- | ---: | ---: |",
+    ...adapterRows,
     "",
-    `**Over HTTP**: hello route (\`GET /hello\` → "hello") (\`GET /hello\` → "hello"), each server in its own child process on 127.0.0.1, autocannon with 32 connections from the bench process, ${seconds} s per measurement, ${rounds} alternating rounds; figures are medians over the rounds, costs are medians of the per-round ratios. Server CPU is measured at a fixed ${RATE} req/s (every variant sustains it; the CPU time is the server process's own, so other load on this shared machine does not count); req/s at full load, where the load generator shares the two cores with the server. Node ${process.version}.`,
+    `**Steward's context in the process** — the bare app in fresh child processes, alone or after one steward task has run (its AsyncLocalStorage active: on Node 20/22 its promise hooks tax every await; any use of steward pays this, with or without the adapter); ${alsRounds} alternating rounds of ${alsN.toLocaleString("en")} × 3 injected requests:`,
     "",
-    "| framework | variant | server CPU µs/req | cost vs bare | cost vs bare+als | req/s (full load) | cost vs bare | cost vs bare+als |",
+    "| framework | fresh, CPU ns/request | context active | cost |",
+    "| --- | ---: | ---: | ---: |",
+    ...alsRows,
+    "",
+    `**Over HTTP** — each variant's server in its own child process on 127.0.0.1, autocannon (32 connections) from the bench process, ${seconds} s per measurement, ${rounds} alternating rounds: req/s at full load (the load generator shares the two cores with the server), and the server process's own CPU time per request at a fixed ${RATE} req/s. On this shared machine this is the noisiest of the three.`,
+    "",
+    "| framework | variant | req/s | cost vs bare | cost vs bare+als | server CPU µs/req | cost vs bare | cost vs bare+als |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...rows,
+    ...httpRows,
     "",
-    ...summary.map((s) => `- ${s}.`),
+    "Variants: `bare` — the framework alone (a fresh process); `bare+als` — after one steward task has run in the process; `steward` — with the adapter (each request a named task with its scope); `steward+limiter` — plus `concurrency: 256, queue: 1024`, never reached here (the cost of admission itself).",
     "",
-    "Variants: `bare` — the framework alone, in a fresh process; `bare+als` — the same after one steward task has run in the process (its AsyncLocalStorage is then active); `steward` — with the adapter (each request a named task with its scope); `steward+limiter` — plus `concurrency: 256, queue: 1024` (never reached here: the cost of admission itself).",
-    "",
-    "Goal (issue 14): the adapter costs ≤ 5 % req/s on a hello route.",
+    `The adapter's own cost per request: ${adapterSummary.join("; ")}.`,
   ];
   return { title: "HTTP request scopes: adapter cost per request (issue 14)", markdown: lines.join("\n") };
 }
 
-const childIdx = process.argv.indexOf("--child-server");
-if (childIdx >= 0) await childServer(process.argv[childIdx + 1] as Framework, process.argv[childIdx + 2] as Variant);
-const injectIdx = process.argv.indexOf("--child-inject");
-if (injectIdx >= 0) await childInject(process.argv[injectIdx + 1] as Framework, process.argv[injectIdx + 2] as Variant, Number(process.argv[injectIdx + 3]));
+const argv = process.argv;
+const at = (flag: string): number => argv.indexOf(flag);
+if (at("--child-server") >= 0) await childServer(argv[at("--child-server") + 1] as Framework, argv[at("--child-server") + 2] as Variant);
+if (at("--child-pairs") >= 0) await childPairs(argv[at("--child-pairs") + 1] as Framework, Number(argv[at("--child-pairs") + 2]), Number(argv[at("--child-pairs") + 3]));
+if (at("--child-bare") >= 0) await childBare(argv[at("--child-bare") + 1] as Framework, argv[at("--child-bare") + 2] === "als", Number(argv[at("--child-bare") + 3]));

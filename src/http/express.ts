@@ -75,12 +75,14 @@ const expressAdapter: Adapter = {
 export function expressSteward(opts?: HttpScopeOptions): StewardMiddleware {
   const core = new ScopeCore(opts, expressAdapter);
   return function steward(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    // Used twice on one path (an app and a router): the first scope is the request's.
+    if ((req as ExpressRequest)[SCOPE] !== undefined) return next();
     const rt = runtimeFor(core);
     const s = new RequestScope(core, req, res, rt);
+    (req as ExpressRequest)[SCOPE] = s;
     s.next = next;
     s.untracked = core.manage((req.socket as { server?: unknown } | undefined)?.server, rt);
     bindEmit(req, s);
-    bindEmit(res, s);
     if (core.nameFn !== undefined) {
       let name: string;
       try {
@@ -92,7 +94,7 @@ export function expressSteward(opts?: HttpScopeOptions): StewardMiddleware {
       }
       s.spawnTask(name);
     } else {
-      trapRoutes(req as ExpressRequest, s);
+      trapRoutes(req as ExpressRequest);
     }
     s.start();
   };
@@ -107,8 +109,7 @@ const trapped = new WeakSet<object>();
  * accessor goes on the app's request prototype, once per app (a sub-app's inherits it); where
  * the prototype is node's own IncomingMessage (a bare router), on the request itself.
  */
-function trapRoutes(req: ExpressRequest, s: RequestScope): void {
-  req[SCOPE] = s;
+function trapRoutes(req: ExpressRequest): void {
   const proto = Object.getPrototypeOf(req) as object;
   if (trapped.has(proto)) return;
   if (proto === IncomingMessage.prototype || proto === null) {

@@ -72,7 +72,6 @@ export function handle<Req extends AnyRequest = IncomingMessage, Res extends Any
     s.a = fn;
     s.untracked = core.manage((req.socket as { server?: unknown } | undefined)?.server, rt);
     bindEmit(req, s);
-    bindEmit(res, s);
     let name: string = req.method ?? "";
     if (core.nameFn !== undefined) {
       try {

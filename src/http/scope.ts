@@ -29,7 +29,7 @@ import { checkDuration, checkFunction, checkOptions, typeName } from "../core/va
 import { CancelledError } from "../errors.js";
 import { Limiter, type LimiterOptions } from "../limiter/limiter.js";
 import { currentRuntime, type Runtime } from "../runtime/runtime.js";
-import type { JoinHandle, TaskContext, TaskOwner } from "../task/join-handle.js";
+import type { JoinHandle, SpawnOptions, TaskContext, TaskOwner } from "../task/join-handle.js";
 import { spawnOn } from "../task/spawn.js";
 import type { SpawnSite } from "../task/spawn-site.js";
 import { ClientClosedError, RequestTimeoutError } from "./errors.js";
@@ -109,6 +109,7 @@ export class ScopeCore {
   /** Task names by route and method, and spawn sites by name: built once, not per request. */
   private readonly names = new Map<string, Map<string, string>>();
   private readonly sites = new Map<string, SpawnSite>();
+  private readonly opts = new Map<string, SpawnOptions>();
 
   /** @throws TypeError/RangeError naming the malformed option. */
   constructor(
@@ -153,6 +154,16 @@ export class ScopeCore {
       byMethod.set(method, name);
     }
     return name;
+  }
+
+  /** `{ name }` for spawn, one object per name rather than one per request. */
+  spawnOptions(name: string): SpawnOptions {
+    let o = this.opts.get(name);
+    if (o === undefined) {
+      o = Object.freeze({ name });
+      if (this.opts.size < MAX_CACHED) this.opts.set(name, o);
+    }
+    return o;
   }
 
   /**
@@ -313,7 +324,7 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     config.spawnSites = "none";
     let h: JoinHandle<void>;
     try {
-      h = spawnOn<void>(this.runtimeRef, this.#body, { name }, this, undefined);
+      h = spawnOn<void>(this.runtimeRef, this.#body, this.core.spawnOptions(name), this, undefined);
     } finally {
       config.spawnSites = saved;
     }
@@ -403,8 +414,12 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     // A scope token made before the task (Express) is a child of the runtime's root: unhook it.
     if (this.#pre !== undefined && !this.#pre.isCancelled) this.#pre.cancel(DONE);
     if (this.untracked !== undefined && this.untracked.state !== "serving") this.raw.socket?.destroySoon?.();
+    // The task completed if its response did; it was cancelled if its client left, or if its
+    // cancellation (timeout, drain deadline) ended it in an error answer. A handler that ignored
+    // its cancellation and answered normally completed its work, as any task that returns does.
     const t = this.taskHandle;
-    if (finished) this.#settler.settle(SETTLED_OK, undefined);
+    const cancelled = this.isCancelled;
+    if (finished && !(cancelled && res.statusCode >= 500)) this.#settler.settle(SETTLED_OK, undefined);
     else this.#settler.settle(SETTLED_ERR, t !== undefined ? t.token.reason : this.#pre?.reason);
   };
 }
@@ -433,7 +448,7 @@ function admitThenProceed(s: RequestScope): void {
   }
   let a: Promise<void> | undefined;
   try {
-    a = lim.admit(key, undefined);
+    a = lim.admit(key, undefined, false);
   } catch (e) {
     return s.fail(e);
   }
@@ -546,10 +561,11 @@ export function describe(e: unknown): string {
 export { logFieldsOf };
 
 /**
- * Listeners on the request and response streams (body parsers, `req.on("data")`, on-finished
- * loggers) run in the connection's async context, not the request's: Express would then run the
- * routes after a body parser outside the request's scope. Emitting the streams' events inside the
- * scope's frame fixes that.
+ * Listeners on the request stream (body parsers, `req.on("data")`) run in the connection's async
+ * context, not the request's: Express would then run the routes after a body parser outside the
+ * request's scope. Emitting the request's events inside the scope's frame fixes that. (Not the
+ * response's: what listens there — loggers on 'finish' — does not continue the request, and
+ * rebinding both measurably costs a hello route.)
  */
 export function bindEmit(em: EventEmitter, s: RequestScope): void {
   const emit = em.emit;

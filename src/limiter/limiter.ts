@@ -288,9 +288,11 @@ export class Limiter {
    * @internal Takes a slot for one job of `key`: undefined when it got one at once, else a
    * promise that resolves once it has one (or rejects: rate, shed, timeout, withdrawn). The
    * caller must call {@link release} exactly once after a successful admission. Waits under the
-   * current frame's task token, like every steward wait.
+   * current frame's task token, like every steward wait. `budget: false` skips the cooperative
+   * budget on the fast path: for admissions that each start from their own I/O event (an HTTP
+   * request), which no chain of ready waits can starve the loop with.
    */
-  admit(key: string | undefined, opts: WaitOptions | undefined): Promise<void> | undefined {
+  admit(key: string | undefined, opts: WaitOptions | undefined, budget = true): Promise<void> | undefined {
     const e = precheck(opts);
     if (e instanceof Promise) return e;
     const signal = e.signal;
@@ -307,7 +309,7 @@ export class Limiter {
       ks.tokens -= 1;
     }
     const free = this.running < this.concurrency;
-    if (free && this.#queued === 0 && takeBudget()) {
+    if (free && this.#queued === 0 && (!budget || takeBudget())) {
       if (!claimSignal(signal)) {
         if (ks !== undefined) this.#refund(ks);
         return Promise.reject(lostReason(signal!));

@@ -89,13 +89,20 @@ void test("with the name option the task starts at the middleware and covers wha
     next();
   });
   app.get("/x", (_req, res) => void res.json({ before: res.locals.before as unknown, task: currentTask()?.name }));
+  // Used again on a router: the request keeps its first scope and task.
+  const router = express.Router();
+  router.use(expressSteward({ runtime: rt, drain: false }));
+  router.get("/y", (_req, res) => void res.json({ task: currentTask()?.name }));
+  app.use("/r", router);
   const { origin, server } = await start(app);
   try {
     assert.deepEqual(JSON.parse((await call(origin, "/x")).body), { before: "api GET", task: "api GET" });
+    assert.deepEqual(JSON.parse((await call(origin, "/r/y")).body), { task: "api GET" });
   } finally {
     await close(server);
   }
-  await rt.shutdown({ timeoutMs: 2000 });
+  const report = await rt.shutdown({ timeoutMs: 2000 });
+  assert.equal(report.tasks.total, 2, "one task per request");
 });
 
 /** The same routes and error handling on any Express app. */

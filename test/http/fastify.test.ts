@@ -262,7 +262,8 @@ void test("timeoutMs: the handler's signal aborts with RequestTimeoutError and F
     configure({ logger: stderrLogger });
     await app.close();
   }
-  await rt.shutdown({ timeoutMs: 2000 });
+  const report = await rt.shutdown({ timeoutMs: 2000 });
+  assert.deepEqual({ completed: report.tasks.completed, cancelled: report.tasks.cancelled }, { completed: 1, cancelled: 2 }, "timed-out requests end cancelled");
 });
 
 void test("a burst of 200 into concurrency 4, queue 8: 12 are served, 188 shed with 503 + Retry-After at once; memory stays flat", { timeout: 60_000 }, async (t) => {
