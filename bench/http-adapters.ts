@@ -22,7 +22,9 @@
  *    and the server's own CPU time per request at a fixed rate. The load generator shares the two
  *    cores with the server, and other processes share the machine: the noisiest measure.
  */
-import { type ChildProcess, execFileSync, spawn as spawnChild } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn as spawnChild, spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -133,6 +135,32 @@ async function childBare(framework: Framework, als: boolean, n: number): Promise
   process.stdout.write(`${median(samples)}\n`);
 }
 
+/** Measure 4: `n` injected requests of one variant after steward's context is active, nothing else (run under valgrind). */
+async function childCount(framework: Framework, variant: Variant, n: number): Promise<void> {
+  const { spawn } = await import("../src/index.js");
+  await spawn(() => {});
+  const { inject } = await makeApp(framework, variant);
+  for (let i = 0; i < n; i++) await inject();
+}
+
+/**
+ * Instructions executed by a child running `n` requests (valgrind's cachegrind, no cache
+ * simulation). `--single-threaded` keeps V8's compiler and GC on the main thread, so the count
+ * does not depend on how background threads were scheduled: two identical runs differ by < 1 %.
+ */
+function instructions(framework: Framework, variant: Variant, n: number): number {
+  const out = `${tmpdir()}/steward-cg-${process.pid}.out`;
+  const r = spawnSync("valgrind", ["--tool=cachegrind", "--cache-sim=no", `--cachegrind-out-file=${out}`, process.execPath, "--single-threaded", fileURLToPath(import.meta.url), "--child-count", framework, variant, String(n)], { encoding: "utf8", timeout: 1_800_000 });
+  rmSync(out, { force: true });
+  const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr ?? "");
+  if (m === null) throw new Error(`valgrind gave no count: ${(r.stderr ?? "").slice(-500)}`);
+  return Number(m[1]!.replaceAll(",", ""));
+}
+
+function hasValgrind(): boolean {
+  return spawnSync("valgrind", ["--version"], { encoding: "utf8" }).status === 0;
+}
+
 /** Measure 3: one server; prints its port. GET /__cpu answers the process's CPU time and requests served. */
 async function childServer(framework: Framework, variant: Variant): Promise<void> {
   if (variant === "bare+als") {
@@ -226,12 +254,14 @@ function pct(ratio: number): string {
 
 export default async function httpAdaptersBench(ctx: BenchContext): Promise<Section> {
   const quick = ctx.quick;
+  // BENCH_INSTRUCTIONS=1 adds the valgrind instruction counts; "only" runs just those.
+  const only = process.env.BENCH_INSTRUCTIONS === "only";
   // 1. The adapter's own cost, in one process.
   const batches = quick ? 20 : 60;
   const batch = quick ? 100 : 200;
   const adapterRows: string[] = [];
   const adapterSummary: string[] = [];
-  for (const fw of FRAMEWORKS) {
+  for (const fw of only ? [] : FRAMEWORKS) {
     log(`http-adapters: ${fw}, in-process batches`);
     const ns = JSON.parse(runChild(["--child-pairs", fw, String(batches), String(batch)])) as Record<Variant, number[]>;
     const ratio = (v: Variant): number => median(ns[v].map((x, i) => ns.bare[i]! / x));
@@ -243,7 +273,7 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
   const alsRounds = quick ? 3 : 7;
   const alsN = quick ? 1000 : 3000;
   const alsRows: string[] = [];
-  for (const fw of FRAMEWORKS) {
+  for (const fw of only ? [] : FRAMEWORKS) {
     log(`http-adapters: ${fw}, bare app with and without steward's context`);
     const fresh: number[] = [];
     const als: number[] = [];
@@ -258,7 +288,7 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
   const seconds = quick ? 1 : 3;
   const rounds = quick ? 2 : 5;
   const httpRows: string[] = [];
-  for (const fw of FRAMEWORKS) {
+  for (const fw of only ? [] : FRAMEWORKS) {
     log(`http-adapters: ${fw}, over HTTP`);
     const children = new Map<Variant, Child>();
     try {
@@ -284,6 +314,20 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
       for (const c of children.values()) c.proc.kill();
     }
   }
+  // 4. Instructions per request (valgrind), when asked: immune to the machine's load, slow (≈ 1 min a run).
+  const instrRows: string[] = [];
+  const wantInstr = process.env.BENCH_INSTRUCTIONS === "1" || only;
+  if (wantInstr && hasValgrind()) {
+    const [small, large] = quick ? [500, 1500] : [1000, 4000];
+    for (const fw of FRAMEWORKS) {
+      log(`http-adapters: ${fw}, instructions per request under valgrind`);
+      const per = new Map<Variant, number>();
+      for (const v of IN_PROCESS) per.set(v, (instructions(fw, v, large) - instructions(fw, v, small)) / (large - small));
+      const bare = per.get("bare")!;
+      for (const v of IN_PROCESS) instrRows.push(`| ${fw} | ${v} | ${Math.round(per.get(v)!).toLocaleString("en")} | ${v === "bare" ? "—" : pct(bare / per.get(v)!)} |`);
+      log(`  ${IN_PROCESS.map((v) => `${v} ${Math.round(per.get(v)!)}`).join(", ")}`);
+    }
+  }
   const lines = [
     `Node ${process.version}. A hello route (\`GET /hello\` → "hello") on each framework, bare and with steward's adapter; "cost" is the throughput a variant loses against the bare app, 1 − (bare ÷ variant) in CPU time or variant ÷ bare in req/s, as the median of per-round ratios (negative: faster). Goal (issue 14): the adapter costs ≤ 5 % req/s on a hello route.`,
     "",
@@ -305,6 +349,16 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...httpRows,
     "",
+    ...(instrRows.length === 0
+      ? [`**Instructions per request** (immune to the machine's load): \`BENCH_INSTRUCTIONS=1 npm run bench -- --only http-adapters\` with valgrind installed${wantInstr ? " (valgrind was not found)" : ""}.`, ""]
+      : [
+          `**Instructions per request** — valgrind (cachegrind, no cache simulation) counts every instruction the process executes, so other load on the machine does not change it: each variant alone in a process (\`node --single-threaded\`, so V8's background compiler and GC threads do not make the count depend on scheduling) with steward's context active, the difference between runs of ${quick ? "1,500 and 500" : "4,000 and 1,000"} injected requests, per request. The cost column reads instructions as time:`,
+          "",
+          "| framework | variant | instructions/request | cost |",
+          "| --- | --- | ---: | ---: |",
+          ...instrRows,
+          "",
+        ]),
     "Variants: `bare` — the framework alone (a fresh process); `bare+als` — after one steward task has run in the process; `steward` — with the adapter (each request a named task with its scope); `steward+limiter` — plus `concurrency: 256, queue: 1024`, never reached here (the cost of admission itself).",
     "",
     `The adapter's own cost per request: ${adapterSummary.join("; ")}.`,
@@ -316,4 +370,5 @@ const argv = process.argv;
 const at = (flag: string): number => argv.indexOf(flag);
 if (at("--child-server") >= 0) await childServer(argv[at("--child-server") + 1] as Framework, argv[at("--child-server") + 2] as Variant);
 if (at("--child-pairs") >= 0) await childPairs(argv[at("--child-pairs") + 1] as Framework, Number(argv[at("--child-pairs") + 2]), Number(argv[at("--child-pairs") + 3]));
+if (at("--child-count") >= 0) await childCount(argv[at("--child-count") + 1] as Framework, argv[at("--child-count") + 2] as Variant, Number(argv[at("--child-count") + 3]));
 if (at("--child-bare") >= 0) await childBare(argv[at("--child-bare") + 1] as Framework, argv[at("--child-bare") + 2] === "als", Number(argv[at("--child-bare") + 3]));

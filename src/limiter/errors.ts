@@ -23,16 +23,16 @@ function noStack<T>(make: () => T): T {
 }
 
 /** Why an {@link OverloadedError} was raised. */
-export type OverloadReason = "queue-full" | "queue-timeout" | "closed";
+export type OverloadReason = "queue-full" | "queue-timeout";
 
 /**
- * Work was turned away for lack of capacity: the queue was full (load shedding), the job waited
- * longer than `queueTimeoutMs`, or the limiter was closed. HTTP: 503 with `Retry-After`.
+ * Work was turned away for lack of capacity: the queue was full (load shedding), or the job
+ * waited longer than `queueTimeoutMs`. HTTP: 503 with `Retry-After`.
  */
 export class OverloadedError extends Error {
   /** When to try again, if known (HTTP: the Retry-After header, in whole seconds, at least 1). */
   readonly retryAfterMs?: number;
-  /** "queue-full" (shed at once), "queue-timeout" (waited `queueTimeoutMs`) or "closed". */
+  /** "queue-full" (shed at once) or "queue-timeout" (waited `queueTimeoutMs`). */
   readonly reason: OverloadReason;
   /** 503, for HTTP frameworks' error handlers. */
   readonly statusCode = 503;
@@ -46,7 +46,7 @@ export class OverloadedError extends Error {
   readonly headers: Record<string, string> | undefined;
 
   constructor(reason: OverloadReason = "queue-full", retryAfterMs?: number, message?: string) {
-    super(message ?? (reason === "queue-timeout" ? "overloaded: waited too long for capacity" : reason === "closed" ? "overloaded: the limiter is closed" : "overloaded: too many requests are waiting"));
+    super(message ?? (reason === "queue-timeout" ? "overloaded: waited too long for capacity" : "overloaded: too many requests are waiting"));
     this.name = "OverloadedError";
     this.reason = reason;
     if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;

@@ -11,6 +11,7 @@
  * The hot path (a free slot, nobody queued, no rate) allocates nothing and looks up no key.
  */
 import type { IncomingMessage } from "node:http";
+import { performance } from "node:perf_hooks";
 import { takeBudget } from "../core/budget.js";
 import { currentFrame } from "../core/context.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
@@ -382,6 +383,16 @@ export class Limiter {
     }
   }
 
+  // One pair per limiter, not two closures per job.
+  readonly #releaseValue = (v: unknown): unknown => {
+    this.release();
+    return v;
+  };
+  readonly #releaseError = (e: unknown): never => {
+    this.release();
+    throw e;
+  };
+
   #call<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, given: AbortSignal | undefined): Promise<Awaited<T>> {
     let r: T | PromiseLike<T>;
     try {
@@ -391,16 +402,7 @@ export class Limiter {
       return Promise.reject(e);
     }
     if (r !== null && (typeof r === "object" || typeof r === "function") && typeof (r as PromiseLike<T>).then === "function") {
-      return Promise.resolve(r).then(
-        (v) => {
-          this.release();
-          return v;
-        },
-        (e: unknown) => {
-          this.release();
-          throw e;
-        },
-      );
+      return Promise.resolve(r).then(this.#releaseValue as (v: Awaited<T>) => Awaited<T>, this.#releaseError);
     }
     this.release();
     return Promise.resolve(r as Awaited<T>);
