@@ -130,8 +130,22 @@ const ROUTE_ACCESSOR: PropertyDescriptor = {
     this[ROUTE] = route;
     const s = this[SCOPE];
     if (s === undefined || s.taskHandle !== undefined || route === null || typeof route !== "object") return;
-    const path = (route as { path?: unknown }).path;
-    s.route = `${this.baseUrl ?? ""}${String(path)}`;
+    s.route = patternOf(route, this.baseUrl ?? "");
     s.spawnTask(s.core.nameOf(this.method ?? "", s.route));
   },
 };
+
+/** Patterns by route and mount path, built once rather than concatenated per request. */
+const patterns = new WeakMap<object, Map<string, string>>();
+
+function patternOf(route: object, baseUrl: string): string {
+  let byBase = patterns.get(route);
+  if (byBase === undefined) patterns.set(route, (byBase = new Map()));
+  let p = byBase.get(baseUrl);
+  if (p === undefined) {
+    p = `${baseUrl}${String((route as { path?: unknown }).path)}`;
+    // A mount path with parameters is the matched one ("/users/42/posts"): keep those few.
+    if (byBase.size < 100) byBase.set(baseUrl, p);
+  }
+  return p;
+}

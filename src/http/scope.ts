@@ -241,13 +241,11 @@ class Settler {
  * slot, its timeout. See the module comment.
  */
 export class RequestScope implements Frame, TaskOwner, RequestInfo {
-  readonly shielded = false;
   readonly runtimeRef: Runtime;
   /** The request task (Express: from the moment a route matched). */
   taskHandle: JoinHandle<void> | undefined = undefined;
   /** Adapter data: Fastify's request/reply and hook callback, Express's next, the user's handler. */
   a: unknown = undefined;
-  b: unknown = undefined;
   next: ((err?: unknown) => void) | undefined = undefined;
   /** The route pattern, once known. */
   route: string | undefined = undefined;
@@ -255,15 +253,16 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
   frameworkId: string | undefined = undefined;
   /** True once the response closed. */
   closed = false;
-  /** The response was answered by the timeout backstop. */
-  timedOutAnswered = false;
   /** A drain that began managing the server during this request (it does not track this request). */
   untracked: HttpResource | undefined = undefined;
   #pre: CancellationToken | undefined = undefined;
   #limiter: Limiter | undefined = undefined;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #id: string | undefined = undefined;
-  readonly #settler = new Settler();
+  /** @internal What the request task's function returns. */
+  readonly settler = new Settler();
+  /** 'finish' was emitted: the whole response was handed over. */
+  finished = false;
 
   constructor(
     readonly core: ScopeCore,
@@ -272,8 +271,15 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     rt: Runtime,
   ) {
     this.runtimeRef = rt;
-    res.on("finish", this.#onFinish);
-    res.on("close", this.#onClose);
+    // Shared listeners (the response's own `this`), not two closures per request.
+    (res as unknown as Record<symbol, RequestScope>)[SCOPE] = this;
+    res.on("finish", onResponseFinish);
+    res.on("close", onResponseClose);
+  }
+
+  /** Not shielded: the request's cancellation applies to the waits under it (Frame). */
+  get shielded(): boolean {
+    return false;
   }
 
   // --- Frame -------------------------------------------------------------------------------
@@ -324,7 +330,7 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     config.spawnSites = "none";
     let h: JoinHandle<void>;
     try {
-      h = spawnOn<void>(this.runtimeRef, this.#body, this.core.spawnOptions(name), this, undefined);
+      h = spawnOn<void>(this.runtimeRef, requestTaskBody, this.core.spawnOptions(name), this, undefined);
     } finally {
       config.spawnSites = saved;
     }
@@ -334,8 +340,6 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     this.taskHandle = h;
   }
 
-  /** The task's function: its result settles when the response closes. */
-  readonly #body = (): PromiseLike<void> => this.#settler as unknown as PromiseLike<void>;
 
   /** Cancels the request: its task (or, before it exists, the scope's token). First reason wins. */
   cancel(reason: CancelledError): void {
@@ -389,13 +393,8 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     }
   }
 
-  /** 'finish': the whole response was handed over. */
-  #finished = false;
-  #onFinish = (): void => {
-    this.#finished = true;
-  };
-
-  #onClose = (): void => {
+  /** @internal The response closed (its 'close' event). */
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
     const res = this.res as ServerResponse;
@@ -403,7 +402,7 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     // reset emits 'finish' and reports writableFinished though the handler never ended it; an
     // injected response (light-my-request, Fastify's inject) emits 'finish' but never reports
     // writableFinished, and is destroyed once ended.
-    const finished = this.#finished && res.writableEnded;
+    const finished = this.finished && res.writableEnded;
     if (!finished) this.cancel(new ClientClosedError());
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const lim = this.#limiter;
@@ -419,9 +418,29 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     // its cancellation and answered normally completed its work, as any task that returns does.
     const t = this.taskHandle;
     const cancelled = this.isCancelled;
-    if (finished && !(cancelled && res.statusCode >= 500)) this.#settler.settle(SETTLED_OK, undefined);
-    else this.#settler.settle(SETTLED_ERR, t !== undefined ? t.token.reason : this.#pre?.reason);
-  };
+    if (finished && !(cancelled && res.statusCode >= 500)) this.settler.settle(SETTLED_OK, undefined);
+    else this.settler.settle(SETTLED_ERR, t !== undefined ? t.token.reason : this.#pre?.reason);
+  }
+}
+
+/** Where a response keeps its scope, for the shared listeners. */
+const SCOPE = Symbol("steward.requestScope");
+
+function onResponseFinish(this: AnyResponse): void {
+  (this as unknown as Record<symbol, RequestScope>)[SCOPE]!.finished = true;
+}
+
+function onResponseClose(this: AnyResponse): void {
+  (this as unknown as Record<symbol, RequestScope>)[SCOPE]!.onClose();
+}
+
+/**
+ * Every request task's function: it runs in the task's own frame, whose owner is its scope, and
+ * returns what settles when the response closes. One function for all, not a closure per request.
+ */
+function requestTaskBody(): PromiseLike<void> {
+  const h = currentFrame()!.taskRecord as JoinHandle<unknown>;
+  return (h.owner as RequestScope).settler as unknown as PromiseLike<void>;
 }
 
 /** The reason a pre-task scope token is cancelled with once its response closed (nobody waits on it then). */
@@ -471,7 +490,6 @@ function onTimeout(s: RequestScope, ms: number): void {
 function backstop(s: RequestScope, err: RequestTimeoutError): void {
   const res = s.res as ServerResponse;
   if (s.closed || res.writableEnded) return;
-  s.timedOutAnswered = true;
   const who = s.taskHandle === undefined ? `request ${s.method}` : `request '${s.taskHandle.name ?? s.method}' (task ${s.taskHandle.id})`;
   log("warn", { ...logFieldsOf(s), timeoutMs: err.timeoutMs }, `${who} did not answer within its timeoutMs (${err.timeoutMs} ms)${res.headersSent ? ": its response was cut" : ": answered 503"}`);
   try {
