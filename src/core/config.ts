@@ -1,4 +1,5 @@
 import { checkInteger, checkOptions, typeName } from "./validate.js";
+import { currentLogger, type Logger, setLogger } from "./log.js";
 
 /** Which spawned tasks record where they were spawned (a stack capture costs ≈ 4 µs; see BENCHMARKS.md). */
 export type SpawnSiteMode = "all" | "named" | "none";
@@ -9,23 +10,29 @@ export interface StewardConfig {
   coopBudget: number;
   /** Which tasks capture their spawn site: every task, only named ones (default), or none. */
   spawnSites: SpawnSiteMode;
+  /**
+   * Where steward's own messages go: a logger in pino's shape (`configure({ logger: app.log })`
+   * with Fastify, or a pino instance), or null to log nothing. Default: human lines on stderr.
+   */
+  logger: Logger | null;
 }
 
-export const config: StewardConfig = {
+export const config: Omit<StewardConfig, "logger"> = {
   coopBudget: 128,
   spawnSites: envSpawnSites() ?? "named",
 };
 
-const listeners: ((c: StewardConfig) => void)[] = [];
+const listeners: ((c: Omit<StewardConfig, "logger">) => void)[] = [];
 
 /** @internal Lets modules that cache a setting hear about changes. */
-export function onConfigChange(fn: (c: StewardConfig) => void): void {
+export function onConfigChange(fn: (c: Omit<StewardConfig, "logger">) => void): void {
   listeners.push(fn);
 }
 
 /**
  * Changes process-wide settings and returns the settings now in force.
- * @throws RangeError when `coopBudget` is not an integer >= 0; TypeError for an unknown `spawnSites`.
+ * @throws RangeError when `coopBudget` is not an integer >= 0; TypeError for an unknown
+ * `spawnSites`, or a `logger` that is neither null nor has pino's error/warn/info/debug methods.
  */
 export function configure(opts: Partial<StewardConfig> = {}): Readonly<StewardConfig> {
   checkOptions(opts, "opts");
@@ -39,8 +46,9 @@ export function configure(opts: Partial<StewardConfig> = {}): Readonly<StewardCo
     }
     config.spawnSites = opts.spawnSites;
   }
+  if (opts.logger !== undefined) setLogger(opts.logger);
   for (const fn of listeners) fn(config);
-  return { ...config };
+  return { ...config, logger: currentLogger() };
 }
 
 function envSpawnSites(): SpawnSiteMode | undefined {

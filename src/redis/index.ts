@@ -12,4 +12,4 @@ export type { RedisSyncOptions } from "./options.js";
 export type { RedisClient, RedisSubscriber } from "./conn.js";
 export type { UnavailableMode } from "./station.js";
 export { LeaseLostError, RedisUnavailableError, type LeaseLossCause } from "./errors.js";
-export { OverloadedError, RateLimitedError } from "./admission-errors.js";
+export { OverloadedError, RateLimitedError } from "../limiter/errors.js";

@@ -1,5 +1,5 @@
 import { checkDuration, checkFunction, checkInteger, checkOptions, checkSignal, typeName } from "../core/validate.js";
-import { RateLimitedError } from "./admission-errors.js";
+import { rateLimited } from "../limiter/errors.js";
 import { classify, Conn, num, type RedisClient } from "./conn.js";
 import type { Lease } from "./lease.js";
 import { makeStation, type RedisSyncOptions } from "./options.js";
@@ -129,7 +129,7 @@ export class RedisLimiter {
         continue;
       }
       if (num(r[0]) === 1) return;
-      throw new RateLimitedError(num(r[1]));
+      throw rateLimited(num(r[1]));
     }
   }
 }

@@ -13,7 +13,7 @@
 import { currentRuntime, currentTask, ShutdownError, type CancellationToken, type Runtime } from "../index.js";
 import { currentFrame } from "../core/context.js";
 import { standaloneWaiter, type Waiter, type WaitOptions } from "../core/waiter.js";
-import { OverloadedError } from "./admission-errors.js";
+import { OverloadedError } from "../limiter/errors.js";
 import { ServerClock } from "./clock.js";
 import { classify, type Conn, num } from "./conn.js";
 import type { Hub } from "./hub.js";
@@ -136,7 +136,7 @@ export class Station {
     w.onWithdraw = () => this.#withdrawn(p);
     const qt = extras.queueTimeoutMs;
     if (qt !== undefined) {
-      p.timer = setTimeout(() => w.withdraw(new OverloadedError(`waited longer than queueTimeoutMs (${qt} ms) on ${this.label}`)), qt);
+      p.timer = setTimeout(() => w.withdraw(new OverloadedError("queue-timeout", undefined, `waited longer than queueTimeoutMs (${qt} ms) on ${this.label}`)), qt);
     }
     // Already subscribed (others wait, or did a moment ago): listen before entering, so a grant
     // published right after the enqueue cannot be missed and no extra poll is needed.
@@ -304,7 +304,7 @@ export class Station {
         this.#fail(p, new Error(`steward/redis: ${this.label} refused a wait it was told was withdrawn`));
       } else if (code === QUEUE_FULL) {
         this.#settle(p);
-        p.w.fail(new OverloadedError(`${this.label}: ${queueMax} calls are already waiting`));
+        p.w.fail(new OverloadedError("queue-full", undefined, `${this.label}: ${queueMax} calls are already waiting`));
       } else {
         this.#fail(p, new Error(`steward/redis: unexpected reply ${String(code)} to acquire on ${this.label}`));
       }
