@@ -14,7 +14,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { consoleOf, Runtime, Semaphore } from "../src/index.js";
+import { Runtime, Semaphore } from "../src/index.js";
+import { consoleOf } from "../src/console/index.js";
 import { type BenchContext, type Case, compare, fmt, log, median, type Section } from "./harness.js";
 
 async function asyncFn(i: number): Promise<number> {

@@ -28,4 +28,3 @@ export * from "./sync/index.js";
 export * from "./channel/index.js";
 export * from "./supervisor/index.js";
 export * from "./pool/index.js";
-export * from "./console/index.js";

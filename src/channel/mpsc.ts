@@ -92,6 +92,8 @@ class Chan<T> {
   /** For the live console and dumps (Resource.inspect): what the channel holds now. */
   inspect(): Record<string, unknown> {
     return {
+      kind: "channel",
+      label: `channel#${this.id}`,
       length: this.buf.length,
       capacity: this.cap,
       reserved: this.reserved,
@@ -104,7 +106,7 @@ class Chan<T> {
 class RecvSide<T> implements Resource<unknown, number> {
   constructor(private readonly c: Chan<T>) {}
   inspect(): Record<string, unknown> {
-    return this.c.inspect();
+    return { ...this.c.inspect(), op: "recv" };
   }
   ready(): boolean {
     const c = this.c;
@@ -130,7 +132,7 @@ class RecvSide<T> implements Resource<unknown, number> {
 class SendSide<T> implements Resource<SendPermit<T> | undefined, SendData<T>> {
   constructor(private readonly c: Chan<T>) {}
   inspect(): Record<string, unknown> {
-    return this.c.inspect();
+    return { ...this.c.inspect(), op: "send" };
   }
   ready(): boolean {
     const c = this.c;
@@ -152,7 +154,7 @@ class SendSide<T> implements Resource<SendPermit<T> | undefined, SendData<T>> {
 class ClosedSide<T> implements Resource<void, undefined> {
   constructor(private readonly c: Chan<T>) {}
   inspect(): Record<string, unknown> {
-    return this.c.inspect();
+    return { ...this.c.inspect(), op: "closed()" };
   }
   ready(): boolean {
     return this.c.rxClosed;

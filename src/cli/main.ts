@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (arg === "console") {
     // Loaded only for this subcommand, so --help and --version stay instant.
-    const { runConsoleCommand } = await import("../console/tui.js");
+    const { runConsoleCommand } = await import("../console/client/tui.js");
     return runConsoleCommand(argv.slice(1));
   }
   process.stderr.write(`steward: unknown command '${arg}'\n\n${HELP}`);

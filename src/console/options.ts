@@ -1,5 +1,5 @@
 /** The console's options: defaults, validation, and the STEWARD_CONSOLE environment variable. */
-import type { MeterProvider } from "@opentelemetry/api";
+import type { MeterProviderLike } from "./metrics/otel.js";
 import { checkOptions, typeName } from "../core/validate.js";
 
 /** The port tokio-console uses, and so does steward's console. */
@@ -23,6 +23,12 @@ export interface ConsoleLintOptions {
   unboundedWatermark?: number;
   /** A loop stall at least this long is a blocked episode. Default 100. */
   blockedMs?: number;
+  /**
+   * Resumes that begin this long after the console started are start-up (module loading, a
+   * service's synchronous setup): the slow-resume lint ignores them (never-yielded does not).
+   * Default 1000.
+   */
+  startupMs?: number;
 }
 
 /** `new Runtime({ console: {...} })` (API.md §9). */
@@ -54,11 +60,18 @@ export interface ConsoleOptions {
   /** Period of the event stream's deltas, in ms. Default 1000. */
   intervalMs?: number;
   /**
-   * OpenTelemetry metrics through @opentelemetry/api. Default true: the global MeterProvider
-   * (a no-op unless the application registered an SDK before the runtime started). Pass a
-   * provider to use that one, or false for none.
+   * At most this many event-stream clients at once; more are answered 503. Default 16. Each
+   * client's unsent data is bounded: a client that does not keep up misses deltas and is sent
+   * a fresh snapshot once it drains.
    */
-  metrics?: boolean | MeterProvider;
+  maxClients?: number;
+  /**
+   * OpenTelemetry metrics. Default true: the global MeterProvider of the application's
+   * `@opentelemetry/api` (an optional peer dependency; a no-op unless the application registered
+   * an SDK before the runtime started, none without the package). Pass a MeterProvider to use
+   * that one (no `@opentelemetry/api` needed then), or false for none.
+   */
+  metrics?: boolean | MeterProviderLike;
   /** Lint thresholds. */
   lints?: ConsoleLintOptions;
 }
@@ -73,7 +86,8 @@ export interface ResolvedConsoleOptions {
   maxRetained: number;
   maxTasks: number;
   intervalMs: number;
-  metrics: boolean | MeterProvider;
+  maxClients: number;
+  metrics: boolean | MeterProviderLike;
   lints: Required<ConsoleLintOptions>;
 }
 
@@ -86,6 +100,7 @@ export const DEFAULT_LINTS: Readonly<Required<ConsoleLintOptions>> = Object.free
   lockHeldMs: 1000,
   unboundedWatermark: 10_000,
   blockedMs: 100,
+  startupMs: 1000,
 });
 
 /** True for addresses that only this machine can reach. */
@@ -98,6 +113,11 @@ function nonNegative(v: unknown, name: string, integer = false): number {
   if (typeof v !== "number" || Number.isNaN(v) || v < 0 || (integer && !Number.isInteger(v) && v !== Infinity)) {
     throw new RangeError(`${name} must be a number >= 0${integer ? " (an integer)" : ""}, got ${typeName(v)}`);
   }
+  return v;
+}
+
+function positiveInt(v: unknown, name: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1, got ${typeName(v)}`);
   return v;
 }
 
@@ -139,7 +159,7 @@ export function resolveConsoleOptions(value: boolean | ConsoleOptions | undefine
     );
   }
   const metrics = o.metrics ?? true;
-  if (typeof metrics !== "boolean" && (metrics === null || typeof metrics !== "object" || typeof (metrics as MeterProvider).getMeter !== "function")) {
+  if (typeof metrics !== "boolean" && (metrics === null || typeof metrics !== "object" || typeof (metrics as MeterProviderLike).getMeter !== "function")) {
     throw new TypeError(`opts.console.metrics must be a boolean or a MeterProvider, got ${typeName(metrics)}`);
   }
   const lints = { ...DEFAULT_LINTS };
@@ -161,6 +181,7 @@ export function resolveConsoleOptions(value: boolean | ConsoleOptions | undefine
     maxRetained: nonNegative(o.maxRetained ?? 500, "opts.console.maxRetained", true),
     maxTasks: nonNegative(o.maxTasks ?? 1000, "opts.console.maxTasks", true),
     intervalMs,
+    maxClients: positiveInt(o.maxClients ?? 16, "opts.console.maxClients"),
     metrics,
     lints,
   };

@@ -1,4 +1,5 @@
-import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
+import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { fastEntry, hasWaiters, label, released, type SyncOptions } from "./shared.js";
 
 /**
@@ -44,10 +45,6 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
   ready(k: Kind): boolean {
     return k === READ ? !this.writer : !this.writer && this.readers === 0;
   }
-  /** For the live console and dumps (Resource.inspect). */
-  inspect(): Record<string, unknown> {
-    return { readers: this.readers, writer: this.writer };
-  }
   take(k: Kind): ReadGuard<T> | WriteGuard<T> {
     if (k === READ) {
       this.readers++;
@@ -56,12 +53,17 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
     this.writer = true;
     return new WriteG(this);
   }
+  /** For the live console, the flight recorder and dumps (Resource.inspect). */
+  inspect(): ResourceDescription {
+    return { kind: "RwLock", op: "lock", label: this.readWhat.slice("read on ".length), readers: this.readers, writer: this.writer, locked: this.writer || this.readers > 0 };
+  }
 }
 
 class ReadG<T> implements ReadGuard<T> {
   #s: RwState<T> | undefined;
   constructor(s: RwState<T>) {
     this.#s = s;
+    if (hooks !== null) hooks.resource(s, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {
     if (this.#s === undefined) throw released("ReadGuard");
@@ -71,6 +73,7 @@ class ReadG<T> implements ReadGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
+    if (hooks !== null) hooks.resource(s, RESOURCE_RELEASE, 1);
     // Only a writer can be waiting while readers hold the lock, and it needs them all gone.
     if (--s.readers === 0) s.q.pump();
   }
@@ -83,6 +86,7 @@ class WriteG<T> implements WriteGuard<T> {
   #s: RwState<T> | undefined;
   constructor(s: RwState<T>) {
     this.#s = s;
+    if (hooks !== null) hooks.resource(s, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {
     if (this.#s === undefined) throw released("WriteGuard");
@@ -96,6 +100,7 @@ class WriteG<T> implements WriteGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
+    if (hooks !== null) hooks.resource(s, RESOURCE_RELEASE, 1);
     s.writer = false;
     s.q.pump();
   }

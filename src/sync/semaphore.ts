@@ -1,5 +1,6 @@
+import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import { checkInteger } from "../core/validate.js";
-import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { SemaphoreClosedError } from "../errors.js";
 import { fastEntry, hasWaiters, label, type SyncOptions } from "./shared.js";
 
@@ -31,10 +32,6 @@ class SemState implements Resource<Permit, number> {
     this.what1 = `acquire 1 on ${name}`;
     this.q = new WaitQueue<Permit, number>(this, this.what1);
   }
-  /** For the live console and dumps (Resource.inspect). */
-  inspect(): Record<string, unknown> {
-    return { available: this.permits, capacity: this.capacity, closed: this.closed };
-  }
   ready(n: number): boolean {
     return this.closed || this.permits >= n;
   }
@@ -49,6 +46,10 @@ class SemState implements Resource<Permit, number> {
       throw new RangeError(`n must be at most ${this.capacity}, the permits this ${this.name} can ever hold (initial plus added), got ${n}`);
     }
   }
+  /** For the live console, the flight recorder and dumps (Resource.inspect). */
+  inspect(): ResourceDescription {
+    return { kind: "Semaphore", op: "acquire", label: this.name, available: this.permits, capacity: this.capacity, closed: this.closed };
+  }
 }
 
 class P implements Permit {
@@ -58,11 +59,13 @@ class P implements Permit {
     readonly count: number,
   ) {
     this.#s = s;
+    if (hooks !== null) hooks.resource(s, RESOURCE_ACQUIRE, count);
   }
   release(): void {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
+    if (hooks !== null) hooks.resource(s, RESOURCE_RELEASE, this.count);
     s.permits += this.count;
     s.q.pump();
   }

@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { hooks } from "../../src/core/instrument.js";
-import { consoleOf, instrumentationActive, Mutex, Runtime, sleep, spawn, unboundedChannel } from "../../src/index.js";
+import { Mutex, Runtime, sleep, spawn, unboundedChannel } from "../../src/index.js";
+import { consoleOf, instrumentationActive } from "../../src/console/index.js";
 
 void test("off by default: no hooks, no records, no console in dumps", async () => {
   assert.equal(process.env.STEWARD_CONSOLE, undefined, "this test needs STEWARD_CONSOLE unset");

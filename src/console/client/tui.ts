@@ -8,10 +8,10 @@
  */
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
-import { BUCKETS, bucketLabel, fmtMs } from "./histogram.js";
+import { BUCKETS, bucketLabel, fmtMs } from "../model/histogram.js";
 import { formatSnapshot, headerLines, RESOURCE_COLUMNS, table, TASK_COLUMNS } from "./format.js";
-import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from "./options.js";
-import type { ConsoleSnapshot, TaskSnapshot } from "./types.js";
+import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from "../options.js";
+import type { ConsoleSnapshot, TaskSnapshot } from "../model/types.js";
 
 export const CONSOLE_HELP = `Usage: steward console [URL] [options]
 

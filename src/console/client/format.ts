@@ -1,6 +1,6 @@
 /** Plain-text tables of a snapshot: `steward console --once`, the terminal UI and SIGUSR2 dumps. */
-import { fmtMs } from "./histogram.js";
-import type { ConsoleSnapshot, ResourceSnapshot, TaskSnapshot } from "./types.js";
+import { fmtMs } from "../model/histogram.js";
+import type { ConsoleSnapshot, ResourceSnapshot, TaskSnapshot } from "../model/types.js";
 
 /** A column of a text table. */
 export interface Column<T> {
