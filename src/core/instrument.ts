@@ -87,12 +87,14 @@ export interface InstrumentHooks {
   panicUnobserved(task: InstrumentedTask): void;
   /** A WaitQueue was constructed. */
   queueCreated(queue: object): void;
-  /** A waiter was queued on `queue` (its resource was not ready). */
-  queueWaited(queue: object): void;
+  /** A waiter of `task` (undefined outside tasks) was queued on `queue` (its resource was not ready). */
+  queueWaited(queue: object, task: TaskLike | undefined): void;
   /**
    * Something happened to a resource (a lock, a semaphore, a limiter): `event` is one of the
-   * RESOURCE_* codes, `value` what it carries. The resource describes itself with `inspect()`.
-   * Runs in the code that caused it (the holder of an acquire is the task running now).
+   * RESOURCE_* codes, `value` what it carries. `resource` is the resource's WaitQueue (the same
+   * object {@link InstrumentHooks.queueWaited} sees), or for other resources an object that
+   * describes itself with `inspect()`. Runs in the code that caused it (the holder of an acquire
+   * is the task running now).
    */
   resource(resource: object, event: number, value: number): void;
   /** A blocked event-loop episode was reported (see {@link recordBlocked}). */
@@ -135,8 +137,8 @@ class FanOut implements InstrumentHooks {
   queueCreated(queue: object): void {
     for (const h of this.all) h.queueCreated(queue);
   }
-  queueWaited(queue: object): void {
-    for (const h of this.all) h.queueWaited(queue);
+  queueWaited(queue: object, task: TaskLike | undefined): void {
+    for (const h of this.all) h.queueWaited(queue, task);
   }
   resource(resource: object, event: number, value: number): void {
     for (const h of this.all) h.resource(resource, event, value);

@@ -460,7 +460,7 @@ export class WaitQueue<T, D = undefined> {
     else this.head = w;
     this.tail = w;
     this.length++;
-    if (hooks !== null) hooks.queueWaited(this);
+    if (hooks !== null) hooks.queueWaited(this, w.task);
   }
 
   private retryParked(w: Waiter<T, D>): void {

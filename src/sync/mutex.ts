@@ -41,7 +41,7 @@ class Guard<T> implements MutexGuard<T> {
   #s: MutexState<T> | undefined;
   constructor(s: MutexState<T>) {
     this.#s = s;
-    if (hooks !== null) hooks.resource(s, RESOURCE_ACQUIRE, 1);
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {
     if (this.#s === undefined) throw released("MutexGuard");
@@ -55,7 +55,7 @@ class Guard<T> implements MutexGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    if (hooks !== null) hooks.resource(s, RESOURCE_RELEASE, 1);
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_RELEASE, 1);
     s.locked = false;
     s.q.pump();
   }

@@ -63,7 +63,7 @@ class ReadG<T> implements ReadGuard<T> {
   #s: RwState<T> | undefined;
   constructor(s: RwState<T>) {
     this.#s = s;
-    if (hooks !== null) hooks.resource(s, RESOURCE_ACQUIRE, 1);
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {
     if (this.#s === undefined) throw released("ReadGuard");
@@ -73,7 +73,7 @@ class ReadG<T> implements ReadGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    if (hooks !== null) hooks.resource(s, RESOURCE_RELEASE, 1);
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_RELEASE, 1);
     // Only a writer can be waiting while readers hold the lock, and it needs them all gone.
     if (--s.readers === 0) s.q.pump();
   }
@@ -86,7 +86,7 @@ class WriteG<T> implements WriteGuard<T> {
   #s: RwState<T> | undefined;
   constructor(s: RwState<T>) {
     this.#s = s;
-    if (hooks !== null) hooks.resource(s, RESOURCE_ACQUIRE, 1);
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {
     if (this.#s === undefined) throw released("WriteGuard");
@@ -100,7 +100,7 @@ class WriteG<T> implements WriteGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    if (hooks !== null) hooks.resource(s, RESOURCE_RELEASE, 1);
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_RELEASE, 1);
     s.writer = false;
     s.q.pump();
   }

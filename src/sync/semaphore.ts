@@ -59,13 +59,13 @@ class P implements Permit {
     readonly count: number,
   ) {
     this.#s = s;
-    if (hooks !== null) hooks.resource(s, RESOURCE_ACQUIRE, count);
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, count);
   }
   release(): void {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    if (hooks !== null) hooks.resource(s, RESOURCE_RELEASE, this.count);
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_RELEASE, this.count);
     s.permits += this.count;
     s.q.pump();
   }
