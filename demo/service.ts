@@ -111,5 +111,6 @@ await runMain(
     await ctx.token.cancelled();
   },
   // With --serve the live console runs too: http://127.0.0.1:6669 or `npx steward console`.
-  { name: "demo", supervisor: { thresholdMs: 100, startupGraceMs: 300 }, shutdownTimeoutMs: 5_000, console: serve },
+  // The flight recorder is on (runMain's default); the tour names its dump at the end.
+  { name: "demo", supervisor: { thresholdMs: 100, startupGraceMs: 300 }, shutdownTimeoutMs: 5_000, console: serve, recorder: { log: serve } },
 );

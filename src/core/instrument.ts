@@ -77,8 +77,8 @@ export interface InstrumentHooks {
   pollEnd(task: InstrumentedTask): void;
   /** The task starts a steward wait on `what` ("recv on channel#3", "sleep 100 ms"). */
   taskParked(task: TaskLike, what: string): void;
-  /** A waiter of `task` finished (served or withdrawn): the task will be resumed. */
-  taskWoken(task: TaskLike): void;
+  /** The task's wait on `what` finished (served or withdrawn). */
+  taskWoken(task: TaskLike, what: string): void;
   /** The task ended; its outcome is set. */
   taskDone(task: InstrumentedTask): void;
   /** Someone awaits the task's outcome (then/result), from the code running now. */
@@ -122,8 +122,8 @@ class FanOut implements InstrumentHooks {
   taskParked(task: TaskLike, what: string): void {
     for (const h of this.all) h.taskParked(task, what);
   }
-  taskWoken(task: TaskLike): void {
-    for (const h of this.all) h.taskWoken(task);
+  taskWoken(task: TaskLike, what: string): void {
+    for (const h of this.all) h.taskWoken(task, what);
   }
   taskDone(task: InstrumentedTask): void {
     for (const h of this.all) h.taskDone(task);

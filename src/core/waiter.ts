@@ -228,7 +228,7 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener {
     const task = this.task;
     if (task !== undefined) {
       if (task.waitingOn === this.what) task.waitingOn = undefined;
-      if (hooks !== null) hooks.taskWoken(task);
+      if (hooks !== null) hooks.taskWoken(task, this.what);
     }
     return true;
   }

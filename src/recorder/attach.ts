@@ -53,7 +53,8 @@ function start(options: ResolvedRecorderOptions): ActiveRecorder {
       if (!options.triggers.blocked || seen.has(ep)) return;
       seen.add(ep);
       const where = ep.frame === undefined ? "" : ` at ${ep.frame}`;
-      void scheduler.request("blocked", `event loop blocked ${Math.round(ep.durationMs)} ms${where}`, options.afterMs);
+      const task = ep.task === undefined ? "" : ` in task ${ep.task.id}${ep.task.name === undefined ? "" : ` '${ep.task.name}'`}`;
+      void scheduler.request("blocked", `event loop blocked${task}${where}`, options.afterMs);
     },
     panic: (t) => {
       if (!options.triggers.panic) return;

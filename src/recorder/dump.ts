@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { mapFrameText } from "../console/instrument/source-map.js";
 import { formatSpawnSite } from "../task/spawn-site.js";
-import { type DumpHeader, type DumpLiveTask, EV_PARK, EV_RESOURCE, EV_SPAWN, EV_DEPTH, EV_MARK, FORMAT_VERSION, MAGIC, RECORD_BYTES, type TriggerKind } from "./format.js";
+import { type DumpHeader, type DumpLiveTask, EV_PARK, EV_WAKE, EV_RESOURCE, EV_SPAWN, EV_DEPTH, EV_MARK, FORMAT_VERSION, MAGIC, RECORD_BYTES, type TriggerKind } from "./format.js";
 import type { FlightRecorder } from "./recorder.js";
 
 const gzipAsync = promisify(gzip);
@@ -44,6 +44,7 @@ export function encodeDump(rec: FlightRecorder, trigger: { kind: TriggerKind; de
     const task = u32[w + 3]!;
     if (task !== 0 && type !== EV_DEPTH) tasks.add(task);
     if (type === EV_SPAWN) str(u32[w + 5]!);
+    else if (type === EV_WAKE) str(u32[w + 4]!);
     else if (type === EV_PARK) {
       str(u32[w + 4]!);
       res(u32[w + 5]!);

@@ -28,7 +28,7 @@
  *   EV_POLL_END   its first run returned: task
  *   EV_PARK       it began a steward wait: a = what it waits on ("recv on channel#3"),
  *                 b = the resource (0: none, e.g. a sleep)
- *   EV_WAKE       that wait ended (served or withdrawn): task
+ *   EV_WAKE       a wait ended (served or withdrawn): a = what it waited on
  *   EV_END        it ended: x8 = outcome (0 ok, 1 panic, 2 cancelled)
  *   EV_JOIN       it awaits another task's outcome: a = the awaited task
  *   EV_RESOURCE   a resource event: x8 = 1 acquire / 2 release / 3 shed; task = the task running

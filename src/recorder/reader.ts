@@ -146,9 +146,10 @@ export function decodeRecording(bytes: Uint8Array): Recording {
   }
   if (startMs === Infinity) startMs = endMs;
 
-  const tasks = new Map<number, RecTask & { open?: RecSpan }>();
+  type Row = RecTask & { open?: RecSpan; pending?: { what: string | undefined; resource: number }[] };
+  const tasks = new Map<number, Row>();
   const joiners = new Map<number, Set<number>>();
-  const task = (id: number, t: number, first: SpanKind | undefined, what?: string): RecTask & { open?: RecSpan } => {
+  const task = (id: number, t: number, first: SpanKind | undefined, what?: string): Row => {
     let r = tasks.get(id);
     if (r === undefined) {
       r = { id, spans: [] };
@@ -163,7 +164,7 @@ export function decodeRecording(bytes: Uint8Array): Recording {
     }
     return r;
   };
-  const move = (r: RecTask & { open?: RecSpan }, t: number, kind: SpanKind | undefined, what?: string, resource?: number): void => {
+  const move = (r: Row, t: number, kind: SpanKind | undefined, what?: string, resource?: number): void => {
     if (r.open !== undefined) {
       r.open.end = t;
       if (r.open.kind === "joining") joiners.get(Number(r.open.what?.slice(10)))?.delete(r.id);
@@ -224,22 +225,33 @@ export function decodeRecording(bytes: Uint8Array): Recording {
         break;
       }
       case EV_PARK: {
+        // The oldest pending wait is the task's own; later ones while it waits come from other
+        // code running in its context (a server's callbacks in main's frame): the row keeps
+        // showing the task's own.
         const r = task(id, t, "active");
         if (b !== 0) resource(b).waits++;
-        move(r, t, "waiting", str(a), b);
+        const p = (r.pending ??= []);
+        p.push({ what: str(a), resource: b });
+        if (p.length === 1) move(r, t, "waiting", str(a), b);
         break;
       }
       case EV_WAKE: {
-        const r = task(id, t, "waiting");
+        const what = str(a);
+        const r = task(id, t, "waiting", what);
+        const p = r.pending ?? [];
+        const k = p.findIndex((x) => x.what === what);
+        const ended = k >= 0 ? p.splice(k, 1)[0] : p.shift();
         // A lock handed over on release: the acquire just before, made in the releaser's code, is this waiter's.
-        const res = r.open?.kind === "waiting" ? r.open.resource : undefined;
-        if (res !== undefined && lastAcquire !== undefined && lastAcquire.index === i - 1 && lastAcquire.resource === res) lastAcquire.hold.task = id;
-        move(r, t, "active");
+        const res = ended?.resource;
+        if (res !== undefined && res !== 0 && lastAcquire !== undefined && lastAcquire.index === i - 1 && lastAcquire.resource === res) lastAcquire.hold.task = id;
+        if (p.length === 0) move(r, t, "active");
+        else if (k === 0) move(r, t, "waiting", p[0]!.what, p[0]!.resource);
         break;
       }
       case EV_END: {
         const r = task(id, t, "active");
         r.endMs = t;
+        r.pending = [];
         r.outcome = OUTCOMES[x8] ?? "ok";
         move(r, t, undefined);
         for (const j of joiners.get(id) ?? []) {
@@ -312,6 +324,7 @@ export function decodeRecording(bytes: Uint8Array): Recording {
   const out: RecTask[] = [];
   for (const r of tasks.values()) {
     delete r.open;
+    delete r.pending;
     const site = header.sites[r.id] ?? r.live?.spawnedAt;
     if (site !== undefined && site !== "unknown") r.site = site;
     out.push(r);

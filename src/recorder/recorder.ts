@@ -106,10 +106,10 @@ export class FlightRecorder implements InstrumentHooks {
     this.loop = new LoopSampler((now, f, windowStart) => {
       this.#now = now;
       this.ring.put(now, EV_LOOP, 0, Math.min(1000, Math.round(f.elu * 1000)), 0, Math.min(0xffffffff, Math.round(f.delayP99Ms * 1000)), Math.min(0xffffffff, Math.round(f.delayMaxMs * 1000)));
-      if (f.delayMaxMs >= this.#blockedMs) {
-        const start = performance.timeOrigin + windowStart;
-        const end = performance.timeOrigin + now;
-        if (!this.episodes.explains(start, end)) this.#episode(this.episodes.report({ source: "loop", startMs: end - f.delayMaxMs, endMs: end, durationMs: f.delayMaxMs }));
+      // A stall's final duration (the supervisor reports at detection), or one nobody reported.
+      if (f.delayMaxMs > 0) {
+        const ep = this.episodes.loopStall(performance.timeOrigin + windowStart, performance.timeOrigin + now, f.delayMaxMs, f.delayMaxMs >= this.#blockedMs);
+        if (ep !== undefined) this.#episode(ep);
       }
       this.#sampleDepths();
     });
@@ -189,9 +189,9 @@ export class FlightRecorder implements InstrumentHooks {
     this.#parkTask = undefined;
   }
 
-  taskWoken(task: TaskLike): void {
+  taskWoken(task: TaskLike, what: string): void {
     const t = (this.#now = performance.now());
-    this.ring.put(t, EV_WAKE, 0, 0, task.id, 0, 0);
+    this.ring.put(t, EV_WAKE, 0, 0, task.id, this.strings.intern(what), 0);
   }
 
   taskDone(task: InstrumentedTask): void {

@@ -162,12 +162,9 @@ export class Collector implements InstrumentHooks {
   }
 
   #tick(now: number, f: LoopFigures, windowStart: number): void {
-    // A stall no resume or supervisor report explains (code outside tasks, a timer callback, GC).
-    if (f.delayMaxMs >= this.blockedMs) {
-      const start = epoch(windowStart);
-      const end = epoch(now);
-      if (!this.episodes.explains(start, end)) this.episodes.report({ source: "loop", startMs: end - f.delayMaxMs, endMs: end, durationMs: f.delayMaxMs });
-    }
+    // A stall: the final duration of one already reported at detection, or one no resume or
+    // supervisor report explains (code outside tasks, a timer callback, GC).
+    if (f.delayMaxMs > 0) this.episodes.loopStall(epoch(windowStart), epoch(now), f.delayMaxMs, f.delayMaxMs >= this.blockedMs);
     this.episodes.settle();
     this.queues.prune();
     for (const fn of this.#tickListeners) {
@@ -195,7 +192,7 @@ export class Collector implements InstrumentHooks {
       this.current = null;
       return;
     }
-    if (s.parked && s.state === IDLE) {
+    if (s.waits !== null && s.state === IDLE) {
       this.current = null;
       this.#outside = s.sink;
       this.#outsideT0 = performance.now();
@@ -322,15 +319,23 @@ export class Collector implements InstrumentHooks {
     this.current = prev;
   }
 
-  taskParked(task: TaskLike): void {
-    const s = statsOf(task);
-    if (s !== undefined) s.parked = true;
-  }
-
-  taskWoken(task: TaskLike): void {
+  taskParked(task: TaskLike, what: string): void {
     const s = statsOf(task);
     if (s === undefined) return;
-    s.parked = false;
+    if (s.waits === null) s.waits = [what];
+    else if (s.waits.length < 64) s.waits.push(what);
+  }
+
+  taskWoken(task: TaskLike, what: string): void {
+    const s = statsOf(task);
+    if (s === undefined) return;
+    const w = s.waits;
+    if (w !== null) {
+      const i = w.indexOf(what);
+      if (i >= 0) w.splice(i, 1);
+      if (w.length > 0) return; // another wait of its own is pending: still parked
+      s.waits = null;
+    }
     if (s.state !== IDLE) return;
     const now = performance.now();
     const f = s.f;

@@ -115,6 +115,31 @@ export class EpisodeLedger {
     return ep;
   }
 
+  /**
+   * The loop monitor saw a stall of `durationMs` somewhere in [startMs, endMs]: it raises the
+   * duration of the longest episode known there (its reports may have come at detection, before
+   * the end), or, with `create`, records a "loop" episode when none is known. Returns the episode.
+   */
+  loopStall(startMs: number, endMs: number, durationMs: number, create = true, now = Date.now()): BlockedEpisode | undefined {
+    let best: Entry | undefined;
+    for (const e of this.#recent) {
+      const ep = e.ep;
+      if (ep.atMs + SLACK_MS >= startMs && ep.startMs - SLACK_MS <= endMs && (best === undefined || ep.durationMs > best.ep.durationMs)) best = e;
+    }
+    if (best === undefined) return create ? this.report({ source: "loop", startMs: endMs - durationMs, endMs, durationMs }, now) : undefined;
+    const ep = best.ep;
+    if (durationMs > ep.durationMs) {
+      this.version++;
+      best.lastTouched = now;
+      const before = ep.durationMs;
+      ep.durationMs = round3(durationMs);
+      this.totalMs += ep.durationMs - before;
+      this.#group(ep, false, before);
+    }
+    best.kinds.add("loop");
+    return ep;
+  }
+
   /** True when a report spanning [startMs, endMs] would be an episode already known. */
   explains(startMs: number, endMs: number): boolean {
     for (let i = this.#recent.length - 1; i >= 0; i--) {

@@ -116,10 +116,12 @@ export class TaskStats {
   siteText: string | undefined = undefined;
   state: StateCode = SCHEDULED;
   /**
-   * Parked on a steward wait and not woken since: a reaction in its context now is not its own
-   * code continuing (see ConsoleHeader.outside).
+   * The steward waits it has pending, oldest first. The oldest is the task's own (its code is
+   * sequential); more appear when code running in its context that is not its own (a server's
+   * callbacks in main's frame) waits too. While any is pending, a reaction in its context is not
+   * its own code continuing (see ConsoleHeader.outside). Null when none.
    */
-  parked = false;
+  waits: string[] | null = null;
   resumes = 0;
   ended = false;
   outcome: TaskOutcome | undefined = undefined;
