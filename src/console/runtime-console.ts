@@ -14,7 +14,7 @@ import type { TaskSink, TaskStats } from "./model/task-stats.js";
 import type { ConsoleSnapshot } from "./model/types.js";
 import { ConsoleMetrics, resolveProvider } from "./metrics/otel.js";
 import type { ResolvedConsoleOptions } from "./options.js";
-import { acquireServer, type ServerLease } from "./server/server.js";
+import { acquireServer, type ConsoleServer, type ServerLease } from "./server/server.js";
 
 /** What the console needs from a Runtime (typed structurally: no import cycle). */
 export interface ConsoleHost {
@@ -93,6 +93,11 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
   /** The server's URL once it listens ("http://127.0.0.1:6669/"); undefined before, or without a server. */
   get url(): string | undefined {
     return this.#lease?.server.url;
+  }
+
+  /** @internal The server this console uses, if any. */
+  get server(): ConsoleServer | undefined {
+    return this.#lease?.server;
   }
 
   /** Where a browser can open the page: `url`, or the next usable port when browsers refuse `url`'s (6669 is one). */

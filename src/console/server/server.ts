@@ -4,8 +4,10 @@
  *
  *   GET /                 the web page (client/web: index.html, app.js, style.css)
  *   GET /timeline.html    the flight recorder's timeline (when a recorder is on)
- *   GET /api/snapshot     the ConsoleSnapshot as JSON (one build serves every request within
- *                         {@link SNAPSHOT_REUSE_MS}: a burst of requests costs one snapshot)
+ *   GET /api/snapshot     the ConsoleSnapshot as JSON. One build serves every request for a
+ *                         while ({@link SNAPSHOT_REUSE_MS}, longer when building costs more:
+ *                         at most a tenth of the loop goes to a burst), gzip-compressed on the
+ *                         thread pool for clients that accept it
  *   GET /api/tasks/<id>   one task with its histograms and its full spawn stack
  *   GET /api/events       Server-Sent Events: `snapshot` first, then a `delta` every intervalMs
  *                         (server/stream.ts: bounded per client, at most maxClients)
@@ -24,6 +26,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import { type Collector, getCollector } from "../instrument/collector.js";
 import { userFrames } from "../instrument/spawn-sites.js";
 import { buildSnapshot, type SnapshotSource, taskSnapshot } from "../model/snapshot.js";
@@ -36,6 +40,9 @@ import { EventStream } from "./stream.js";
 
 /** A snapshot built less than this long ago answers GET /api/snapshot again. */
 export const SNAPSHOT_REUSE_MS = 50;
+const gzipAsync = promisify(gzip);
+/** A snapshot is reused at most this long, however costly it was to build. */
+const SNAPSHOT_REUSE_MAX_MS = 1000;
 
 /** Ports the Fetch standard blocks (browsers refuse them with ERR_UNSAFE_PORT). */
 const BROWSER_BLOCKED_PORTS = new Set([1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
@@ -107,8 +114,10 @@ export class ConsoleServer {
   readonly #collector: Collector = getCollector();
   /** The event stream's clients and deltas. */
   readonly stream: EventStream;
+  /** Snapshots built for GET /api/snapshot (a burst of requests shares one). */
+  snapshotBuilds = 0;
   /** The latest snapshot's JSON, for GET /api/snapshot bursts. */
-  #cached: { at: number; body: Buffer } | undefined;
+  #cached: { at: number; reuseMs: number; body: Buffer; gz: Promise<Buffer> | undefined } | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(o: ResolvedConsoleOptions, key: string, refuse?: Error) {
@@ -181,14 +190,40 @@ export class ConsoleServer {
     this.#cached = undefined;
   }
 
-  /** The snapshot's JSON, built at most once per {@link SNAPSHOT_REUSE_MS}. */
-  #snapshotJson(): Buffer {
+  /**
+   * The snapshot's JSON: reused for {@link SNAPSHOT_REUSE_MS}, or ten times what it cost to build
+   * (at most a second), so a burst of requests never spends more than a tenth of the loop.
+   */
+  #snapshotCache(): NonNullable<ConsoleServer["cachedSnapshot"]> {
     const now = performance.now();
     const c = this.#cached;
-    if (c !== undefined && now - c.at < SNAPSHOT_REUSE_MS) return c.body;
+    if (c !== undefined && now - c.at < c.reuseMs) return c;
+    this.snapshotBuilds++;
     const body = Buffer.from(JSON.stringify(this.snapshot()));
-    this.#cached = { at: now, body };
-    return body;
+    const cost = performance.now() - now;
+    const fresh = { at: performance.now(), reuseMs: Math.min(SNAPSHOT_REUSE_MAX_MS, Math.max(SNAPSHOT_REUSE_MS, 10 * cost)), body, gz: undefined };
+    this.#cached = fresh;
+    return fresh;
+  }
+
+  /** @internal The cached snapshot, if any (tests). */
+  get cachedSnapshot(): { at: number; reuseMs: number; body: Buffer; gz: Promise<Buffer> | undefined } | undefined {
+    return this.#cached;
+  }
+
+  #sendSnapshot(req: IncomingMessage, res: ServerResponse): void {
+    const c = this.#snapshotCache();
+    if (!/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? "")) || c.body.length < 16 * 1024) return send(res, 200, "application/json", c.body);
+    // Compressed once per snapshot, off the event loop; every request of a burst shares it.
+    c.gz ??= gzipAsync(c.body, { level: 1 });
+    c.gz.then(
+      (gz) => {
+        if (res.destroyed) return;
+        res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "application/json", "content-encoding": "gzip", vary: "accept-encoding", "content-length": gz.length });
+        res.end(req.method === "HEAD" ? undefined : gz);
+      },
+      () => send(res, 200, "application/json", c.body),
+    );
   }
 
   close(): Promise<void> {
@@ -256,7 +291,7 @@ export class ConsoleServer {
     if (path === "/favicon.ico") return send(res, 204, "text/plain", "");
     if (!path.startsWith("/api/")) return send(res, 404, "text/plain; charset=utf-8", "not found\n");
     if (!this.#authorized(req, url)) return unauthorized(res);
-    if (path === "/api/snapshot") return send(res, 200, "application/json", this.#snapshotJson());
+    if (path === "/api/snapshot") return this.#sendSnapshot(req, res);
     if (path === "/api/routes") return send(res, 200, "application/json", JSON.stringify([...consoleRoutes.keys()]));
     if (path === "/api/events") return this.stream.open(req, res, SECURITY_HEADERS);
     const m = /^\/api\/tasks\/(\d+)$/.exec(path);

@@ -50,6 +50,11 @@ export class EventStream {
     return this.#clients.size;
   }
 
+  /** @internal Bytes waiting to be sent, per client (tests). */
+  buffered(): number[] {
+    return [...this.#clients].map((c) => c.res.writableLength);
+  }
+
   /** Serves `GET /api/events`. */
   open(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): void {
     if (this.#clients.size >= this.#maxClients) {
