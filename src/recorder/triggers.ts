@@ -61,8 +61,9 @@ export class DumpScheduler {
         this.#pending.delete(kind);
         resolve(this.#write(kind, detail));
       };
+      // Never synchronously: the request is registered as pending first.
       if (delayMs > 0) setTimeout(run, delayMs).unref();
-      else run();
+      else queueMicrotask(run);
     });
     this.#pending.set(kind, p);
     this.#inFlight.add(p);
