@@ -167,7 +167,7 @@ async function tour(): Promise<void> {
   say("\n6. The flight recorder (on by default under runMain) kept the seconds around step 2's blocked loop.");
   const dumpDir = process.env.STEWARD_RECORDER_DIR || join(tmpdir(), "steward-recorder");
   const dumps = existsSync(dumpDir) ? readdirSync(dumpDir).filter((n) => n.startsWith(`steward-${child.pid}-`) && n.endsWith("-blocked.stwrec")) : [];
-  const dump = dumps.sort().at(0);
+  const dump = dumps.sort().at(-1); // the latest: a short stall before step 2 may have left one too
   if (dump !== undefined) {
     say(`   dump: ${join(dumpDir, dump)}`);
     say(`   replay it: npx steward replay ${join(dumpDir, dump)}   (a timeline in the browser; --tui in a terminal)`);

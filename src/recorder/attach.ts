@@ -47,14 +47,25 @@ function start(options: ResolvedRecorderOptions): ActiveRecorder {
   const hosts = new Set<RecorderHost>();
   const scheduler = new DumpScheduler(recorder, options, () => hosts);
   const a: ActiveRecorder = { recorder, scheduler, options, hosts };
-  const seen = new Set<unknown>();
+  // Each episode is dumped at most once. One that turns out (its final duration) at least twice
+  // as long as the last one dumped, or that has a stack when the last had none, gets a dump of its
+  // own even within minIntervalMs: a short stall (a GC pause on a loaded machine) must not hide
+  // the long one that follows it.
+  const dumped = new WeakSet<object>();
+  let lastDumpedMs = 0;
+  let lastHadStack = true;
   recorder.listener = {
     blocked: (ep) => {
-      if (!options.triggers.blocked || seen.has(ep)) return;
-      seen.add(ep);
+      if (!options.triggers.blocked || dumped.has(ep)) return;
       const where = ep.frame === undefined ? "" : ` at ${ep.frame}`;
       const task = ep.task === undefined ? "" : ` in task ${ep.task.id}${ep.task.name === undefined ? "" : ` '${ep.task.name}'`}`;
-      void scheduler.request("blocked", `event loop blocked${task}${where}`, options.afterMs);
+      const escalate = lastDumpedMs > 0 && (ep.durationMs >= 2 * lastDumpedMs || (ep.stack !== undefined && !lastHadStack));
+      void scheduler.request("blocked", `event loop blocked${task}${where}`, options.afterMs, escalate).then((r) => {
+        if (r.file === undefined) return;
+        dumped.add(ep);
+        lastDumpedMs = Math.max(ep.durationMs, options.blockedMs);
+        lastHadStack = ep.stack !== undefined;
+      });
     },
     panic: (t) => {
       if (!options.triggers.panic) return;

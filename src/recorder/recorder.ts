@@ -59,6 +59,8 @@ const WATCHED = 256;
 const RESOURCE_DEFS = 8192;
 /** Episodes kept. */
 const EPISODES = 64;
+/** Loop stalls this soon after the recorder started are start-up, not episodes (a supervisor's still are). */
+const STARTUP_MS = 2000;
 
 interface Watched {
   readonly ref: WeakRef<object>;
@@ -98,6 +100,7 @@ export class FlightRecorder implements InstrumentHooks {
   readonly #blockedMs: number;
   listener: RecorderEvents | undefined;
   #installed = false;
+  #startedAt = 0;
 
   /**
    * @param bytes the ring's size.
@@ -110,8 +113,10 @@ export class FlightRecorder implements InstrumentHooks {
       this.#now = now;
       this.ring.put(now, EV_LOOP, 0, Math.min(1000, Math.round(f.elu * 1000)), 0, Math.min(0xffffffff, Math.round(f.delayP99Ms * 1000)), Math.min(0xffffffff, Math.round(f.delayMaxMs * 1000)));
       // A stall's final duration (the supervisor reports at detection), or one nobody reported.
+      // Loop-only stalls in the first seconds are start-up (module loading, wiring): not episodes.
       if (f.delayMaxMs > 0) {
-        const ep = this.episodes.loopStall(performance.timeOrigin + windowStart, performance.timeOrigin + now, f.delayMaxMs, f.delayMaxMs >= this.#blockedMs);
+        const create = f.delayMaxMs >= this.#blockedMs && now - this.#startedAt >= STARTUP_MS;
+        const ep = this.episodes.loopStall(performance.timeOrigin + windowStart, performance.timeOrigin + now, f.delayMaxMs, create);
         if (ep !== undefined) this.#episode(ep);
       }
       this.#sampleDepths();
@@ -121,6 +126,7 @@ export class FlightRecorder implements InstrumentHooks {
   install(): void {
     if (this.#installed) return;
     this.#installed = true;
+    this.#startedAt = performance.now();
     addInstrumentHooks(this);
     this.loop.start();
   }

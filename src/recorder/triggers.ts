@@ -12,6 +12,8 @@ import type { FlightRecorder } from "./recorder.js";
 const AUTOMATIC: ReadonlySet<TriggerKind> = new Set(["blocked", "panic"]);
 /** Explicit requests (a signal, the console, the API) closer together than this share a dump. */
 const EXPLICIT_MIN_MS = 1000;
+/** A deferred dump waits at most this long after its first request. */
+const MAX_DEFER_MS = 5000;
 
 /** What a dump request resolves with. */
 export interface DumpResult {
@@ -28,7 +30,7 @@ export class DumpScheduler {
   readonly #o: ResolvedRecorderOptions;
   readonly #hosts: () => Iterable<DumpHost>;
   readonly #last = new Map<TriggerKind, number>();
-  readonly #pending = new Map<TriggerKind, Promise<DumpResult>>();
+  readonly #pending = new Map<TriggerKind, { promise: Promise<DumpResult>; defer(ms: number): void }>();
   readonly #recent: number[] = [];
   readonly #inFlight = new Set<Promise<DumpResult>>();
   /** Files written, newest last (at most 20 kept here). */
@@ -42,33 +44,55 @@ export class DumpScheduler {
     this.#hosts = hosts;
   }
 
-  /** Asks for a dump for `kind`; `delayMs` defers it (to include what follows). */
-  request(kind: TriggerKind, detail: string | undefined, delayMs = 0): Promise<DumpResult> {
+  /**
+   * Asks for a dump for `kind`; `delayMs` defers it (to include what follows). `escalate` lets an
+   * automatic trigger through its `minIntervalMs` (a far worse episode than the one last dumped);
+   * `maxPerHour` still holds.
+   */
+  request(kind: TriggerKind, detail: string | undefined, delayMs = 0, escalate = false): Promise<DumpResult> {
     const pending = this.#pending.get(kind);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined) {
+      // Another report while its dump waits: wait for what follows this one too (up to MAX_DEFER_MS
+      // after the first), so a stall reported during the wait is in the dump with its final figures.
+      if (delayMs > 0) pending.defer(delayMs);
+      return pending.promise;
+    }
     const now = Date.now();
     const last = this.#last.get(kind);
     const min = AUTOMATIC.has(kind) ? this.#o.minIntervalMs : EXPLICIT_MIN_MS;
     while (this.#recent.length > 0 && now - this.#recent[0]! > 3_600_000) this.#recent.shift();
-    if ((last !== undefined && now - last < min) || this.#recent.length >= this.#o.maxPerHour) {
+    if ((last !== undefined && now - last < min && !escalate) || this.#recent.length >= this.#o.maxPerHour) {
       this.skipped++;
       return Promise.resolve({ file: undefined, trigger: kind, reason: "rate-limited" });
     }
     this.#last.set(kind, now);
     this.#recent.push(now);
-    const p = new Promise<DumpResult>((resolve) => {
-      const run = (): void => {
-        this.#pending.delete(kind);
-        resolve(this.#write(kind, detail));
-      };
-      // Never synchronously: the request is registered as pending first.
-      if (delayMs > 0) setTimeout(run, delayMs).unref();
-      else queueMicrotask(run);
-    });
-    this.#pending.set(kind, p);
-    this.#inFlight.add(p);
-    void p.then(() => this.#inFlight.delete(p));
-    return p;
+    let timer: NodeJS.Timeout | undefined;
+    let resolve!: (r: Promise<DumpResult>) => void;
+    const promise = new Promise<DumpResult>((r) => (resolve = r));
+    const run = (): void => {
+      this.#pending.delete(kind);
+      resolve(this.#write(kind, detail));
+    };
+    const latest = now + MAX_DEFER_MS;
+    const entry = {
+      promise,
+      defer: (ms: number): void => {
+        if (timer === undefined) return;
+        clearTimeout(timer);
+        timer = setTimeout(run, Math.max(0, Math.min(ms, latest - Date.now())));
+        timer.unref();
+      },
+    };
+    this.#pending.set(kind, entry);
+    // Never synchronously: the request is registered as pending first.
+    if (delayMs > 0) {
+      timer = setTimeout(run, delayMs);
+      timer.unref();
+    } else queueMicrotask(run);
+    this.#inFlight.add(promise);
+    void promise.then(() => this.#inFlight.delete(promise));
+    return promise;
   }
 
   /** Resolves once every dump requested so far is written (or failed). */

@@ -170,7 +170,12 @@
   const time = (ms) => new Date(ms).toLocaleTimeString();
 
   // Blocked episodes: grouped by where the loop was blocked, then the latest; a row opens its stack.
+  let blockedDrawn = "";
   function renderBlocked() {
+    // Redrawn only when something changed: rows replaced under the pointer cannot be clicked.
+    const sig = JSON.stringify([S.groups, S.blocked, [...openStacks]]);
+    if (sig === blockedDrawn) return;
+    blockedDrawn = sig;
     const gb = $("blocked-groups").tBodies[0];
     const gf = document.createDocumentFragment();
     for (const g of S.groups) {
