@@ -41,8 +41,6 @@
  *   EV_BLOCKED    a blocked episode was reported (written then; its time is when it began):
  *                 a = its `n` in header.episodes, b = its duration in ms
  *   EV_MARK       a mark (a trigger, a note): a = its text
- *   EV_RESUME     (precise mode) a resume began: task
- *   EV_RESUME_END (precise mode) the resume ended: task
  *
  * Resource events, joins and depths carry the time of the latest event before them that read
  * the clock (their order is exact; their time is that of the task event they belong to).
@@ -69,8 +67,6 @@ export const EV_DEPTH = 10;
 export const EV_LOOP = 11;
 export const EV_BLOCKED = 12;
 export const EV_MARK = 13;
-export const EV_RESUME = 14;
-export const EV_RESUME_END = 15;
 
 /** EV_END outcomes, by x8. */
 export const OUTCOMES = ["ok", "panic", "cancelled"] as const;

@@ -192,7 +192,7 @@ export class Collector implements InstrumentHooks {
       this.current = null;
       return;
     }
-    if (s.waits !== null && s.state === IDLE) {
+    if (s.wait0 !== undefined && s.state === IDLE) {
       this.current = null;
       this.#outside = s.sink;
       this.#outsideT0 = performance.now();
@@ -322,19 +322,23 @@ export class Collector implements InstrumentHooks {
   taskParked(task: TaskLike, what: string): void {
     const s = statsOf(task);
     if (s === undefined) return;
-    if (s.waits === null) s.waits = [what];
-    else if (s.waits.length < 64) s.waits.push(what);
+    if (s.wait0 === undefined) s.wait0 = what;
+    else if (s.moreWaits === null) s.moreWaits = [what];
+    else if (s.moreWaits.length < 64) s.moreWaits.push(what);
   }
 
   taskWoken(task: TaskLike, what: string): void {
     const s = statsOf(task);
     if (s === undefined) return;
-    const w = s.waits;
-    if (w !== null) {
-      const i = w.indexOf(what);
-      if (i >= 0) w.splice(i, 1);
-      if (w.length > 0) return; // another wait of its own is pending: still parked
-      s.waits = null;
+    if (s.wait0 !== undefined) {
+      const more = s.moreWaits;
+      if (s.wait0 === what) s.wait0 = more === null ? undefined : more.shift();
+      else if (more !== null) {
+        const i = more.indexOf(what);
+        if (i >= 0) more.splice(i, 1);
+      }
+      if (more !== null && more.length === 0) s.moreWaits = null;
+      if (s.wait0 !== undefined) return; // another wait of its own is pending: still parked
     }
     if (s.state !== IDLE) return;
     const now = performance.now();

@@ -50,8 +50,10 @@ export class SpawnSites {
         if (this.#bySource.size >= MAX_SITE_KEYS) this.#bySource.clear();
         e = { site, text: formatSpawnSite(site), n: 0, ambiguous: key.endsWith("[native code] }") };
         this.#bySource.set(key, e);
+        // Only the first function object of a source: a fresh closure per spawn would add an
+        // entry per task to a WeakMap (costly for the garbage collector).
+        this.#byFn.set(fn, e);
       }
-      this.#byFn.set(fn, e);
     }
     if (e.ambiguous) return captureSpawnSite();
     const n = ++e.n;

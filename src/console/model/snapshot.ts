@@ -85,7 +85,7 @@ export function taskSnapshot(s: TaskStats, now: number, runtime: string | undefi
   if (s.outcome !== undefined) t.outcome = s.outcome;
   if (st === DONE) t.endedAtMs = epoch(s.endAt);
   // Its oldest pending wait is its own; waits of other code in its context come after it.
-  const waiting = s.waits?.[0] ?? s.handle?.waitingOn ?? joinText(s);
+  const waiting = s.wait0 ?? s.handle?.waitingOn ?? joinText(s);
   if (waiting !== undefined && st !== DONE) t.waitingOn = waiting;
   return t;
 }

@@ -116,12 +116,14 @@ export class TaskStats {
   siteText: string | undefined = undefined;
   state: StateCode = SCHEDULED;
   /**
-   * The steward waits it has pending, oldest first. The oldest is the task's own (its code is
-   * sequential); more appear when code running in its context that is not its own (a server's
-   * callbacks in main's frame) waits too. While any is pending, a reaction in its context is not
-   * its own code continuing (see ConsoleHeader.outside). Null when none.
+   * The steward waits it has pending, oldest first: `wait0`, then `moreWaits`. The oldest is the
+   * task's own (its code is sequential); more appear when code running in its context that is not
+   * its own (a server's callbacks in main's frame) waits too. While any is pending, a reaction in
+   * its context is not its own code continuing (see ConsoleHeader.outside). Most tasks never have
+   * two: the first needs no allocation.
    */
-  waits: string[] | null = null;
+  wait0: string | undefined = undefined;
+  moreWaits: string[] | null = null;
   resumes = 0;
   ended = false;
   outcome: TaskOutcome | undefined = undefined;
