@@ -30,7 +30,7 @@ export class DumpScheduler {
   readonly #o: ResolvedRecorderOptions;
   readonly #hosts: () => Iterable<DumpHost>;
   readonly #last = new Map<TriggerKind, number>();
-  readonly #pending = new Map<TriggerKind, { promise: Promise<DumpResult>; defer(ms: number): void }>();
+  readonly #pending = new Map<TriggerKind, { promise: Promise<DumpResult>; defer(ms: number): void; now(): void }>();
   readonly #recent: number[] = [];
   readonly #inFlight = new Set<Promise<DumpResult>>();
   /** Files written, newest last (at most 20 kept here). */
@@ -70,7 +70,11 @@ export class DumpScheduler {
     let timer: NodeJS.Timeout | undefined;
     let resolve!: (r: Promise<DumpResult>) => void;
     const promise = new Promise<DumpResult>((r) => (resolve = r));
+    let ran = false;
     const run = (): void => {
+      if (ran) return;
+      ran = true;
+      if (timer !== undefined) clearTimeout(timer);
       this.#pending.delete(kind);
       resolve(this.#write(kind, detail));
     };
@@ -78,11 +82,12 @@ export class DumpScheduler {
     const entry = {
       promise,
       defer: (ms: number): void => {
-        if (timer === undefined) return;
+        if (timer === undefined || ran) return;
         clearTimeout(timer);
         timer = setTimeout(run, Math.max(0, Math.min(ms, latest - Date.now())));
         timer.unref();
       },
+      now: run,
     };
     this.#pending.set(kind, entry);
     // Never synchronously: the request is registered as pending first.
@@ -95,8 +100,12 @@ export class DumpScheduler {
     return promise;
   }
 
-  /** Resolves once every dump requested so far is written (or failed). */
+  /**
+   * Writes every dump still waiting now (their timers do not keep the process alive: at the end
+   * of a shutdown nothing else may), and resolves once all are written (or failed).
+   */
   async flush(): Promise<void> {
+    for (const p of [...this.#pending.values()]) p.now();
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
