@@ -48,7 +48,30 @@ function microCases(): Case[] {
     });
     await consumer;
   };
+  // The HTTP bench's request handler, without HTTP: a task with a permit and three setImmediate lookups, 32 at a time.
+  const sem = new Semaphore(64);
+  const io = (): Promise<void> => new Promise((r) => setImmediate(r));
+  const request = async (rt: Runtime, n: number): Promise<void> => {
+    const batch: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      batch.push(
+        rt.spawn(async () => {
+          const p = await sem.acquire();
+          try {
+            await io();
+            await Promise.all([io(), io()]);
+          } finally {
+            p.release();
+          }
+        }),
+      );
+      if (batch.length === 32) await Promise.all(batch.splice(0));
+    }
+    await Promise.all(batch);
+  };
   return [
+    { name: "request-shaped task, recorder off", run: run(false, request) },
+    { name: "request-shaped task, recorder on", run: run(true, request) },
     { name: "spawn+join, recorder off", run: run(false, spawnJoin) },
     { name: "spawn+join, recorder on", run: run(true, spawnJoin) },
     { name: "mutex hand-over, recorder off", run: run(false, lock) },
@@ -167,7 +190,7 @@ export default async function run(ctx: BenchContext): Promise<Section> {
   const microWarm = await compare(microCases(), { n, rounds: ctx.quick ? 3 : 5 });
   await warm.shutdown();
   const get = (res: typeof micro, name: string): number => res.find((r) => r.name === name)!.nsPerOp;
-  const rows = ["spawn+join", "mutex hand-over", "channel(16) message"].map((k) => [k, get(micro, `${k}, recorder off`), get(micro, `${k}, recorder on`), get(microWarm, `${k}, recorder off`), get(microWarm, `${k}, recorder on`)] as const);
+  const rows = ["request-shaped task", "spawn+join", "mutex hand-over", "channel(16) message"].map((k) => [k, get(micro, `${k}, recorder off`), get(micro, `${k}, recorder on`), get(microWarm, `${k}, recorder off`), get(microWarm, `${k}, recorder on`)] as const);
 
   const seconds = ctx.quick ? 2 : 5;
   const n2 = ctx.quick ? 2 : 6;

@@ -43,7 +43,8 @@ export class SpawnSites {
       } catch {
         return captureSpawnSite();
       }
-      if (key.length > 256) key = `${key.length}:${key.slice(0, 128)}${key.slice(-128)}`;
+      // Hashing the key is what costs: a long source is keyed by its length and its two ends.
+      if (key.length > 96) key = `${key.length}:${key.slice(0, 48)}${key.slice(-48)}`;
       e = this.#bySource.get(key);
       if (e === undefined) {
         const site = captureSpawnSite();
