@@ -52,7 +52,7 @@ function microCases(): Case[] {
   const sem = new Semaphore(64);
   const io = (): Promise<void> => new Promise((r) => setImmediate(r));
   const request = async (rt: Runtime, n: number): Promise<void> => {
-    const batch: Promise<unknown>[] = [];
+    const batch: PromiseLike<unknown>[] = [];
     for (let i = 0; i < n; i++) {
       batch.push(
         rt.spawn(async () => {
