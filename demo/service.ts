@@ -131,5 +131,5 @@ await runMain(
   },
   // Default deadlines (a 20 s budget: drain, then 2 s to collect; 2 s per disposer).
   // With --serve the live console runs too: http://127.0.0.1:6669 or `npx steward console`.
-  { name: "demo", supervisor: { thresholdMs: 100, startupGraceMs: 300 }, console: serve },
+  { name: "demo", supervisor: { thresholdMs: 100, startupGraceMs: 300 }, console: serve, recorder: { log: serve } },
 );

@@ -8,6 +8,9 @@
 import { type ChildProcess, spawn as spawnProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { existsSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const SERVICE = fileURLToPath(new URL("./service.js", import.meta.url));
 const t0 = performance.now();
@@ -202,6 +205,16 @@ async function tour(): Promise<void> {
   check(/clean=true/.test(shutdownLine) && /lost 0;/.test(shutdownLine), "the report is clean: nothing accepted was lost");
   check(late.status === 503 || late.status === 0, "new requests are turned away while draining");
   check(code === 0, `the service exited with code ${code} (0: the shutdown was clean)`);
+
+  say("\n6. The flight recorder (on by default under runMain) kept the seconds around step 2's blocked loop.");
+  const dumpDir = process.env.STEWARD_RECORDER_DIR || join(tmpdir(), "steward-recorder");
+  const dumps = existsSync(dumpDir) ? readdirSync(dumpDir).filter((n) => n.startsWith(`steward-${child.pid}-`) && n.endsWith("-blocked.stwrec")) : [];
+  const dump = dumps.sort().at(-1); // the latest: a short stall before step 2 may have left one too
+  if (dump !== undefined) {
+    say(`   dump: ${join(dumpDir, dump)}`);
+    say(`   replay it: npx steward replay ${join(dumpDir, dump)}   (a timeline in the browser; --tui in a terminal)`);
+  }
+  check(dump !== undefined, "the blocked step left a flight-recorder dump");
 }
 
 async function serveInForeground(): Promise<void> {

@@ -28,6 +28,5 @@ export * from "./sync/index.js";
 export * from "./channel/index.js";
 export * from "./supervisor/index.js"; // small: the watchdog and the rest load on start()
 export * from "./pool/index.js";
-export * from "./console/index.js";
 export * from "./limiter/index.js";
 export type { Logger } from "./core/log.js";

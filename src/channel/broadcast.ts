@@ -251,7 +251,7 @@ export class BroadcastReceiver<T> implements Disposable, AsyncIterable<T> {
     const side = {
       ready: (): boolean => this.canTake(),
       take: (): T | undefined => this.takeNow(),
-      inspect: (): Record<string, unknown> => ({ length: this.length, capacity: s.cap, receivers: s.receivers.size, closed: this.isClosed }),
+      inspect: (): Record<string, unknown> => ({ kind: "broadcast", op: "recv", label: `broadcast#${s.id}`, length: this.length, capacity: s.cap, receivers: s.receivers.size, closed: this.isClosed }),
     };
     this.q = new WaitQueue<T | undefined, undefined>(side, `recv on broadcast#${s.id}`);
   }

@@ -111,6 +111,8 @@ class Chan<T> {
   /** For the live console and dumps (Resource.inspect): what the channel holds now. */
   inspect(): Record<string, unknown> {
     return {
+      kind: "channel",
+      label: `channel#${this.id}`,
       length: this.buf.length,
       capacity: this.cap,
       reserved: this.reserved,
@@ -123,7 +125,7 @@ class Chan<T> {
 class RecvSide<T> implements Resource<unknown, number> {
   constructor(private readonly c: Chan<T>) {}
   inspect(): Record<string, unknown> {
-    return this.c.inspect();
+    return { ...this.c.inspect(), op: "recv" };
   }
   ready(): boolean {
     const c = this.c;
@@ -149,7 +151,7 @@ class RecvSide<T> implements Resource<unknown, number> {
 class SendSide<T> implements Resource<SendResult<T>, SendData<T>> {
   constructor(private readonly c: Chan<T>) {}
   inspect(): Record<string, unknown> {
-    return this.c.inspect();
+    return { ...this.c.inspect(), op: "send" };
   }
   ready(data: SendData<T>): boolean {
     const c = this.c;
@@ -176,7 +178,7 @@ class SendSide<T> implements Resource<SendResult<T>, SendData<T>> {
 class ClosedSide<T> implements Resource<void, undefined> {
   constructor(private readonly c: Chan<T>) {}
   inspect(): Record<string, unknown> {
-    return this.c.inspect();
+    return { ...this.c.inspect(), op: "closed()" };
   }
   ready(): boolean {
     return this.c.rxClosed;

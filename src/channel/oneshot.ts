@@ -23,13 +23,16 @@ class Oneshot<T> implements Resource<T, undefined> {
 
   constructor() {
     this.recvQ = new WaitQueue<T, undefined>(this, `recv on oneshot#${this.id}`);
-    const closedSide = { ready: () => this.rxClosed, take: () => undefined, inspect: () => this.inspect() };
+    const closedSide = { ready: () => this.rxClosed, take: () => undefined, inspect: () => ({ ...this.inspect(), op: "closed()" }) };
     this.closedQ = new WaitQueue<void, undefined>(closedSide, `closed() on oneshot#${this.id}`);
   }
 
   /** For the live console and dumps (Resource.inspect). */
   inspect(): Record<string, unknown> {
     return {
+      kind: "oneshot",
+      op: "recv",
+      label: `oneshot#${this.id}`,
       length: this.state === SENT ? 1 : 0,
       capacity: 1,
       state: this.state === EMPTY ? "empty" : this.state === SENT ? "sent" : "received",

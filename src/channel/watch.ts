@@ -21,13 +21,13 @@ class Shared<T> {
   readonly closedQ: WaitQueue<void, undefined>;
 
   constructor(public value: T) {
-    const closedSide = { ready: () => this.receivers.size === 0, take: () => undefined, inspect: () => this.inspect() };
+    const closedSide = { ready: () => this.receivers.size === 0, take: () => undefined, inspect: () => ({ ...this.inspect(), op: "closed()" }) };
     this.closedQ = new WaitQueue<void, undefined>(closedSide, `closed() on watch#${this.id}`);
   }
 
   /** For the live console and dumps (Resource.inspect). */
   inspect(): Record<string, unknown> {
-    return { version: this.version, receivers: this.receivers.size, closed: this.closed };
+    return { kind: "watch", label: `watch#${this.id}`, version: this.version, receivers: this.receivers.size, closed: this.closed };
   }
 
   notify(): void {
@@ -209,13 +209,13 @@ export class WatchReceiver<T> implements Disposable {
     const changedSide = {
       ready: (): boolean => this.changedReady(),
       take: (): boolean => this.takeChanged(),
-      inspect: (): Record<string, unknown> => ({ ...s.inspect(), seen: this.seen, receiverClosed: this.rxClosed }),
+      inspect: (): Record<string, unknown> => ({ ...s.inspect(), op: "changed", seen: this.seen, receiverClosed: this.rxClosed }),
     };
     this.changedQ = new WaitQueue<boolean, undefined>(changedSide, `changed on watch#${s.id}`);
     const waitForSide = {
       ready: (d: WaitFor<T>): boolean => this.waitForReady(d),
       take: (d: WaitFor<T>): T => this.takeWaitFor(d),
-      inspect: (): Record<string, unknown> => ({ ...s.inspect(), seen: this.seen, receiverClosed: this.rxClosed }),
+      inspect: (): Record<string, unknown> => ({ ...s.inspect(), op: "waitFor", seen: this.seen, receiverClosed: this.rxClosed }),
     };
     this.waitForSide = waitForSide;
   }

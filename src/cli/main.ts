@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `steward` command: --help, --version, and `steward console [URL]` (the live console). */
+/** The `steward` command: --help, --version, `steward console [URL]` (the live console) and `steward replay FILE` (a flight-recorder dump). */
 import { readFileSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -10,6 +10,8 @@ Usage:
   steward console [URL]   the live console of a running program: tasks, resources, warnings
                           (the program runs with new Runtime({ console: true }) or STEWARD_CONSOLE=1;
                           URL defaults to http://127.0.0.1:6669/; --once prints one snapshot)
+  steward replay FILE     a flight-recorder dump as a timeline, in a browser (or --tui, --once):
+                          what every task did and waited on before the trigger
   steward --help          show this help
   steward --version       print the version
 
@@ -28,8 +30,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (arg === "console") {
     // Loaded only for this subcommand, so --help and --version stay instant.
-    const { runConsoleCommand } = await import("../console/tui.js");
+    const { runConsoleCommand } = await import("../console/client/tui.js");
     return runConsoleCommand(argv.slice(1));
+  }
+  if (arg === "replay") {
+    const { runReplayCommand } = await import("./replay.js");
+    return runReplayCommand(argv.slice(1));
   }
   process.stderr.write(`steward: unknown command '${arg}'\n\n${HELP}`);
   return 2;

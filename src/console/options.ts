@@ -1,5 +1,5 @@
 /** The console's options: defaults, validation, and the STEWARD_CONSOLE environment variable. */
-import type { MeterProvider } from "@opentelemetry/api";
+import type { MeterProviderLike } from "./metrics/otel.js";
 import { checkOptions, typeName } from "../core/validate.js";
 
 /** The port tokio-console uses, and so does steward's console. */
@@ -9,56 +9,74 @@ export const DEFAULT_CONSOLE_HOST = "127.0.0.1";
 
 /** Thresholds of the console's lints (all in ms, except the watermark). */
 export interface ConsoleLintOptions {
-  /** A resume (one run of a task between two awaits) longer than this is slow. Default 50. */
+  /** A resume (one run of a task between two awaits) longer than this is slow. @default 50 */
   slowResumeMs?: number;
-  /** A resume this long means the task kept the thread without yielding. Default 1000. */
+  /** A resume this long means the task kept the thread without yielding. @default 1000 */
   neverYieldedMs?: number;
-  /** A task woken this long ago and not yet resumed has a long scheduling delay. Default 50. */
+  /** A task woken this long ago and not yet resumed has a long scheduling delay. @default 50 */
   scheduleDelayMs?: number;
-  /** A task idle this long on something steward cannot see (no `waitingOn`). Default 10 000. */
+  /** A task idle this long on something steward cannot see (no `waitingOn`). @default 10000 */
   idleOnNothingMs?: number;
-  /** A lock (Mutex, RwLock, Semaphore) whose first waiter has waited this long is held across a long await. Default 1000. */
+  /** A lock (Mutex, RwLock, Semaphore) whose first waiter has waited this long is held across a long await. @default 1000 */
   lockHeldMs?: number;
-  /** An unbounded channel holding at least this many messages. Default 10 000. */
+  /** An unbounded channel holding at least this many messages. @default 10000 */
   unboundedWatermark?: number;
-  /** A loop stall at least this long is a blocked episode. Default 100. */
+  /** A loop stall at least this long is a blocked episode. @default 100 */
   blockedMs?: number;
+  /**
+   * Resumes that begin this long after the console started are start-up (module loading, a
+   * service's synchronous setup): the slow-resume lint ignores them (never-yielded does not).
+   * @default 1000
+   */
+  startupMs?: number;
 }
 
 /** `new Runtime({ console: {...} })` (API.md §9). */
 export interface ConsoleOptions {
-  /** Port of the console server. Default 6669; 0 picks a free one (see `consoleOf(rt).listening()`). */
+  /** Port of the console server; 0 picks a free one (see `consoleOf(rt).listening()`). @default 6669 */
   port?: number;
   /**
-   * Interface to bind. Default "127.0.0.1". Anything but a loopback address ("127.x.x.x", "::1",
+   * Interface to bind. Anything but a loopback address ("127.x.x.x", "::1",
    * "localhost") requires `token`; the runtime refuses the configuration otherwise.
+   * @default "127.0.0.1"
    */
   host?: string;
   /** Required by every /api request as `Authorization: Bearer <token>` or `?token=<token>`. */
   token?: string;
-  /** Serve over HTTP (default true). With false: instrumentation, `dump()` and metrics only. */
+  /** Serve over HTTP. With false: instrumentation, `dump()` and metrics only. @default true */
   server?: boolean;
-  /** How long a completed task stays in the view, in ms. Default 6000 (as tokio-console). */
+  /** How long a completed task stays in the view, in ms. @default 6000 (as tokio-console) */
   retainMs?: number;
   /**
-   * At most this many ordinary completed tasks are retained (oldest dropped first). Default 500.
-   * Up to 200 more, those a lint fires for or that panicked, are kept apart for the whole
-   * `retainMs`, however many others end meanwhile.
+   * At most this many ordinary completed tasks are retained (oldest dropped first). Up to 200
+   * more, those a lint fires for or that panicked, are kept apart for the whole `retainMs`,
+   * however many others end meanwhile.
+   * @default 500
    */
   maxRetained?: number;
   /**
    * At most this many tasks per snapshot: live ones first, then up to 200 completed ones (those
-   * a lint fires for first, then the latest). Default 1000.
+   * a lint fires for first, then the latest).
+   * @default 1000
    */
   maxTasks?: number;
-  /** Period of the event stream's deltas, in ms. Default 1000. */
+  /** Period of the event stream's deltas, in ms. @default 1000 */
   intervalMs?: number;
   /**
-   * OpenTelemetry metrics through @opentelemetry/api. Default true: the global MeterProvider
-   * (a no-op unless the application registered an SDK before the runtime started). Pass a
-   * provider to use that one, or false for none.
+   * At most this many event-stream clients at once; more are answered 503. Each
+   * client's unsent data is bounded: a client that does not keep up misses deltas and is sent
+   * a fresh snapshot once it drains.
+   * @default 16
    */
-  metrics?: boolean | MeterProvider;
+  maxClients?: number;
+  /**
+   * OpenTelemetry metrics. With true, the global MeterProvider of the application's
+   * `@opentelemetry/api` (an optional peer dependency; a no-op unless the application registered
+   * an SDK before the runtime started, none without the package). Pass a MeterProvider to use
+   * that one (no `@opentelemetry/api` needed then), or false for none.
+   * @default true
+   */
+  metrics?: boolean | MeterProviderLike;
   /** Lint thresholds. */
   lints?: ConsoleLintOptions;
 }
@@ -73,7 +91,8 @@ export interface ResolvedConsoleOptions {
   maxRetained: number;
   maxTasks: number;
   intervalMs: number;
-  metrics: boolean | MeterProvider;
+  maxClients: number;
+  metrics: boolean | MeterProviderLike;
   lints: Required<ConsoleLintOptions>;
 }
 
@@ -86,6 +105,7 @@ export const DEFAULT_LINTS: Readonly<Required<ConsoleLintOptions>> = Object.free
   lockHeldMs: 1000,
   unboundedWatermark: 10_000,
   blockedMs: 100,
+  startupMs: 1000,
 });
 
 /** True for addresses that only this machine can reach. */
@@ -98,6 +118,11 @@ function nonNegative(v: unknown, name: string, integer = false): number {
   if (typeof v !== "number" || Number.isNaN(v) || v < 0 || (integer && !Number.isInteger(v) && v !== Infinity)) {
     throw new RangeError(`${name} must be a number >= 0${integer ? " (an integer)" : ""}, got ${typeName(v)}`);
   }
+  return v;
+}
+
+function positiveInt(v: unknown, name: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1, got ${typeName(v)}`);
   return v;
 }
 
@@ -139,7 +164,7 @@ export function resolveConsoleOptions(value: boolean | ConsoleOptions | undefine
     );
   }
   const metrics = o.metrics ?? true;
-  if (typeof metrics !== "boolean" && (metrics === null || typeof metrics !== "object" || typeof (metrics as MeterProvider).getMeter !== "function")) {
+  if (typeof metrics !== "boolean" && (metrics === null || typeof metrics !== "object" || typeof (metrics as MeterProviderLike).getMeter !== "function")) {
     throw new TypeError(`opts.console.metrics must be a boolean or a MeterProvider, got ${typeName(metrics)}`);
   }
   const lints = { ...DEFAULT_LINTS };
@@ -161,6 +186,7 @@ export function resolveConsoleOptions(value: boolean | ConsoleOptions | undefine
     maxRetained: nonNegative(o.maxRetained ?? 500, "opts.console.maxRetained", true),
     maxTasks: nonNegative(o.maxTasks ?? 1000, "opts.console.maxTasks", true),
     intervalMs,
+    maxClients: positiveInt(o.maxClients ?? 16, "opts.console.maxClients"),
     metrics,
     lints,
   };

@@ -6,13 +6,15 @@
  */
 import { performance } from "node:perf_hooks";
 import { Deque } from "../core/deque.js";
-import { attach, detach, type TaskStats, type TaskSink } from "./collector.js";
-import { ConsoleMetrics } from "./metrics.js";
+import { type Collector, getCollector } from "./instrument/collector.js";
+import { notable } from "./model/lints.js";
+import type { DeferredLike } from "./model/resources.js";
+import { buildSnapshot, type SnapshotSource } from "./model/snapshot.js";
+import type { TaskSink, TaskStats } from "./model/task-stats.js";
+import type { ConsoleSnapshot } from "./model/types.js";
+import { ConsoleMetrics, resolveProvider } from "./metrics/otel.js";
 import type { ResolvedConsoleOptions } from "./options.js";
-import type { DeferredLike } from "./resources.js";
-import { acquireServer, type ServerLease } from "./server.js";
-import { buildSnapshot, type SnapshotSource } from "./snapshot.js";
-import type { ConsoleSnapshot } from "./types.js";
+import { acquireServer, type ConsoleServer, type ServerLease } from "./server/server.js";
 
 /** What the console needs from a Runtime (typed structurally: no import cycle). */
 export interface ConsoleHost {
@@ -46,6 +48,12 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
   readonly completed = { ok: 0, panic: 0, cancelled: 0 };
   /** @internal */ resumeHist: TaskSink["resumeHist"] = null;
   /** @internal */ attrs: Record<string, string> = {};
+  /** @internal Work in its tasks' context that was not theirs (ConsoleHeader.outside). */
+  readonly outside = { resumes: 0, busyMs: 0 };
+  /** @internal Resumes before this (performance.now()) are start-up for the lints. */
+  readonly lintFrom: number;
+  /** @internal The process-wide collector this console reads. */
+  readonly collector: Collector;
   readonly #done = new Deque<TaskStats>(64);
   /** Completed tasks a lint fires for, or that panicked: kept for the whole retainMs, apart from the churn. */
   readonly #notable = new Deque<TaskStats>(16);
@@ -59,10 +67,13 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
     /** The resolved options (defaults filled in). */
     readonly options: ResolvedConsoleOptions,
   ) {
-    attach(host, this, options.lints.blockedMs);
+    this.lintFrom = performance.now() + options.lints.startupMs;
+    this.collector = getCollector();
+    this.collector.attach(host, this, options.lints.blockedMs);
     consoles.set(host, this);
-    if (options.metrics !== false) {
-      this.#metrics = new ConsoleMetrics(options.metrics === true ? undefined : options.metrics, this);
+    const provider = options.metrics === false ? undefined : resolveProvider(options.metrics === true ? undefined : options.metrics);
+    if (provider !== undefined) {
+      this.#metrics = new ConsoleMetrics(provider, this, this.collector);
       this.resumeHist = this.#metrics.resumeHist;
       this.attrs = this.#metrics.attrs;
     }
@@ -84,6 +95,11 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
     return this.#lease?.server.url;
   }
 
+  /** @internal The server this console uses, if any. */
+  get server(): ConsoleServer | undefined {
+    return this.#lease?.server;
+  }
+
   /** Where a browser can open the page: `url`, or the next usable port when browsers refuse `url`'s (6669 is one). */
   get webUrl(): string | undefined {
     const s = this.#lease?.server;
@@ -101,7 +117,7 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
 
   /** Everything the console shows now: what `GET /api/snapshot` returns for this runtime. */
   snapshot(): ConsoleSnapshot {
-    return buildSnapshot([this]);
+    return buildSnapshot([this], this.collector);
   }
 
   /** @internal */
@@ -125,10 +141,9 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
     const o = s.outcome ?? "ok";
     this.completed[o]++;
     if (this.#closed !== undefined || this.options.retainMs === 0) return;
-    const L = this.options.lints;
-    const notable = o === "panic" || s.maxResume >= L.slowResumeMs || s.maxSched >= L.scheduleDelayMs || s.supervisorBlockedMs > 0;
-    const q = notable ? this.#notable : this.#done;
-    const cap = notable ? MAX_NOTABLE : this.options.maxRetained;
+    const keep = notable(s, this.options);
+    const q = keep ? this.#notable : this.#done;
+    const cap = keep ? MAX_NOTABLE : this.options.maxRetained;
     if (cap === 0) return;
     q.push(s);
     if (q.length > cap) q.shift();
@@ -179,7 +194,7 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      detach(this.host);
+      this.collector.detach(this.host);
       this.#metrics?.close();
       this.resumeHist = null;
       this.#done.clear();

@@ -123,6 +123,7 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener, ClaimWa
     if (this.listening) signal!.addEventListener("abort", this);
     if (token !== undefined) token.addListener(this);
     if (task !== undefined) task.waitingOn = what;
+    if (hooks !== null && task !== undefined) hooks.taskParked(task, what);
   }
 
   get isPending(): boolean {
@@ -211,7 +212,7 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener, ClaimWa
     const task = this.task;
     if (task !== undefined) {
       if (task.waitingOn === this.what) task.waitingOn = undefined;
-      if (hooks !== null) hooks.taskWoken(task);
+      if (hooks !== null) hooks.taskWoken(task, this.what);
     }
     return true;
   }
@@ -310,13 +311,37 @@ export interface Resource<T, D> {
   /** Serves one claimed waiter: consumes and returns what it gets. May throw to reject it instead. */
   take(data: D): T;
   /**
-   * Optional, for the live console and dumps: what the resource holds now, as plain JSON-able
-   * fields. Conventional keys: `length` and `capacity` (a channel; `capacity: Infinity` when
-   * unbounded), `locked` (a lock), `available` (permits), `holder` (a task id) and
-   * `heldSinceMs` (epoch ms the current hold began). Called only while a console looks, never
-   * on a wait's path; it must not throw.
+   * Optional, for the live console, the flight recorder and dumps: what the resource is and what
+   * it holds now, as plain JSON-able fields (see {@link ResourceDescription}). Called only while
+   * an observer looks, never on a wait's path; it must not throw.
    */
-  inspect?(): Record<string, unknown>;
+  inspect?(): ResourceDescription;
+}
+
+/**
+ * How a resource describes itself (`inspect()`): `kind` ("Mutex", "channel"), `op` (what its
+ * waiters do: "lock", "recv") and `label` (the resource as waits name it: `Mutex "db"`,
+ * `channel#3`), then its state. Conventional state keys: `length` and `capacity` (a channel;
+ * `capacity: Infinity` when unbounded), `locked` (a lock), `available` (permits), `holder` (a task
+ * id) and `heldSinceMs` (epoch ms the current hold began). A resource whose label carries an id
+ * (`channel#3`) is one resource over all its queues.
+ */
+export interface ResourceDescription {
+  kind?: string;
+  op?: string;
+  label?: string;
+  [field: string]: unknown;
+}
+
+/** What {@link WaitQueue.inspect} returns: the resource's description, and who waits here. */
+export interface QueueDescription extends ResourceDescription {
+  kind: string;
+  op: string;
+  label: string;
+  /** Waiters queued now. */
+  waiters: number;
+  /** The task of the first waiter, if it waits in one. */
+  headTask?: number;
 }
 
 /**
@@ -445,6 +470,7 @@ export class WaitQueue<T, D = undefined> {
     else this.head = w;
     this.tail = w;
     this.length++;
+    if (hooks !== null) hooks.queueWaited(this, w.task);
   }
 
   private retryParked(w: Waiter<T, D>): void {
@@ -468,6 +494,34 @@ export class WaitQueue<T, D = undefined> {
     }
     this.parked--;
     this.enqueue(w);
+  }
+
+  /**
+   * For the live console and the flight recorder: the resource as it describes itself
+   * (`Resource.inspect()`), with `op` and `label` taken from this queue's `what` ("recv on
+   * channel#3": op "recv", label "channel#3") where the resource does not say, and the waiters
+   * queued here. Never throws.
+   */
+  inspect(): QueueDescription {
+    const what = this.what;
+    const at = what.indexOf(" on ");
+    let d: ResourceDescription | undefined;
+    try {
+      d = this.resource.inspect?.();
+    } catch {
+      d = undefined;
+    }
+    const label = typeof d?.label === "string" ? d.label : at < 0 ? what : what.slice(at + 4);
+    const out: QueueDescription = {
+      ...d,
+      kind: typeof d?.kind === "string" ? d.kind : (/^[A-Za-z_$][\w$.]*/.exec(label)?.[0] ?? label),
+      op: typeof d?.op === "string" ? d.op : at < 0 ? what : what.slice(0, at),
+      label,
+      waiters: this.length,
+    };
+    const head = this.head?.task;
+    if (head !== undefined) out.headTask = head.id;
+    return out;
   }
 }
 

@@ -46,6 +46,7 @@ interface OptionalPart {
 /** In attach order: the console first, so the supervisor's episodes reach an attached console. */
 const PARTS: readonly OptionalPart[] = [
   { key: "console", module: "../console/extension.js", env: "STEWARD_CONSOLE" },
+  { key: "recorder", module: "../recorder/extension.js", env: "STEWARD_RECORDER" },
   { key: "supervisor", module: "../supervisor/extension.js" },
 ];
 

@@ -70,7 +70,7 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
     checkSignalName(dumpSignal, "opts.dumpSignal");
     if (signals.includes(dumpSignal)) throw new TypeError(`opts.dumpSignal ${dumpSignal} is also in opts.signals`);
   }
-  const rt = new Runtime({ name: "main", ...runtimeOpts });
+  const rt = new Runtime({ name: "main", recorder: true, ...runtimeOpts });
   const label = `steward (${rt.name ?? "main"})`;
 
   return new Promise<number>((resolveCode) => {

@@ -26,6 +26,7 @@ import { CancellationToken, setListenerErrorHandler } from "../cancel/token.js";
 // Types only: the console and the supervisor are loaded on demand through ./extension.ts.
 import type { ConsoleOptions } from "../console/options.js";
 import type { ConsoleSnapshot } from "../console/types.js";
+import type { RecorderOptions } from "../recorder/options.js";
 import type { SupervisorOptions } from "../supervisor/index.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
 import { now, schedule, type TimerHandle } from "../core/timer.js";
@@ -97,6 +98,12 @@ export interface RuntimeOptions {
    * @throws TypeError for a host beyond loopback without a token.
    */
   console?: boolean | ConsoleOptions;
+  /**
+   * The flight recorder (steward/recorder): a ring of what tasks, resources and the loop did,
+   * dumped to a file when something goes wrong. Default: off, on under `runMain`;
+   * STEWARD_RECORDER=0 turns it off everywhere.
+   */
+  recorder?: boolean | RecorderOptions;
 }
 
 /** Options of {@link Runtime.shutdown}. */

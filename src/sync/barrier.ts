@@ -1,5 +1,5 @@
 import { checkInteger } from "../core/validate.js";
-import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { label, type SyncOptions } from "./shared.js";
 
 /** What `Barrier#wait` resolves with. */
@@ -55,6 +55,11 @@ class BarrierState implements Resource<BarrierWaitResult, undefined> {
     } finally {
       this.releasing = 0;
     }
+  }
+  /** For the live console, the flight recorder and dumps (Resource.inspect). */
+  inspect(): ResourceDescription {
+    const what = this.q.what;
+    return { kind: "Barrier", op: "wait", label: what.slice("wait on ".length, what.lastIndexOf(" (")), parties: this.n, arrived: this.q.length };
   }
 }
 

@@ -1,5 +1,6 @@
+import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import { checkFunction } from "../core/validate.js";
-import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { fastEntry, hasWaiters, label, released, runGuarded, type SyncOptions } from "./shared.js";
 
 /**
@@ -47,10 +48,6 @@ class MutexState<T> implements Resource<MutexGuard<T>, undefined> {
   ) {
     this.q = new WaitQueue<MutexGuard<T>>(this, what);
   }
-  /** For the live console and dumps (Resource.inspect). */
-  inspect(): Record<string, unknown> {
-    return { locked: this.locked };
-  }
   ready(): boolean {
     return !this.locked;
   }
@@ -58,7 +55,12 @@ class MutexState<T> implements Resource<MutexGuard<T>, undefined> {
     this.locked = true;
     return new Guard(this);
   }
+  /** For the live console, the flight recorder and dumps (Resource.inspect). */
+  inspect(): ResourceDescription {
+    return { kind: "Mutex", op: "lock", label: this.q.what.slice("lock on ".length), locked: this.locked };
+  }
   unlock(): void {
+    if (hooks !== null) hooks.resource(this.q, RESOURCE_RELEASE, 1);
     this.locked = false;
     this.q.pump();
   }
@@ -74,6 +76,7 @@ class Guard<T> implements MutexGuard<T> {
   #s: MutexState<T> | undefined;
   constructor(s: MutexState<T>) {
     this.#s = s;
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {
     if (this.#s === undefined) throw released("MutexGuard");

@@ -1,4 +1,4 @@
-import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { label, type SyncOptions } from "./shared.js";
 
 class NotifyState implements Resource<void, undefined> {
@@ -16,6 +16,10 @@ class NotifyState implements Resource<void, undefined> {
   take(): void {
     if (!this.all) this.permit = false;
     return undefined;
+  }
+  /** For the live console, the flight recorder and dumps (Resource.inspect). */
+  inspect(): ResourceDescription {
+    return { kind: "Notify", op: "notified", label: this.q.what.slice("notified on ".length), storedPermit: this.permit };
   }
 }
 

@@ -1,5 +1,5 @@
 import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
-import { readyValue, type Resource, standaloneWaiter, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { readyValue, type Resource, type ResourceDescription, standaloneWaiter, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { label, type SyncOptions } from "./shared.js";
 
 /** What a served getOrInit waiter is told when it is its turn to run its own initialiser. */
@@ -63,6 +63,11 @@ class CellState<T> implements Resource<T | typeof RUN, undefined> {
       },
     );
     return w.promise;
+  }
+  /** For the live console, the flight recorder and dumps (Resource.inspect). */
+  inspect(): ResourceDescription {
+    const state = this.state === SET ? "set" : this.state === RUNNING ? "initializing" : "empty";
+    return { kind: "OnceCell", op: "getOrInit", label: this.what.slice("getOrInit on ".length), state };
   }
 }
 

@@ -1,4 +1,5 @@
-import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
+import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { checkFunction } from "../core/validate.js";
 import { fastEntry, hasWaiters, label, released, type SyncOptions } from "./shared.js";
 
@@ -84,18 +85,17 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
   ready(k: Kind): boolean {
     return k === READ ? !this.writer : !this.writer && this.readers === 0;
   }
-  /** For the live console and dumps (Resource.inspect). */
-  inspect(): Record<string, unknown> {
-    return { readers: this.readers, writer: this.writer };
-  }
   unlockRead(): void {
+    if (hooks !== null) hooks.resource(this.q, RESOURCE_RELEASE, 1);
     // Only a writer can be waiting while readers hold the lock, and it needs them all gone.
     if (--this.readers === 0) this.q.pump();
   }
   unlockWrite(): void {
+    if (hooks !== null) hooks.resource(this.q, RESOURCE_RELEASE, 1);
     this.writer = false;
     this.q.pump();
   }
+  /** The write hold becomes a read hold: for the console, still one hold (no release, no acquire). */
   downgradeWrite(): void {
     this.writer = false;
     this.readers++;
@@ -104,10 +104,15 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
   take(k: Kind): ReadGuard<T> | WriteGuard<T> {
     if (k === READ) {
       this.readers++;
+      if (hooks !== null) hooks.resource(this.q, RESOURCE_ACQUIRE, 1);
       return new ReadG<T>(this as RwState<unknown>);
     }
     this.writer = true;
     return new WriteG(this);
+  }
+  /** For the live console, the flight recorder and dumps (Resource.inspect). */
+  inspect(): ResourceDescription {
+    return { kind: "RwLock", op: "lock", label: this.readWhat.slice("read on ".length), readers: this.readers, writer: this.writer, locked: this.writer || this.readers > 0 };
   }
 }
 
@@ -155,6 +160,7 @@ class WriteG<T> implements WriteGuard<T> {
   #s: RwState<T> | undefined;
   constructor(s: RwState<T>) {
     this.#s = s;
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {
     if (this.#s === undefined) throw released("WriteGuard");

@@ -1,5 +1,6 @@
+import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import { checkInteger, typeName } from "../core/validate.js";
-import { type Resource, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { SemaphoreClosedError } from "../errors.js";
 import { fastEntry, hasWaiters, label, released, type SyncOptions } from "./shared.js";
 
@@ -45,17 +46,18 @@ class SemState implements Resource<Permit, number> {
     this.what1 = `acquire 1 on ${name}`;
     this.q = new WaitQueue<Permit, number>(this, this.what1);
   }
-  /** For the live console and dumps (Resource.inspect). */
-  inspect(): Record<string, unknown> {
-    return { available: this.permits, capacity: this.capacity, closed: this.closed };
-  }
   ready(n: number): boolean {
     return this.closed || this.permits >= n;
   }
   take(n: number): Permit {
     if (this.closed) throw new SemaphoreClosedError();
     this.permits -= n;
+    if (hooks !== null) hooks.resource(this.q, RESOURCE_ACQUIRE, n);
     return new P(this, n);
+  }
+  /** For the live console, the flight recorder and dumps (Resource.inspect). */
+  inspect(): ResourceDescription {
+    return { kind: "Semaphore", op: "acquire", label: this.name, available: this.permits, capacity: this.capacity, closed: this.closed };
   }
 }
 
@@ -74,6 +76,7 @@ class P implements Permit {
     if (s === undefined) return;
     this.#s = undefined;
     if (this.#count === 0) return;
+    if (hooks !== null) hooks.resource(s.q, RESOURCE_RELEASE, this.#count);
     s.permits += this.#count;
     s.q.pump();
   }
@@ -81,6 +84,7 @@ class P implements Permit {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
+    if (hooks !== null && this.#count > 0) hooks.resource(s.q, RESOURCE_RELEASE, this.#count);
     s.capacity -= this.#count;
   }
   split(n: number): Permit | undefined {

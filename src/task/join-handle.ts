@@ -278,6 +278,7 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
     if (kind === "panic" && !this.observed) {
       // As Node does for unhandled rejections: give code that joins later in this turn a chance.
       setImmediate(() => {
+        if (!this.observed && hooks !== null) hooks.panicUnobserved(this);
         if (!this.observed) this.runtimeRef.reportPanic(this.error!, this);
       });
     }

@@ -1,26 +1,19 @@
 /**
- * The console's web page in a real Chromium (playwright-core, Debian's /usr/bin/chromium): it
- * loads, shows a named task's row live through the event stream, opens its detail view with its
- * histograms, and lists resources and warnings. Nothing is skipped: without Chromium the test
- * fails and says how to install it.
+ * The console's web page in a real Chromium (the one shipped in the @sparticuz/chromium npm
+ * package, driven by playwright-core: see test/helpers/chromium.ts): it loads, shows a named
+ * task's row live through the event stream, opens its detail view with its histograms, and lists
+ * resources, warnings and blocked episodes with their stacks.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
-import { consoleOf, Mutex, Runtime, sleep } from "../../src/index.js";
+import type { Browser } from "playwright-core";
+import { consoleOf, recordBlocked } from "../../src/console/index.js";
+import { Mutex, Runtime, sleep } from "../../src/index.js";
+import { launchChromium } from "../helpers/chromium.js";
 import { spin, tick } from "./helpers.js";
 
-const CHROMIUM = process.env.STEWARD_CHROMIUM ?? "/usr/bin/chromium";
-
 void test("the web page shows a named task, its detail, resources and warnings, live", { timeout: 120_000 }, async () => {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `Chromium is required for this test and was not found at ${CHROMIUM}: install it (Debian: apt-get install chromium) or set STEWARD_CHROMIUM to its path`,
-  );
-  const rt = new Runtime({ name: "web", console: { port: 0, intervalMs: 100, lints: { slowResumeMs: 10 } } });
+  const rt = new Runtime({ name: "web", console: { port: 0, intervalMs: 100, lints: { slowResumeMs: 10, startupMs: 0 } } });
   const url = await consoleOf(rt)!.listening();
   const m = new Mutex(undefined, { name: "inventory" });
   const guard = await m.lock();
@@ -31,25 +24,9 @@ void test("the web page shows a named task, its detail, resources and warnings, 
     },
     { name: "nightly-report" },
   );
-  const dir = mkdtempSync(join(tmpdir(), "steward-chromium-"));
-  let browser: BrowserContext | undefined;
+  let browser: Browser | undefined;
   try {
-    // A fresh profile: playwright passes it as --user-data-dir.
-    browser = await chromium.launchPersistentContext(dir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      timeout: 60_000,
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
@@ -99,6 +76,22 @@ void test("the web page shows a named task, its detail, resources and warnings, 
     await page.locator("#tab-warnings").click();
     await page.locator("#warnings li").filter({ hasText: "slow-resume" }).waitFor();
 
+    // Blocked episodes, as a supervisor reports them: grouped by stack; a row opens the stack.
+    const stack = [
+      { functionName: "crunchNumbers", file: "/app/src/crunch.ts", line: 4, column: 3 },
+      { functionName: "handle", file: "/app/src/server.ts", line: 9, column: 5 },
+    ];
+    recordBlocked({ thread: "main", blockedMs: 420, at: Date.now(), stack, task: { id: reporter.id, name: "nightly-report" } });
+    await page.locator("#tab-blocked").click();
+    const group = page.locator("#blocked-groups tbody tr.group").filter({ hasText: "crunchNumbers (/app/src/crunch.ts:4:3)" });
+    await group.waitFor({ timeout: 15_000 });
+    assert.match(await group.innerText(), /nightly-report/);
+    await group.dispatchEvent("click"); // not a pointer click: on a loaded machine new episodes keep moving the rows
+    await page.locator("#blocked-groups tr.stack-row").filter({ hasText: "handle (/app/src/server.ts:9:5)" }).waitFor();
+    const episode = page.locator("#blocked tbody tr.episode").filter({ hasText: "supervisor" });
+    assert.match(await episode.first().innerText(), /420\.0ms/);
+    assert.match(await page.locator("#h-blocked").innerText(), /^[1-9]/);
+
     // The row follows the task's end (live), then back to the table.
     await page.locator("#tab-tasks").click();
     guard.release();
@@ -108,7 +101,6 @@ void test("the web page shows a named task, its detail, resources and warnings, 
     later.abort();
   } finally {
     await browser?.close();
-    rmSync(dir, { recursive: true, force: true });
     await tick(1);
     await rt.shutdown();
   }

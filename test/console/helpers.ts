@@ -1,6 +1,7 @@
 /** Shared by the console tests. */
-import type { ConsoleSnapshot, Runtime, TaskSnapshot } from "../../src/index.js";
-import { consoleOf } from "../../src/index.js";
+import type { Runtime } from "../../src/index.js";
+import type { ConsoleSnapshot, TaskSnapshot } from "../../src/console/index.js";
+import { consoleOf } from "../../src/console/index.js";
 
 export const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { hooks } from "../../src/core/instrument.js";
-import { consoleOf, instrumentationActive, Mutex, Runtime, sleep, spawn, unboundedChannel } from "../../src/index.js";
+import { Mutex, Runtime, sleep, spawn, unboundedChannel } from "../../src/index.js";
+import { consoleOf, instrumentationActive } from "../../src/console/index.js";
 
 void test("off by default: no hooks, no records, no console in dumps", async () => {
   assert.equal(process.env.STEWARD_CONSOLE, undefined, "this test needs STEWARD_CONSOLE unset");
@@ -51,4 +52,31 @@ void test("a console's hooks exist only while it is open", async () => {
   assert.equal(b.instrument, undefined);
   await Promise.all([on.shutdown(), off.shutdown()]);
   assert.equal(instrumentationActive(), false);
+});
+
+void test("importing the package root loads no console, recorder or OpenTelemetry module", async () => {
+  const { execFile } = await import("node:child_process");
+  const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "steward-modules-"));
+  const out = join(dir, "loaded.txt");
+  const root = new URL("../../src/index.js", import.meta.url).href;
+  // A resolve hook (module.register) writes down every module the import loads.
+  const hook = `import { appendFileSync } from "node:fs"; export async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(out)}, r.url + "\\n"); return r; }`;
+  const code = `import { register } from "node:module"; register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hook)})); await import(${JSON.stringify(root)}); new (await import(${JSON.stringify(root)})).Runtime();`;
+  try {
+    await new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, ["--input-type=module", "-e", code], { env: { ...process.env, STEWARD_CONSOLE: "", STEWARD_RECORDER: "" } }, (e) => (e === null ? resolve() : reject(e))),
+    );
+    const loaded = readFileSync(out, "utf8").trim().split("\n");
+    assert.ok(loaded.some((u) => u.endsWith("/src/index.js")), "the hook saw the import");
+    assert.deepEqual(
+      loaded.filter((u) => /\/src\/(console|recorder)\/|opentelemetry/.test(u)),
+      [],
+      "nothing of the console, the recorder or OpenTelemetry",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -11,7 +11,8 @@ import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { consoleOf, Runtime, sleep, type ConsoleDelta, type ConsoleSnapshot } from "../../src/index.js";
+import { Runtime, sleep } from "../../src/index.js";
+import { consoleOf, type ConsoleDelta, type ConsoleSnapshot } from "../../src/console/index.js";
 import { eventually, tick } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -128,7 +129,7 @@ void test("GET /api/snapshot, /api/tasks/:id, and the event stream's snapshot th
   assert.equal(r.status, 200);
   assert.equal(r.headers["cache-control"], "no-store");
   const snap = JSON.parse(r.body) as ConsoleSnapshot;
-  assert.equal(snap.version, 1);
+  assert.equal(snap.version, 2);
   assert.equal(snap.header.runtimes[0]?.name, "stream");
   assert.equal(snap.tasks.find((t) => t.id === worker.id)?.waitingOn, "sleep 60000 ms");
   const detail = JSON.parse((await request(`${url}api/tasks/${worker.id}`)).body) as { task: { name: string }; spawnStack: string[] };

@@ -1,7 +1,8 @@
 /** Fuzz targets: the supervisor, the console, blocking pools (src/supervisor, src/console, src/pool). */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BlockingPool, blockingPool, consoleOf, formatSnapshot, instrumentationActive, recordBlocked, Runtime, ShutdownError, Supervisor } from "../../../src/index.js";
+import { BlockingPool, blockingPool, Runtime, ShutdownError, Supervisor } from "../../../src/index.js";
+import { consoleOf, formatSnapshot, instrumentationActive, recordBlocked } from "../../../src/console/index.js";
 import { anything, isBool, isCloneable, isFn, isInt, isMs, isSignal, isStr, oneOfValues, options, param, type Target } from "../harness.js";
 
 const WORKER = new URL("../../pool/fixtures/work.js", import.meta.url);

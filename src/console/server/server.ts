@@ -2,10 +2,17 @@
  * The console server (node:http): one per host and port, shared by the runtimes that ask for the
  * same one.
  *
- *   GET /                 the web page (self-contained HTML; its script at /app.js)
- *   GET /api/snapshot     the ConsoleSnapshot as JSON
- *   GET /api/tasks/<id>   one task with its full spawn stack
+ *   GET /                 the web page (client/web: index.html, app.js, style.css)
+ *   GET /timeline.html    the flight recorder's timeline (when a recorder is on)
+ *   GET /api/snapshot     the ConsoleSnapshot as JSON. One build serves every request for a
+ *                         while ({@link SNAPSHOT_REUSE_MS}, longer when building costs more:
+ *                         at most a tenth of the loop goes to a burst), gzip-compressed on the
+ *                         thread pool for clients that accept it
+ *   GET /api/tasks/<id>   one task with its histograms and its full spawn stack
  *   GET /api/events       Server-Sent Events: `snapshot` first, then a `delta` every intervalMs
+ *                         (server/stream.ts: bounded per client, at most maxClients)
+ *   GET /api/routes       the prefixes of the routes below
+ *   /api/recorder/...     routes of other parts (server/routes.ts): the flight recorder's
  *
  * It binds 127.0.0.1 by default. Beyond loopback it requires a token (options.ts refuses the
  * configuration otherwise); with a token every /api request must carry it, as
@@ -18,14 +25,24 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname, sep } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import type { TaskStats } from "./collector.js";
-import { isLoopback, type ResolvedConsoleOptions } from "./options.js";
-import { buildSnapshot, type SnapshotSource, taskSnapshot } from "./snapshot.js";
-import type { ConsoleDelta, ConsoleSnapshot, TaskSnapshot } from "./types.js";
-import { APP_JS, INDEX_HTML } from "./web.js";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { type Collector, getCollector } from "../instrument/collector.js";
+import { userFrames } from "../instrument/spawn-sites.js";
+import { buildSnapshot, type SnapshotSource, taskSnapshot } from "../model/snapshot.js";
+import type { TaskStats } from "../model/task-stats.js";
+import type { ConsoleSnapshot } from "../model/types.js";
+import { isLoopback, type ResolvedConsoleOptions } from "../options.js";
+import { asset, PAGE_CSP } from "./assets.js";
+import { consoleRoutes } from "./routes.js";
+import { EventStream } from "./stream.js";
+
+/** A snapshot built less than this long ago answers GET /api/snapshot again. */
+export const SNAPSHOT_REUSE_MS = 50;
+const gzipAsync = promisify(gzip);
+/** A snapshot is reused at most this long, however costly it was to build. */
+const SNAPSHOT_REUSE_MAX_MS = 1000;
 
 /** Ports the Fetch standard blocks (browsers refuse them with ERR_UNSAFE_PORT). */
 const BROWSER_BLOCKED_PORTS = new Set([1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
@@ -56,6 +73,7 @@ export function acquireServer(o: ResolvedConsoleOptions, src: ServedSource): Ser
   }
   const server = s;
   server.sources.add(src);
+  server.invalidate();
   let released = false;
   return {
     server,
@@ -63,6 +81,7 @@ export function acquireServer(o: ResolvedConsoleOptions, src: ServedSource): Ser
       if (released) return;
       released = true;
       server.sources.delete(src);
+      server.invalidate();
       if (server.sources.size === 0) {
         if (servers.get(key) === server) servers.delete(key);
         await server.close();
@@ -82,11 +101,6 @@ const SECURITY_HEADERS = {
   "x-frame-options": "DENY",
 };
 
-/** The fields of a task record that change only when something happens (not as time passes). */
-function fingerprint(t: TaskSnapshot): string {
-  return `${t.state}|${t.resumes}|${t.waitingOn ?? ""}|${t.outcome ?? ""}|${t.lints?.join(",") ?? ""}|${Math.round(t.maxScheduledMs)}|${t.name ?? ""}`;
-}
-
 /** One console server. */
 export class ConsoleServer {
   readonly sources = new Set<ServedSource>();
@@ -97,15 +111,19 @@ export class ConsoleServer {
   readonly #options: ResolvedConsoleOptions;
   readonly #server: Server | undefined;
   readonly #tokenDigest: Buffer | undefined;
-  readonly #clients = new Set<ServerResponse>();
-  #timer: NodeJS.Timeout | undefined;
-  #prev = new Map<number, string>();
-  #prevResources = "";
+  readonly #collector: Collector = getCollector();
+  /** The event stream's clients and deltas. */
+  readonly stream: EventStream;
+  /** Snapshots built for GET /api/snapshot (a burst of requests shares one). */
+  snapshotBuilds = 0;
+  /** The latest snapshot's JSON, for GET /api/snapshot bursts. */
+  #cached: { at: number; reuseMs: number; body: Buffer; gz: Promise<Buffer> | undefined } | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(o: ResolvedConsoleOptions, key: string, refuse?: Error) {
     this.#options = o;
     this.token = o.token;
+    this.stream = new EventStream(() => this.snapshot(), o.intervalMs, o.maxClients);
     this.#tokenDigest = o.token === undefined ? undefined : digest(o.token);
     if (refuse !== undefined) {
       this.ready = Promise.reject(refuse);
@@ -164,15 +182,53 @@ export class ConsoleServer {
 
   /** A snapshot over every runtime using this server. */
   snapshot(): ConsoleSnapshot {
-    return buildSnapshot([...this.sources]);
+    return buildSnapshot([...this.sources], this.#collector);
+  }
+
+  /** Forgets the cached snapshot (the runtimes using the server changed). */
+  invalidate(): void {
+    this.#cached = undefined;
+  }
+
+  /**
+   * The snapshot's JSON: reused for {@link SNAPSHOT_REUSE_MS}, or ten times what it cost to build
+   * (at most a second), so a burst of requests never spends more than a tenth of the loop.
+   */
+  #snapshotCache(): NonNullable<ConsoleServer["cachedSnapshot"]> {
+    const now = performance.now();
+    const c = this.#cached;
+    if (c !== undefined && now - c.at < c.reuseMs) return c;
+    this.snapshotBuilds++;
+    const body = Buffer.from(JSON.stringify(this.snapshot()));
+    const cost = performance.now() - now;
+    const fresh = { at: performance.now(), reuseMs: Math.min(SNAPSHOT_REUSE_MAX_MS, Math.max(SNAPSHOT_REUSE_MS, 10 * cost)), body, gz: undefined };
+    this.#cached = fresh;
+    return fresh;
+  }
+
+  /** @internal The cached snapshot, if any (tests). */
+  get cachedSnapshot(): { at: number; reuseMs: number; body: Buffer; gz: Promise<Buffer> | undefined } | undefined {
+    return this.#cached;
+  }
+
+  #sendSnapshot(req: IncomingMessage, res: ServerResponse): void {
+    const c = this.#snapshotCache();
+    if (!/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? "")) || c.body.length < 16 * 1024) return send(res, 200, "application/json", c.body);
+    // Compressed once per snapshot, off the event loop; every request of a burst shares it.
+    c.gz ??= gzipAsync(c.body, { level: 1 });
+    c.gz.then(
+      (gz) => {
+        if (res.destroyed) return;
+        res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "application/json", "content-encoding": "gzip", vary: "accept-encoding", "content-length": gz.length });
+        res.end(req.method === "HEAD" ? undefined : gz);
+      },
+      () => send(res, 200, "application/json", c.body),
+    );
   }
 
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
-      if (this.#timer !== undefined) clearInterval(this.#timer);
-      this.#timer = undefined;
-      for (const c of this.#clients) c.end();
-      this.#clients.clear();
+      this.stream.close();
       const server = this.#server;
       if (this.#webServer?.listening === true) {
         this.#webServer.close();
@@ -213,33 +269,38 @@ export class ConsoleServer {
   }
 
   #route(req: IncomingMessage, res: ServerResponse): void {
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.setHeader("allow", "GET, HEAD");
-      return send(res, 405, "text/plain; charset=utf-8", "method not allowed\n");
-    }
+    const method = req.method;
     if (!this.#hostAllowed(req)) return send(res, 403, "text/plain; charset=utf-8", "steward console: this Host is not allowed\n");
     const url = new URL(req.url ?? "/", "http://console.invalid");
     const path = url.pathname;
-    if (path === "/" || path === "/index.html") {
-      res.setHeader("content-security-policy", "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'");
-      return send(res, 200, "text/html; charset=utf-8", INDEX_HTML);
+    const extra = [...consoleRoutes].find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`));
+    if (extra !== undefined) {
+      if (!this.#authorized(req, url)) return unauthorized(res);
+      if (extra[1](req, res, url)) return;
+      return send(res, 404, "application/json", JSON.stringify({ error: "not found" }));
     }
-    if (path === "/app.js") return send(res, 200, "text/javascript; charset=utf-8", APP_JS);
+    if (method !== "GET" && method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      return send(res, 405, "text/plain; charset=utf-8", "method not allowed\n");
+    }
+    const page = asset(path === "/" ? "index.html" : path.slice(1));
+    if (page !== undefined) {
+      if (page.type.startsWith("text/html")) res.setHeader("content-security-policy", PAGE_CSP);
+      return send(res, 200, page.type, page.body);
+    }
     if (path === "/favicon.ico") return send(res, 204, "text/plain", "");
     if (!path.startsWith("/api/")) return send(res, 404, "text/plain; charset=utf-8", "not found\n");
-    if (!this.#authorized(req, url)) {
-      res.setHeader("www-authenticate", 'Bearer realm="steward console"');
-      return send(res, 401, "application/json", JSON.stringify({ error: "a token is required (Authorization: Bearer <token>, or ?token=)" }));
-    }
-    if (path === "/api/snapshot") return send(res, 200, "application/json", JSON.stringify(this.snapshot()));
-    if (path === "/api/events") return this.#stream(req, res);
+    if (!this.#authorized(req, url)) return unauthorized(res);
+    if (path === "/api/snapshot") return this.#sendSnapshot(req, res);
+    if (path === "/api/routes") return send(res, 200, "application/json", JSON.stringify([...consoleRoutes.keys()]));
+    if (path === "/api/events") return this.stream.open(req, res, SECURITY_HEADERS);
     const m = /^\/api\/tasks\/(\d+)$/.exec(path);
     if (m !== null) {
       const id = Number(m[1]);
       for (const src of this.sources) {
         const s = src.findTask(id);
         if (s === undefined) continue;
-        const task = taskSnapshot(s, performance.now(), this.sources.size > 1 ? src.runtimeName : undefined);
+        const task = taskSnapshot(s, performance.now(), this.sources.size > 1 ? src.runtimeName : undefined, this.#collector);
         const stack = typeof s.site?.stack === "string" ? userFrames(s.site.stack) : [];
         return send(res, 200, "application/json", JSON.stringify({ task, spawnStack: stack }));
       }
@@ -247,78 +308,15 @@ export class ConsoleServer {
     }
     return send(res, 404, "application/json", JSON.stringify({ error: "not found" }));
   }
-
-  #stream(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/event-stream; charset=utf-8", connection: "keep-alive", "x-accel-buffering": "no" });
-    if (req.method === "HEAD") return void res.end();
-    const snap = this.snapshot();
-    if (this.#clients.size === 0) this.#remember(snap);
-    res.write(`retry: 2000\n\nevent: snapshot\ndata: ${JSON.stringify(snap)}\n\n`);
-    this.#clients.add(res);
-    const drop = (): void => {
-      this.#clients.delete(res);
-      if (this.#clients.size === 0 && this.#timer !== undefined) {
-        clearInterval(this.#timer);
-        this.#timer = undefined;
-      }
-    };
-    req.on("close", drop);
-    res.on("error", drop);
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => this.#tick(), this.#options.intervalMs);
-      this.#timer.unref();
-    }
-  }
-
-  #remember(snap: ConsoleSnapshot): void {
-    this.#prev = new Map(snap.tasks.map((t) => [t.id, fingerprint(t)]));
-    this.#prevResources = JSON.stringify(snap.resources);
-  }
-
-  #tick(): void {
-    if (this.#clients.size === 0) return;
-    const snap = this.snapshot();
-    const prev = this.#prev;
-    const next = new Map<number, string>();
-    const changed: TaskSnapshot[] = [];
-    for (const t of snap.tasks) {
-      const f = fingerprint(t);
-      next.set(t.id, f);
-      if (prev.get(t.id) !== f) changed.push(t);
-    }
-    const removed: number[] = [];
-    for (const id of prev.keys()) if (!next.has(id)) removed.push(id);
-    const resources = JSON.stringify(snap.resources);
-    const delta: ConsoleDelta = { now: snap.now, header: snap.header, tasks: changed, removed, warnings: snap.warnings, blocked: snap.blocked };
-    if (resources !== this.#prevResources) delta.resources = snap.resources;
-    this.#prev = next;
-    this.#prevResources = resources;
-    const msg = `event: delta\ndata: ${JSON.stringify(delta)}\n\n`;
-    for (const c of this.#clients) c.write(msg);
-  }
 }
 
-/** steward's own dist/src folder: its frames are not where the user spawned the task. */
-const OWN_DIR = dirname(dirname(fileURLToPath(import.meta.url))) + sep;
-
-/** The frames of a spawn stack outside steward and Node's internals, as paths rather than file URLs. */
-function userFrames(stack: string): string[] {
-  const out: string[] = [];
-  for (const raw of stack.split("\n").slice(1)) {
-    const line = raw.trim().replace(/file:\/\/[^\s):]+/g, (url) => {
-      try {
-        return fileURLToPath(url);
-      } catch {
-        return url;
-      }
-    });
-    if (line.includes(OWN_DIR) || line.includes("node:internal")) continue;
-    out.push(line);
-  }
-  return out;
+function unauthorized(res: ServerResponse): void {
+  res.setHeader("www-authenticate", 'Bearer realm="steward console"');
+  send(res, 401, "application/json", JSON.stringify({ error: "a token is required (Authorization: Bearer <token>, or ?token=)" }));
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
+/** Answers with `body` and the security headers (the body is left out for HEAD). */
+export function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, "content-length": Buffer.byteLength(body) });
   res.end(res.req.method === "HEAD" ? undefined : body);
 }

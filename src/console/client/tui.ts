@@ -4,14 +4,15 @@
  * any run whose stdin or stdout is not a terminal.
  *
  * Keys: ↑↓ (j/k) select · Enter detail · Esc back · ←→ (h/l) sort column · i invert ·
- * t/r/w tasks, resources, warnings · Tab next view · space pause · q quit.
+ * t/r/w/b tasks, resources, warnings, blocked episodes (Enter: a group's stack) · Tab next view ·
+ * space pause · q quit.
  */
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
-import { BUCKETS, bucketLabel, fmtMs } from "./histogram.js";
-import { formatSnapshot, headerLines, RESOURCE_COLUMNS, table, TASK_COLUMNS } from "./format.js";
-import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from "./options.js";
-import type { ConsoleSnapshot, TaskSnapshot } from "./types.js";
+import { BUCKETS, bucketLabel, fmtMs } from "../model/histogram.js";
+import { BLOCKED_COLUMNS, blockedStackLines, formatSnapshot, headerLines, RESOURCE_COLUMNS, table, TASK_COLUMNS } from "./format.js";
+import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from "../options.js";
+import type { ConsoleSnapshot, TaskSnapshot } from "../model/types.js";
 
 export const CONSOLE_HELP = `Usage: steward console [URL] [options]
 
@@ -27,7 +28,8 @@ Options:
   -h, --help        show this help
 
 Keys: ↑↓/jk select, Enter task detail, Esc back, ←→/hl sort column, i invert,
-      t tasks, r resources, w warnings, Tab next view, space pause, q quit.
+      t tasks, r resources, w warnings, b blocked episodes (Enter: the stack),
+      Tab next view, space pause, q quit.
 `;
 
 interface Args {
@@ -144,7 +146,8 @@ const RED = `${ESC}31m`;
 const GREEN = `${ESC}32m`;
 const CYAN = `${ESC}36m`;
 
-type View = "tasks" | "resources" | "warnings";
+type View = "tasks" | "resources" | "warnings" | "blocked";
+const VIEWS: readonly View[] = ["tasks", "resources", "warnings", "blocked"];
 
 class Tui {
   private snap: ConsoleSnapshot | undefined;
@@ -155,6 +158,8 @@ class Tui {
   private sel = 0;
   private top = 0;
   private detail: { id: number; stack?: string[] } | undefined;
+  /** The blocked-episode group whose stack is shown (Enter in the blocked view). */
+  private groupDetail: string | undefined;
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
   private done!: (code: number) => void;
@@ -209,7 +214,7 @@ class Tui {
   private rowCount(): number {
     const s = this.snap;
     if (s === undefined) return 0;
-    return this.view === "tasks" ? s.tasks.length : this.view === "resources" ? s.resources.length : s.warnings.length;
+    return this.view === "tasks" ? s.tasks.length : this.view === "resources" ? s.resources.length : this.view === "blocked" ? s.blockedGroups.length : s.warnings.length;
   }
 
   private readonly onKey = (buf: Buffer): void => {
@@ -217,8 +222,8 @@ class Tui {
     const n = this.rowCount();
     const page = Math.max(1, (process.stdout.rows ?? 24) - 8);
     if (k === "q" || k === "\x03") return this.done(0);
-    if (this.detail !== undefined) {
-      if (k === "\x1b" || k === "\x7f" || k === "\x1b[D" || k === "h" || k === "\r") this.detail = undefined;
+    if (this.detail !== undefined || this.groupDetail !== undefined) {
+      if (k === "\x1b" || k === "\x7f" || k === "\x1b[D" || k === "h" || k === "\r") this.detail = this.groupDetail = undefined;
       return this.draw();
     }
     switch (k) {
@@ -262,13 +267,20 @@ class Tui {
       case "w":
         this.switchTo("warnings");
         break;
+      case "b":
+        this.switchTo("blocked");
+        break;
       case "\t":
-        this.switchTo(this.view === "tasks" ? "resources" : this.view === "resources" ? "warnings" : "tasks");
+        this.switchTo(VIEWS[(VIEWS.indexOf(this.view) + 1) % VIEWS.length]!);
         break;
       case " ":
         this.paused = !this.paused;
         break;
       case "\r": {
+        if (this.view === "blocked") {
+          this.groupDetail = this.snap?.blockedGroups[this.sel]?.key;
+          break;
+        }
         if (this.view !== "tasks") break;
         const t = this.tasks()[this.sel];
         if (t !== undefined) this.openDetail(t.id);
@@ -307,9 +319,9 @@ class Tui {
     } else {
       const [h1, h2] = headerLines(s);
       lines.push(`${BOLD}${h1}${RESET}`, h2!);
-      const tabs = (["tasks", "resources", "warnings"] as View[])
+      const tabs = VIEWS
         .map((v) => {
-          const n = v === "tasks" ? s.tasks.length : v === "resources" ? s.resources.length : s.warnings.length;
+          const n = v === "tasks" ? s.tasks.length : v === "resources" ? s.resources.length : v === "blocked" ? s.header.blockedEpisodes : s.warnings.length;
           const label = `${v[0]!.toUpperCase()}${v.slice(1)} (${n})`;
           return v === this.view && this.detail === undefined ? `${INV} ${label} ${RESET}` : ` ${label} `;
         })
@@ -317,11 +329,13 @@ class Tui {
       lines.push(tabs + (this.paused ? `  ${YELLOW}[paused]${RESET}` : "") + (this.error !== undefined ? `  ${RED}${this.error}${RESET}` : ""));
       const body = rows - lines.length - 1;
       if (this.detail !== undefined) lines.push(...this.detailLines(s, cols));
+      else if (this.groupDetail !== undefined) lines.push(...blockedStackLines(s, this.groupDetail));
+      else if (this.view === "blocked") lines.push(...this.listLines(table(s.blockedGroups, BLOCKED_COLUMNS, cols - 2), body));
       else if (this.view === "tasks") lines.push(...this.listLines(this.taskTable(cols), body));
       else if (this.view === "resources") lines.push(...this.listLines(table(s.resources, RESOURCE_COLUMNS, cols - 2), body));
       else lines.push(...this.listLines(["", ...s.warnings.map((w) => `${w.severity === "error" ? RED : YELLOW}[${w.lint}]${RESET} ${w.message}`)], body, true));
     }
-    const help = this.detail !== undefined ? "Esc back · q quit" : "↑↓ select · Enter detail · ←→ sort · i invert · t/r/w views · space pause · q quit";
+    const help = this.detail !== undefined || this.groupDetail !== undefined ? "Esc back · q quit" : "↑↓ select · Enter detail · ←→ sort · i invert · t/r/w/b views · space pause · q quit";
     const visible = lines.slice(0, rows - 1).map((l) => clip(l, cols));
     while (visible.length < rows - 1) visible.push("");
     visible.push(`${DIM}${clip(help, cols)}${RESET}`);

@@ -1,6 +1,6 @@
 /** Plain-text tables of a snapshot: `steward console --once`, the terminal UI and SIGUSR2 dumps. */
-import { fmtMs } from "./histogram.js";
-import type { ConsoleSnapshot, ResourceSnapshot, TaskSnapshot } from "./types.js";
+import { fmtMs } from "../model/histogram.js";
+import type { BlockedGroup, ConsoleSnapshot, ResourceSnapshot, TaskSnapshot } from "../model/types.js";
 
 /** A column of a text table. */
 export interface Column<T> {
@@ -79,6 +79,30 @@ export const RESOURCE_COLUMNS: readonly Column<ResourceSnapshot>[] = [
   { title: "DETAILS", get: resourceDetails, flex: true },
 ];
 
+const time = (ms: number): string => new Date(ms).toISOString().slice(11, 23);
+const who = (t: { id: number; name?: string }): string => (t.name === undefined ? `task ${t.id}` : `task ${t.id} '${t.name}'`);
+
+/** The blocked view's columns: one row per place the loop was blocked. */
+export const BLOCKED_COLUMNS: readonly Column<BlockedGroup>[] = [
+  { title: "WHERE", get: (g) => g.frame, flex: true },
+  { title: "TIMES", get: (g) => String(g.count), right: true },
+  { title: "MAX", get: (g) => fmtMs(g.maxMs), right: true },
+  { title: "TOTAL", get: (g) => fmtMs(g.totalMs), right: true },
+  { title: "FIRST", get: (g) => time(g.firstAtMs) },
+  { title: "LAST", get: (g) => time(g.lastAtMs) },
+  { title: "TASKS", get: (g) => g.tasks.map(who).join(", "), flex: true },
+];
+
+/** A blocked-episode group's stack, for the terminal UI's detail. */
+export function blockedStackLines(s: ConsoleSnapshot, key: string): string[] {
+  const g = s.blockedGroups.find((x) => x.key === key);
+  if (g === undefined) return ["", "this group is no longer shown"];
+  const out = ["", `Blocked ${g.count} time${g.count === 1 ? "" : "s"} at ${g.frame} (max ${fmtMs(g.maxMs)}, total ${fmtMs(g.totalMs)}), first ${time(g.firstAtMs)}, last ${time(g.lastAtMs)}`];
+  if (g.tasks.length > 0) out.push(`  in ${g.tasks.map(who).join(", ")}`);
+  out.push("", ...(g.stack ?? ["(no stack: reported by a task's resume or the loop monitor)"]).map((f) => `  at ${f}`));
+  return out;
+}
+
 /** The header as one or two lines. */
 export function headerLines(s: ConsoleSnapshot): string[] {
   const h = s.header;
@@ -87,7 +111,8 @@ export function headerLines(s: ConsoleSnapshot): string[] {
   return [
     `steward console — pid ${h.pid} (${h.node}), runtime${h.runtimes.length === 1 ? "" : "s"} ${rts}, ${new Date(s.now).toISOString()}`,
     `ELU ${Math.round(h.elu * 100)}%  loop delay p99 ${fmtMs(h.loopDelayP99Ms)} (max ${fmtMs(h.loopDelayMaxMs)})  tasks ${h.liveTasks} live, ${h.spawned} spawned, ${done} ended ` +
-      `(${h.completed.panic} panicked, ${h.completed.cancelled} cancelled)  blocked ${h.blockedEpisodes}${h.blockedEpisodes > 0 ? ` (${fmtMs(h.blockedMsTotal)})` : ""}`,
+      `(${h.completed.panic} panicked, ${h.completed.cancelled} cancelled)  blocked ${h.blockedEpisodes}${h.blockedEpisodes > 0 ? ` (${fmtMs(h.blockedMsTotal)})` : ""}` +
+      (h.outside !== undefined && h.outside.resumes > 0 ? `  outside tasks ${h.outside.resumes} resumes (${fmtMs(h.outside.busyMs)})` : ""),
   ];
 }
 
@@ -101,11 +126,11 @@ export function formatSnapshot(s: ConsoleSnapshot, opts: { width?: number } = {}
   out.push("", `WARNINGS (${s.warnings.length})`);
   for (const w of s.warnings) out.push(`  [${w.severity}] ${w.lint}: ${w.message}`);
   if (s.blocked.length > 0) {
-    out.push("", `BLOCKED (latest ${Math.min(5, s.blocked.length)} of ${s.header.blockedEpisodes})`);
-    for (const b of s.blocked.slice(-5)) {
-      const who = b.task === undefined ? "" : ` in task ${b.task.id}${b.task.name === undefined ? "" : ` '${b.task.name}'`}`;
-      out.push(`  ${new Date(b.atMs).toISOString()} ${fmtMs(b.durationMs)} (${b.source})${who}${b.frame === undefined ? "" : ` at ${b.frame}`}`);
-    }
+    out.push("", `BLOCKED (${s.header.blockedEpisodes} episodes, ${fmtMs(s.header.blockedMsTotal)}; grouped by where)`);
+    out.push(...table(s.blockedGroups, BLOCKED_COLUMNS, opts.width).map((l) => `  ${l}`));
+    const last = s.blocked.at(-1)!;
+    out.push("", `  latest: ${last.id} ${new Date(last.startMs).toISOString()} ${fmtMs(last.durationMs)} (${last.source})${last.task === undefined ? "" : ` in ${who(last.task)}`}`);
+    for (const f of (last.stack ?? []).slice(0, 10)) out.push(`    at ${f}`);
   }
   return out.join("\n") + "\n";
 }

@@ -1,110 +1,15 @@
-/**
- * The console's web page: one HTML document and one script, served by the console server as is
- * (no build step, no dependency). Live through Server-Sent Events (/api/events); every value is
- * written with textContent, never as HTML.
+/*
+ * The live console's web page: a snapshot, then the event stream's deltas (only what changed;
+ * time passing in a task's current state is extrapolated here). Every value is written with
+ * textContent, never as HTML.
  */
-
-export const INDEX_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>steward console</title>
-<style>
-  :root { --bg:#0f1115; --panel:#171a21; --line:#262b36; --fg:#d7dae0; --dim:#8b93a3; --acc:#6cb6ff; --warn:#e3b341; --err:#f47067; --ok:#57ab5a; }
-  @media (prefers-color-scheme: light) { :root { --bg:#fff; --panel:#f6f8fa; --line:#d0d7de; --fg:#1f2328; --dim:#59636e; --acc:#0969da; --warn:#9a6700; --err:#cf222e; --ok:#1a7f37; } }
-  * { box-sizing: border-box; }
-  body { margin:0; font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background:var(--bg); color:var(--fg); }
-  header { display:flex; flex-wrap:wrap; gap:4px 18px; align-items:baseline; padding:8px 14px; background:var(--panel); border-bottom:1px solid var(--line); }
-  header h1 { font-size:14px; margin:0 8px 0 0; color:var(--acc); }
-  header .m b { font-weight:600; }
-  header .m span { color:var(--dim); }
-  #conn { margin-left:auto; }
-  #conn.live { color:var(--ok); } #conn.down { color:var(--err); }
-  nav { display:flex; gap:4px; padding:6px 14px 0; border-bottom:1px solid var(--line); }
-  nav button { background:none; color:var(--dim); border:1px solid transparent; border-bottom:none; padding:5px 12px; font:inherit; cursor:pointer; border-radius:4px 4px 0 0; }
-  nav button.on { color:var(--fg); border-color:var(--line); background:var(--bg); margin-bottom:-1px; }
-  nav input { margin-left:auto; margin-bottom:4px; background:var(--panel); color:var(--fg); border:1px solid var(--line); border-radius:4px; padding:3px 8px; font:inherit; width:260px; }
-  main { display:flex; min-height:calc(100vh - 90px); }
-  section { flex:1; overflow:auto; }
-  table { border-collapse:collapse; width:100%; }
-  th, td { padding:3px 10px; text-align:left; white-space:nowrap; border-bottom:1px solid var(--line); }
-  th { position:sticky; top:0; background:var(--panel); color:var(--dim); font-weight:600; cursor:pointer; user-select:none; }
-  th.sorted { color:var(--fg); }
-  td.num, th.num { text-align:right; }
-  td.clip { max-width:420px; overflow:hidden; text-overflow:ellipsis; }
-  tbody tr { cursor:pointer; }
-  tbody tr:hover { background:var(--panel); }
-  tr.sel { background:color-mix(in srgb, var(--acc) 18%, transparent) !important; }
-  tr.st-done td { color:var(--dim); }
-  .st { font-weight:600; } .st-running .st { color:var(--ok); } .st-scheduled .st { color:var(--acc); } .st-idle .st { color:var(--dim); }
-  .lint { color:var(--warn); } .lint.error { color:var(--err); }
-  aside { width:min(560px, 45vw); border-left:1px solid var(--line); background:var(--panel); padding:12px 16px; overflow:auto; }
-  aside h2 { font-size:14px; margin:0 0 8px; }
-  aside dl { display:grid; grid-template-columns:max-content 1fr; gap:2px 14px; margin:0 0 12px; }
-  aside dt { color:var(--dim); } aside dd { margin:0; word-break:break-all; }
-  aside .close { float:right; background:none; border:1px solid var(--line); color:var(--fg); border-radius:4px; cursor:pointer; font:inherit; }
-  .hist { display:flex; align-items:flex-end; gap:2px; height:110px; border-bottom:1px solid var(--line); margin:4px 0 2px; }
-  .hist div { flex:1; background:var(--acc); min-height:1px; position:relative; }
-  .hist div.empty { background:transparent; }
-  .hlab { display:flex; gap:2px; font-size:9px; color:var(--dim); }
-  .hlab span { flex:1; text-align:center; overflow:hidden; }
-  pre { white-space:pre-wrap; word-break:break-all; margin:0; color:var(--dim); font-size:12px; }
-  .warnings li { margin:6px 0; }
-  .empty-note { color:var(--dim); padding:20px; }
-  #auth { padding:30px; } #auth input { font:inherit; padding:4px 8px; }
-</style>
-</head>
-<body>
-<header>
-  <h1>steward console</h1>
-  <div class="m"><span>pid</span> <b id="h-pid">-</b></div>
-  <div class="m"><span>runtimes</span> <b id="h-rt">-</b></div>
-  <div class="m"><span>ELU</span> <b id="h-elu">-</b></div>
-  <div class="m"><span>loop p99</span> <b id="h-p99">-</b></div>
-  <div class="m"><span>tasks</span> <b id="h-live">-</b> <span>live</span> · <b id="h-spawned">-</b> <span>spawned</span></div>
-  <div class="m"><span>blocked</span> <b id="h-blocked">-</b></div>
-  <div id="conn" class="down">connecting…</div>
-</header>
-<nav>
-  <button id="tab-tasks" class="on" data-view="tasks">Tasks <span id="n-tasks"></span></button>
-  <button id="tab-resources" data-view="resources">Resources <span id="n-resources"></span></button>
-  <button id="tab-warnings" data-view="warnings">Warnings <span id="n-warnings"></span></button>
-  <input id="filter" type="search" placeholder="filter: name, state, waiting on, site" aria-label="filter">
-</nav>
-<div id="auth" hidden>
-  <p>This console requires a token.</p>
-  <form id="auth-form"><input id="auth-token" type="password" placeholder="token" autocomplete="off"> <button>Connect</button></form>
-</div>
-<main>
-  <section id="view-tasks">
-    <table id="tasks"><thead><tr>
-      <th data-key="id" class="num">ID</th><th data-key="name">Name</th><th data-key="state">State</th>
-      <th data-key="totalMs" class="num">Total</th><th data-key="busyMs" class="num">Busy</th><th data-key="scheduledMs" class="num">Sched</th>
-      <th data-key="idleMs" class="num">Idle</th><th data-key="resumes" class="num">Resumes</th><th data-key="maxResumeMs" class="num">Max resume</th>
-      <th data-key="waitingOn">Waiting on</th><th data-key="spawnedAt">Spawned at</th>
-    </tr></thead><tbody></tbody></table>
-    <div id="tasks-empty" class="empty-note" hidden>No tasks.</div>
-  </section>
-  <section id="view-resources" hidden>
-    <table id="resources"><thead><tr>
-      <th data-key="id">Resource</th><th data-key="kind">Kind</th><th data-key="waiters" class="num">Waiters</th><th data-key="ops">Queues</th><th data-key="details">Details</th>
-    </tr></thead><tbody></tbody></table>
-  </section>
-  <section id="view-warnings" hidden><ul id="warnings" class="warnings"></ul><div id="warnings-empty" class="empty-note">No warnings.</div></section>
-  <aside id="detail" hidden></aside>
-</main>
-<script src="app.js"></script>
-</body>
-</html>
-`;
-
-export const APP_JS = String.raw`"use strict";
+"use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   let token = params.get("token") || sessionStorage.getItem("steward-console-token") || "";
-  const S = { tasks: new Map(), resources: [], warnings: [], blocked: [], header: null, serverNow: 0, at: 0 };
+  const S = { tasks: new Map(), resources: new Map(), warnings: [], blocked: [], groups: [], header: null, serverNow: 0, at: 0, seq: -1 };
+  const openStacks = new Set();
   let view = "tasks", sortKey = "id", sortDir = 1, selected = null, detailExtra = null, es = null;
 
   const fmt = (ms) => {
@@ -141,15 +46,29 @@ export const APP_JS = String.raw`"use strict";
 
   function applySnapshot(s) {
     S.tasks = new Map(s.tasks.map((t) => [t.id, t]));
-    S.resources = s.resources; S.warnings = s.warnings; S.blocked = s.blocked; S.header = s.header;
-    S.serverNow = s.now; S.at = performance.now();
+    S.resources = new Map(s.resources.map((r) => [r.id, r]));
+    S.warnings = s.warnings; S.blocked = s.blocked; S.groups = s.blockedGroups || []; S.header = s.header;
+    S.serverNow = s.now; S.at = performance.now(); S.seq = s.seq === undefined ? -1 : s.seq;
     render();
   }
+  // A delta carries only what changed: merge it field by field.
   function applyDelta(d) {
-    for (const t of d.tasks) S.tasks.set(t.id, t);
+    if (S.seq >= 0 && d.seq !== S.seq + 1) { connect(); return; } // missed one: start over from a snapshot
+    S.seq = d.seq;
+    for (const t of d.tasks) S.tasks.set(t.id, Object.assign(S.tasks.get(t.id) || {}, t));
     for (const id of d.removed) S.tasks.delete(id);
-    if (d.resources) S.resources = d.resources;
-    S.warnings = d.warnings; S.blocked = d.blocked; S.header = d.header;
+    if (d.resources) for (const r of d.resources) S.resources.set(r.id, Object.assign(S.resources.get(r.id) || {}, r));
+    if (d.resourcesRemoved) for (const id of d.resourcesRemoved) S.resources.delete(id);
+    if (d.warnings) S.warnings = d.warnings;
+    if (d.blocked) {
+      for (const b of d.blocked) {
+        const i = S.blocked.findIndex((x) => x.id === b.id);
+        if (i >= 0) S.blocked[i] = b; else S.blocked.push(b);
+      }
+      if (S.blocked.length > 50) S.blocked.splice(0, S.blocked.length - 50);
+    }
+    if (d.blockedGroups) S.groups = d.blockedGroups;
+    S.header = d.header;
     S.serverNow = d.now; S.at = performance.now();
     render();
   }
@@ -180,8 +99,10 @@ export const APP_JS = String.raw`"use strict";
     $("h-live").textContent = h.liveTasks;
     $("h-spawned").textContent = h.spawned;
     $("h-blocked").textContent = h.blockedEpisodes + (h.blockedEpisodes ? " (" + fmt(h.blockedMsTotal) + ")" : "");
+    $("h-outside").textContent = h.outside ? h.outside.resumes + " resumes, " + fmt(h.outside.busyMs) : "-";
     $("n-tasks").textContent = "(" + S.tasks.size + ")";
-    $("n-resources").textContent = "(" + S.resources.length + ")";
+    $("n-resources").textContent = "(" + S.resources.size + ")";
+    $("n-blocked").textContent = h.blockedEpisodes ? "(" + h.blockedEpisodes + ")" : "";
     $("n-warnings").textContent = S.warnings.length ? "(" + S.warnings.length + ")" : "";
   }
 
@@ -226,7 +147,7 @@ export const APP_JS = String.raw`"use strict";
     const f = filterText();
     const tb = $("resources").tBodies[0];
     const frag = document.createDocumentFragment();
-    for (const r of S.resources) {
+    for (const r of S.resources.values()) {
       const details = r.details ? Object.entries(r.details).map(([k, v]) => k + "=" + (typeof v === "object" ? JSON.stringify(v) : v)).join(" ") : "";
       const ops = (r.ops || []).map((o) => o.op + ":" + o.waiters + (o.headWaitMs !== undefined ? " (first " + fmt(o.headWaitMs) + (o.headTask ? ", task " + o.headTask : "") + ")" : "")).join(", ");
       if (!matches(f, r.id, r.kind, details, ops)) continue;
@@ -241,9 +162,40 @@ export const APP_JS = String.raw`"use strict";
       const li = el("li", { class: "lint " + w.severity }, el("b", { text: "[" + w.lint + "] " }), w.message);
       if (w.task !== undefined) { li.style.cursor = "pointer"; li.onclick = () => { show("tasks"); select(w.task); }; }
       return li;
-    }), ...S.blocked.slice().reverse().slice(0, 10).map((b) => el("li", { class: "lint" }, el("b", { text: "[blocked] " }),
-      "event loop blocked " + fmt(b.durationMs) + " (" + b.source + ")" + (b.task ? " in task " + b.task.id + (b.task.name ? " '" + b.task.name + "'" : "") : "") + (b.frame ? " at " + b.frame : "") + ", " + new Date(b.atMs).toLocaleTimeString())));
+    }));
     $("warnings-empty").hidden = ul.children.length > 0;
+  }
+
+  const who = (t) => (t ? "task " + t.id + (t.name ? " '" + t.name + "'" : "") : "");
+  const time = (ms) => new Date(ms).toLocaleTimeString();
+
+  // Blocked episodes: grouped by where the loop was blocked, then the latest; a row opens its stack.
+  let blockedDrawn = "";
+  function renderBlocked() {
+    // Redrawn only when something changed: rows replaced under the pointer cannot be clicked.
+    const sig = JSON.stringify([S.groups, S.blocked, [...openStacks]]);
+    if (sig === blockedDrawn) return;
+    blockedDrawn = sig;
+    const gb = $("blocked-groups").tBodies[0];
+    const gf = document.createDocumentFragment();
+    for (const g of S.groups) {
+      gf.append(el("tr", { class: "group", "data-group": g.key },
+        el("td", { class: "clip", text: g.frame, title: g.key }), el("td", { class: "num", text: String(g.count) }),
+        el("td", { class: "num", text: fmt(g.maxMs) }), el("td", { class: "num", text: fmt(g.totalMs) }),
+        el("td", { text: time(g.firstAtMs) }), el("td", { text: time(g.lastAtMs) }), el("td", { class: "clip", text: g.tasks.map(who).join(", ") })));
+      if (openStacks.has("g:" + g.key) && g.stack) gf.append(el("tr", { class: "stack-row" }, el("td", { colSpan: 7, text: g.stack.join("\n") })));
+    }
+    gb.replaceChildren(gf);
+    const eb = $("blocked").tBodies[0];
+    const ef = document.createDocumentFragment();
+    for (const b of S.blocked.slice().reverse()) {
+      ef.append(el("tr", { class: "episode", "data-episode": b.id },
+        el("td", { text: b.id }), el("td", { text: time(b.startMs) }), el("td", { class: "num", text: fmt(b.durationMs) }),
+        el("td", { text: b.source }), el("td", { class: "clip", text: who(b.task) }), el("td", { class: "clip", text: b.frame || "", title: b.frame || "" })));
+      if (openStacks.has("e:" + b.id) && b.stack) ef.append(el("tr", { class: "stack-row" }, el("td", { colSpan: 6, text: b.stack.join("\n") })));
+    }
+    eb.replaceChildren(ef);
+    $("blocked-empty").hidden = S.blocked.length > 0;
   }
 
   function histogram(counts) {
@@ -258,6 +210,9 @@ export const APP_JS = String.raw`"use strict";
     }
     return el("div", null, box, lab);
   }
+
+  // Histograms are not streamed: the detail fetched from /api/tasks/:id has them.
+  const hist = (t, k) => (detailExtra && detailExtra.task.id === t.id ? detailExtra.task[k] : t[k]) || [];
 
   function renderDetail() {
     const box = $("detail");
@@ -282,8 +237,8 @@ export const APP_JS = String.raw`"use strict";
     const closeBtn = el("button", { class: "close", text: "close ✕", onclick: () => select(null) });
     box.replaceChildren(closeBtn, el("h2", { id: "detail-title", text: "Task " + t.id + (t.name ? " '" + t.name + "'" : "") }), dl,
       ...lints.map((w) => el("p", { class: "lint " + w.severity, text: "[" + w.lint + "] " + w.message })),
-      el("h3", { text: "Resume times (" + t.resumes + ")" }), histogram(t.resumeHistogram),
-      el("h3", { text: "Scheduling delays" }), histogram(t.scheduledHistogram),
+      el("h3", { text: "Resume times (" + t.resumes + ")" }), histogram(hist(t, "resumeHistogram")),
+      el("h3", { text: "Scheduling delays" }), histogram(hist(t, "scheduledHistogram")),
       el("h3", { text: "Spawn stack" }), el("pre", { id: "detail-stack", text: detailExtra && detailExtra.task.id === t.id ? detailExtra.spawnStack.join("\n") : t.spawnedAt }));
   }
 
@@ -300,7 +255,7 @@ export const APP_JS = String.raw`"use strict";
 
   function show(v) {
     view = v;
-    for (const name of ["tasks", "resources", "warnings"]) { $("view-" + name).hidden = name !== v; $("tab-" + name).classList.toggle("on", name === v); }
+    for (const name of ["tasks", "resources", "warnings", "blocked"]) { $("view-" + name).hidden = name !== v; $("tab-" + name).classList.toggle("on", name === v); }
     render();
   }
 
@@ -310,7 +265,7 @@ export const APP_JS = String.raw`"use strict";
     requestAnimationFrame(() => {
       pending = false;
       header();
-      if (view === "tasks") renderTasks(); else if (view === "resources") renderResources(); else renderWarnings();
+      if (view === "tasks") renderTasks(); else if (view === "resources") renderResources(); else if (view === "blocked") renderBlocked(); else renderWarnings();
       renderDetail();
     });
   }
@@ -325,9 +280,23 @@ export const APP_JS = String.raw`"use strict";
   $("filter").addEventListener("input", render);
   $("auth-form").addEventListener("submit", (ev) => { ev.preventDefault(); token = $("auth-token").value; sessionStorage.setItem("steward-console-token", token); connect(); });
   document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") select(null); });
+  for (const id of ["blocked-groups", "blocked"]) $(id).tBodies[0].addEventListener("click", (ev) => {
+    const tr = ev.target.closest("tr"); if (!tr || tr.classList.contains("stack-row")) return;
+    const k = tr.dataset.group !== undefined ? "g:" + tr.dataset.group : "e:" + tr.dataset.episode;
+    if (openStacks.has(k)) openStacks.delete(k); else openStacks.add(k);
+    render();
+  });
   setInterval(render, 1000);
+  // While a task's detail is open, refresh what only /api/tasks/:id has (its histograms).
+  setInterval(async () => {
+    const id = selected; if (id === null) return;
+    try { const r = await fetch(q("api/tasks/" + id), { cache: "no-store" }); if (r.ok && selected === id) { detailExtra = await r.json(); renderDetail(); } } catch { /* keep the last */ }
+  }, 2000);
+  // The flight recorder's timeline, when the program runs one.
+  fetch(q("api/routes"), { cache: "no-store" }).then((r) => (r.ok ? r.json() : []), () => []).then((routes) => {
+    if (routes.includes("/api/recorder")) { const a = $("timeline-link"); a.href = q("timeline.html"); a.hidden = false; }
+  });
   const m = /^#task-(\d+)$/.exec(location.hash);
   if (m) select(Number(m[1]));
   connect();
 })();
-`;
