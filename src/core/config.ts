@@ -3,17 +3,38 @@ import { checkInteger, checkOptions, typeName } from "./validate.js";
 /** Which spawned tasks record where they were spawned (a stack capture costs ≈ 4 µs; see BENCHMARKS.md). */
 export type SpawnSiteMode = "all" | "named" | "none";
 
+/** What the deadlock detector does with a wait that closes a cycle (see README, "Deadlocks"). */
+export type DeadlockMode = "reject" | "off";
+
+/** What the lock-order checker does with an inversion or a rank broken (see README, "Lock order"). */
+export type LockOrderMode = "warn" | "throw" | "off";
+
 /** Process-wide settings; change them with {@link configure}. */
 export interface StewardConfig {
   /** Ready completions allowed per macrotask turn before a wait yields to the event loop. 0 disables. Default 128. */
   coopBudget: number;
   /** Which tasks capture their spawn site: every task, only named ones (default), or none. */
   spawnSites: SpawnSiteMode;
+  /**
+   * "reject": a wait in a task that parks so that steward's locks, semaphores, cells and joins
+   * wait on each other in a cycle rejects with DeadlockError; "off": no detection.
+   * @default "reject" (or STEWARD_DEADLOCKS)
+   */
+  deadlocks: DeadlockMode;
+  /**
+   * Lock-order checking over Mutex and RwLock (lockdep's idea): "warn" writes one stderr line
+   * per inverted pair or broken rank and emits an `onLockOrder` event; "throw" also makes the
+   * acquire that breaks the order reject with LockOrderError (for tests); "off" tracks nothing.
+   * @default "warn" (or STEWARD_LOCK_ORDER)
+   */
+  lockOrder: LockOrderMode;
 }
 
 export const config: StewardConfig = {
   coopBudget: 128,
   spawnSites: envSpawnSites() ?? "named",
+  deadlocks: process.env.STEWARD_DEADLOCKS === "off" ? "off" : "reject",
+  lockOrder: envLockOrder() ?? "warn",
 };
 
 const listeners: ((c: StewardConfig) => void)[] = [];
@@ -25,7 +46,8 @@ export function onConfigChange(fn: (c: StewardConfig) => void): void {
 
 /**
  * Changes process-wide settings and returns the settings now in force.
- * @throws RangeError when `coopBudget` is not an integer >= 0; TypeError for an unknown `spawnSites`.
+ * @throws RangeError when `coopBudget` is not an integer >= 0; TypeError for an unknown
+ *   `spawnSites`, `deadlocks` or `lockOrder`.
  */
 export function configure(opts: Partial<StewardConfig> = {}): Readonly<StewardConfig> {
   checkOptions(opts, "opts");
@@ -39,8 +61,25 @@ export function configure(opts: Partial<StewardConfig> = {}): Readonly<StewardCo
     }
     config.spawnSites = opts.spawnSites;
   }
+  if (opts.deadlocks !== undefined) {
+    if (opts.deadlocks !== "reject" && opts.deadlocks !== "off") {
+      throw new TypeError(`opts.deadlocks must be "reject" or "off", got ${typeName(opts.deadlocks)}`);
+    }
+    config.deadlocks = opts.deadlocks;
+  }
+  if (opts.lockOrder !== undefined) {
+    if (opts.lockOrder !== "warn" && opts.lockOrder !== "throw" && opts.lockOrder !== "off") {
+      throw new TypeError(`opts.lockOrder must be "warn", "throw" or "off", got ${typeName(opts.lockOrder)}`);
+    }
+    config.lockOrder = opts.lockOrder;
+  }
   for (const fn of listeners) fn(config);
   return { ...config };
+}
+
+function envLockOrder(): LockOrderMode | undefined {
+  const v = process.env.STEWARD_LOCK_ORDER;
+  return v === "warn" || v === "throw" || v === "off" ? v : undefined;
 }
 
 function envSpawnSites(): SpawnSiteMode | undefined {
