@@ -42,7 +42,9 @@ function checkNoted(): void {
   scheduled = false;
   const ws = noted;
   noted = [];
-  for (const w of ws) {
+  // Latest first: when several waits of one cycle parked in the same turn, the last one closed it.
+  for (let i = ws.length - 1; i >= 0; i--) {
+    const w = ws[i]!;
     if (!w.isPending || confirming.has(w)) continue;
     const t = w.task as GraphTask | undefined;
     if (t === undefined || parkedWait(t) !== w) continue;
@@ -57,7 +59,8 @@ function checkNoted(): void {
 }
 
 async function confirm(w: AnyWaiter, first: FoundCycle): Promise<void> {
-  confirming.add(w);
+  // The cycle's other waits are not checked meanwhile: one cycle, one rejection.
+  for (const x of first.waits) confirming.add(x);
   try {
     const sites = await Promise.all(first.waits.map((x) => probe(x)));
     if (!sites.every((s) => s.awaited)) return; // someone only started a wait: not parked on it
@@ -73,7 +76,7 @@ async function confirm(w: AnyWaiter, first: FoundCycle): Promise<void> {
   } catch {
     // never let the detector's own failure surface as an unhandled rejection
   } finally {
-    confirming.delete(w);
+    for (const x of first.waits) confirming.delete(x);
   }
 }
 

@@ -70,6 +70,8 @@ const READ = 0;
 export interface Blocker {
   /** The tasks that must move for the wait to go on (all in the deadlocked set). */
   tasks: GraphTask[];
+  /** Among them, the ones that acquired the holds in the way (not the tasks they spawned since). */
+  acquirers: GraphTask[];
   /** What of theirs stands in the way: a lock label (`Mutex "a"`, `read on RwLock "t"`), or "" for a join or an initialiser. */
   holding: string;
   /** The holds (guards/permits) in the way, for their acquisition sites. */
@@ -132,13 +134,13 @@ function ahead(w: AnyWaiter): AnyWaiter[] {
 /** A task's wait is stuck when all its ways forward go through `inSet`. Returns why, or undefined when it can go on. */
 function stuck(w: AnyWaiter, inSet: (t: GraphTask) => boolean, withDescendants: boolean): Blocker | undefined {
   const j = joinedTask(w);
-  if (j !== undefined) return !j.isFinished() && inSet(j) ? { tasks: [j], holding: "", holds: [] } : undefined;
+  if (j !== undefined) return !j.isFinished() && inSet(j) ? { tasks: [j], acquirers: [j], holding: "", holds: [] } : undefined;
   const node = nodeOf(w);
   if (node === undefined) return undefined;
   // A waiter ahead whose task is stuck on it blocks this one for good (the queues are FIFO).
   for (const a of ahead(w)) {
     const u = a.task as GraphTask | undefined;
-    if (u !== undefined && a.isLive && parkedWait(u) === a && inSet(u)) return { tasks: [u], holding: `its place ahead in line for ${a.what}`, holds: [] };
+    if (u !== undefined && a.isLive && parkedWait(u) === a && inSet(u)) return { tasks: [u], acquirers: [u], holding: `its place ahead in line for ${a.what}`, holds: [] };
   }
   const allIn = (h: Hold): GraphTask[] | undefined => {
     const r = releasers(h, withDescendants);
@@ -149,19 +151,19 @@ function stuck(w: AnyWaiter, inSet: (t: GraphTask) => boolean, withDescendants: 
       const h = node.hold;
       if (h === undefined) return undefined;
       const r = allIn(h);
-      return r === undefined ? undefined : { tasks: r, holding: node.label, holds: [h] };
+      return r === undefined ? undefined : { tasks: r, acquirers: [r[0]!], holding: node.label, holds: [h] };
     }
     case "rwlock": {
       if (node.writer) {
         const h = node.writeHold;
         if (h === undefined) return undefined;
         const r = allIn(h);
-        return r === undefined ? undefined : { tasks: r, holding: `write on ${node.label}`, holds: [h] };
+        return r === undefined ? undefined : { tasks: r, acquirers: [r[0]!], holding: `write on ${node.label}`, holds: [h] };
       }
       if (w.data === READ) return undefined; // only a writer ahead could keep a reader out (above)
       for (let h = node.readHead; h !== null; h = h.rdNext as typeof h) {
         const r = allIn(h);
-        if (r !== undefined) return { tasks: r, holding: `read on ${node.label}`, holds: [h] };
+        if (r !== undefined) return { tasks: r, acquirers: [r[0]!], holding: `read on ${node.label}`, holds: [h] };
       }
       return undefined;
     }
@@ -171,20 +173,22 @@ function stuck(w: AnyWaiter, inSet: (t: GraphTask) => boolean, withDescendants: 
       // Permits that could come back from outside the set, plus those free now.
       let reachable = node.permits;
       const tasks: GraphTask[] = [];
+      const acquirers: GraphTask[] = [];
       const holds: Hold[] = [];
       for (let h = node.holdHead; h !== null; h = h.pNext as typeof h) {
         const r = allIn(h);
         if (r === undefined) reachable += h.count;
         else {
           holds.push(h);
+          if (!acquirers.includes(r[0]!)) acquirers.push(r[0]!);
           for (const t of r) if (!tasks.includes(t)) tasks.push(t);
         }
       }
-      return reachable < need && tasks.length > 0 ? { tasks, holding: `permits of ${node.name}`, holds } : undefined;
+      return reachable < need && tasks.length > 0 ? { tasks, acquirers, holding: `permits of ${node.name}`, holds } : undefined;
     }
     case "oncecell": {
       const r = node.runner as GraphTask | undefined;
-      return r !== undefined && !r.isFinished() && inSet(r) ? { tasks: [r], holding: `the initialiser of ${node.label}`, holds: [] } : undefined;
+      return r !== undefined && !r.isFinished() && inSet(r) ? { tasks: [r], acquirers: [r], holding: `the initialiser of ${node.label}`, holds: [] } : undefined;
     }
   }
 }
@@ -268,7 +272,18 @@ export function deadlockedWith(start: GraphTask, limit = 10_000): FoundCycle | u
   set = stuckSet(start, true, limit);
   if (!set.has(start)) return undefined;
   const inSet = (t: GraphTask): boolean => set.has(t);
-  // A path from start back to start through blockers inside the set.
+  // The shortest path from start back to start through blockers inside the set: through the
+  // tasks that acquired the holds if there is one, else through tasks they spawned.
+  const tasks = cyclePath(start, inSet, true) ?? cyclePath(start, inSet, false);
+  if (tasks === undefined) return undefined;
+  return {
+    tasks,
+    blockers: tasks.map((t) => stuck(parkedWait(t)!, inSet, true)!),
+    waits: tasks.map((t) => parkedWait(t)!),
+  };
+}
+
+function cyclePath(start: GraphTask, inSet: (t: GraphTask) => boolean, acquirersOnly: boolean): GraphTask[] | undefined {
   const prev = new Map<GraphTask, GraphTask>();
   const queue: GraphTask[] = [start];
   const seen = new Set<GraphTask>([start]);
@@ -276,7 +291,8 @@ export function deadlockedWith(start: GraphTask, limit = 10_000): FoundCycle | u
   while (queue.length > 0 && last === undefined) {
     const t = queue.shift()!;
     const b = stuck(parkedWait(t)!, inSet, true)!;
-    for (const u of b.tasks) {
+    for (const u of acquirersOnly ? b.acquirers : b.tasks) {
+      if (!inSet(u)) continue;
       if (u === start) {
         last = t;
         break;
@@ -291,9 +307,5 @@ export function deadlockedWith(start: GraphTask, limit = 10_000): FoundCycle | u
   if (last === undefined) return undefined;
   const tasks: GraphTask[] = [];
   for (let t: GraphTask | undefined = last; t !== undefined; t = prev.get(t)) tasks.unshift(t);
-  return {
-    tasks,
-    blockers: tasks.map((t) => stuck(parkedWait(t)!, inSet, true)!),
-    waits: tasks.map((t) => parkedWait(t)!),
-  };
+  return tasks;
 }
