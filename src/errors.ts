@@ -85,6 +85,62 @@ export class ShutdownError extends Error {
   }
 }
 
+/** One task of a deadlock's cycle, as {@link DeadlockError} names it. */
+export interface DeadlockLink {
+  /** The task. */
+  task: { id: number; name?: string; spawnedAt: string };
+  /** What it waits for, as dumps name it: `lock on Mutex "b"`, `join task 7`. */
+  waitsFor: string;
+  /** Where it awaits that, in the user's code (file:line:col, source-mapped), when known. */
+  awaitSite?: string;
+  /** What of its own stands in the way of the next task's wait: `Mutex "a"`, `read on RwLock`. */
+  holds: { lock: string; acquiredAt?: string }[];
+  /** The ids of the tasks it waits for (the next link of the cycle among them). */
+  waitsOn: number[];
+}
+
+/**
+ * A wait would never end: tasks wait for each other in a cycle of steward's locks, semaphores,
+ * OnceCells and joins (see README, "Deadlocks"). The wait that closed the cycle (the last one
+ * to park) rejects with it; the other tasks keep waiting and proceed once this one releases.
+ */
+export class DeadlockError extends Error {
+  /** Every task of the cycle, starting with the one whose wait rejected. */
+  readonly cycle: readonly DeadlockLink[];
+  constructor(cycle: readonly DeadlockLink[]) {
+    super(deadlockMessage(cycle));
+    this.name = "DeadlockError";
+    this.cycle = cycle;
+  }
+}
+
+function who(t: DeadlockLink["task"]): string {
+  return t.name === undefined ? `task ${t.id}` : `task ${t.id} '${t.name}'`;
+}
+
+function deadlockMessage(cycle: readonly DeadlockLink[]): string {
+  const lines = cycle.map((l, i) => {
+    const holds = l.holds.length === 0 ? "" : ` while holding ${l.holds.map((h) => (h.acquiredAt === undefined ? h.lock : `${h.lock} (acquired at ${h.acquiredAt})`)).join(", ")}`;
+    const at = l.awaitSite === undefined ? "" : ` at ${l.awaitSite}`;
+    const next = cycle[(i + 1) % cycle.length]!;
+    return `  ${who(l.task)} (spawned at ${l.task.spawnedAt}) waits for ${l.waitsFor}${at}${holds}, held up by ${who(next.task)}`;
+  });
+  const first = cycle[0];
+  const head = first === undefined ? "deadlock" : `deadlock: ${who(first.task)} would wait forever for ${first.waitsFor} (a cycle of ${cycle.length} task${cycle.length === 1 ? "" : "s"})`;
+  return `${head}\n${lines.join("\n")}`;
+}
+
+/** An acquire broke the lock order or a lock's rank, under `configure({ lockOrder: "throw" })`. */
+export class LockOrderError extends Error {
+  /** The two locks, in the order this acquire would take them. */
+  readonly locks: readonly [string, string];
+  constructor(message: string, locks: readonly [string, string]) {
+    super(text(message));
+    this.name = "LockOrderError";
+    this.locks = locks;
+  }
+}
+
 /** `String(v)`, for values that have no string form too (a null-prototype object): an error class must not throw. */
 function text(v: unknown): string {
   try {

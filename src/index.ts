@@ -5,8 +5,11 @@
  */
 export { CancelledError, ChannelClosedError, JoinError, LaggedError, SemaphoreClosedError, ShutdownError, TimeoutError } from "./errors.js";
 export type { JoinErrorKind } from "./errors.js";
+export { DeadlockError, LockOrderError } from "./errors.js";
+export type { DeadlockLink } from "./errors.js";
 export { configure } from "./core/config.js";
 export type { StewardConfig, SpawnSiteMode } from "./core/config.js";
+export type { DeadlockMode, LockOrderMode } from "./core/config.js";
 export type { WaitOptions } from "./core/waiter.js";
 export { CancellationToken } from "./cancel/token.js";
 export { JoinHandle } from "./task/join-handle.js";
@@ -30,3 +33,4 @@ export * from "./supervisor/index.js"; // small: the watchdog and the rest load 
 export * from "./pool/index.js";
 export * from "./limiter/index.js";
 export type { Logger } from "./core/log.js";
+export * from "./diagnostics/index.js";

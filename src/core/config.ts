@@ -4,6 +4,12 @@ import { currentLogger, type Logger, setLogger } from "./log.js";
 /** Which spawned tasks record where they were spawned (a stack capture costs ≈ 4 µs; see BENCHMARKS.md). */
 export type SpawnSiteMode = "all" | "named" | "none";
 
+/** What the deadlock detector does with a wait that closes a cycle (see README, "Deadlocks"). */
+export type DeadlockMode = "reject" | "off";
+
+/** What the lock-order checker does with an inversion or a rank broken (see README, "Lock order"). */
+export type LockOrderMode = "warn" | "throw" | "off";
+
 /** Process-wide settings; change them with {@link configure}. */
 export interface StewardConfig {
   /** Ready completions allowed per macrotask turn before a wait yields to the event loop. 0 disables. Default 128. */
@@ -15,11 +21,26 @@ export interface StewardConfig {
    * with Fastify, or a pino instance), or null to log nothing. Default: human lines on stderr.
    */
   logger: Logger | null;
+  /**
+   * "reject": a wait in a task that parks so that steward's locks, semaphores, cells and joins
+   * wait on each other in a cycle rejects with DeadlockError; "off": no detection.
+   * @default "reject" (or STEWARD_DEADLOCKS)
+   */
+  deadlocks: DeadlockMode;
+  /**
+   * Lock-order checking over Mutex and RwLock (lockdep's idea): "warn" writes one stderr line
+   * per inverted pair or broken rank and emits an `onLockOrder` event; "throw" also makes the
+   * acquire that breaks the order reject with LockOrderError (for tests); "off" tracks nothing.
+   * @default "warn" (or STEWARD_LOCK_ORDER)
+   */
+  lockOrder: LockOrderMode;
 }
 
 export const config: Omit<StewardConfig, "logger"> = {
   coopBudget: 128,
   spawnSites: envSpawnSites() ?? "named",
+  deadlocks: process.env.STEWARD_DEADLOCKS === "off" ? "off" : "reject",
+  lockOrder: envLockOrder() ?? "warn",
 };
 
 const listeners: ((c: Omit<StewardConfig, "logger">) => void)[] = [];
@@ -32,7 +53,7 @@ export function onConfigChange(fn: (c: Omit<StewardConfig, "logger">) => void): 
 /**
  * Changes process-wide settings and returns the settings now in force.
  * @throws RangeError when `coopBudget` is not an integer >= 0; TypeError for an unknown
- * `spawnSites`, or a `logger` that is neither null nor has pino's error/warn/info/debug methods.
+ * `spawnSites`, `deadlocks` or `lockOrder`, or a `logger` that is neither null nor has pino's error/warn/info/debug methods.
  */
 export function configure(opts: Partial<StewardConfig> = {}): Readonly<StewardConfig> {
   checkOptions(opts, "opts");
@@ -47,8 +68,25 @@ export function configure(opts: Partial<StewardConfig> = {}): Readonly<StewardCo
     config.spawnSites = opts.spawnSites;
   }
   if (opts.logger !== undefined) setLogger(opts.logger);
+  if (opts.deadlocks !== undefined) {
+    if (opts.deadlocks !== "reject" && opts.deadlocks !== "off") {
+      throw new TypeError(`opts.deadlocks must be "reject" or "off", got ${typeName(opts.deadlocks)}`);
+    }
+    config.deadlocks = opts.deadlocks;
+  }
+  if (opts.lockOrder !== undefined) {
+    if (opts.lockOrder !== "warn" && opts.lockOrder !== "throw" && opts.lockOrder !== "off") {
+      throw new TypeError(`opts.lockOrder must be "warn", "throw" or "off", got ${typeName(opts.lockOrder)}`);
+    }
+    config.lockOrder = opts.lockOrder;
+  }
   for (const fn of listeners) fn(config);
   return { ...config, logger: currentLogger() };
+}
+
+function envLockOrder(): LockOrderMode | undefined {
+  const v = process.env.STEWARD_LOCK_ORDER;
+  return v === "warn" || v === "throw" || v === "off" ? v : undefined;
 }
 
 function envSpawnSites(): SpawnSiteMode | undefined {

@@ -5,6 +5,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { CancellationToken } from "../cancel/token.js";
 import type { Branch } from "./claim.js";
+import type { Hold } from "./holds.js";
 
 /** What the ALS holds. A task record is its own frame, so spawning allocates no extra object. */
 export interface Frame {
@@ -23,6 +24,16 @@ export interface TaskLike {
   readonly name: string | undefined;
   /** What the task waits on now, for dumps and stuck-task reports. */
   waitingOn: string | undefined;
+  /** @internal Its steward waits that are pending (a task with more than one is not parked on any one of them). */
+  waits: number;
+  /** @internal When its latest wait began (Date.now()), for dumps. */
+  waitSince: number;
+  /** @internal Its latest steward wait (a Waiter) while that is pending, for dumps and the deadlock detector. */
+  wait: object | undefined;
+  /** @internal The guards it holds, most recent first (core/holds.ts). */
+  held: Hold | null;
+  /** @internal The task whose code spawned it, if any. */
+  readonly parent: TaskLike | undefined;
 }
 
 export const als = new AsyncLocalStorage<Frame>();

@@ -35,6 +35,7 @@ import {
   unregisterWaiter,
 } from "./claim.js";
 import { currentFrame, type TaskLike } from "./context.js";
+import { diag } from "./holds.js";
 import { hooks } from "./instrument.js";
 import { checkSignal, typeName } from "./validate.js";
 
@@ -104,6 +105,8 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener, ClaimWa
   readonly promise: Promise<T>;
   /** True while an abort listener is on `signal` (not needed when the select it belongs to withdraws it). */
   private listening: boolean;
+  /** True once {@link uncount} took it out of its task's pending waits. */
+  private uncounted = false;
 
   constructor(
     readonly data: D,
@@ -122,8 +125,23 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener, ClaimWa
     this.listening = signal !== undefined && !signalCovered(signal, branch);
     if (this.listening) signal!.addEventListener("abort", this);
     if (token !== undefined) token.addListener(this);
-    if (task !== undefined) task.waitingOn = what;
+    if (task !== undefined) {
+      task.waitingOn = what;
+      task.waits++;
+      task.waitSince = Date.now();
+      task.wait = this;
+    }
     if (hooks !== null && task !== undefined) hooks.taskParked(task, what);
+  }
+
+  /**
+   * @internal Takes this wait out of its task's count of pending waits: for a wait that stands
+   * for the task's own code running (a OnceCell initialiser), which the task is not parked on.
+   */
+  uncount(): void {
+    if (this.task === undefined || this.state === DONE || this.uncounted) return;
+    this.uncounted = true;
+    this.task.waits--;
   }
 
   get isPending(): boolean {
@@ -212,6 +230,8 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener, ClaimWa
     const task = this.task;
     if (task !== undefined) {
       if (task.waitingOn === this.what) task.waitingOn = undefined;
+      if (!this.uncounted) task.waits--;
+      if (task.wait === this) task.wait = undefined;
       if (hooks !== null) hooks.taskWoken(task, this.what);
     }
     return true;
@@ -294,7 +314,7 @@ function takeForBranch<T, D>(res: Resource<T, D>, data: D, branch: Branch): Prom
   if (!claimBranch(branch)) return LOST_REJECTED;
   let v: T;
   try {
-    v = res.take(data);
+    v = res.take(data, scratch.task);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -308,8 +328,11 @@ function takeForBranch<T, D>(res: Resource<T, D>, data: D, branch: Branch): Prom
 export interface Resource<T, D> {
   /** Could a waiter asking for `data` be served now? Asked for the queue's head, or a newcomer to an empty queue. */
   ready(data: D): boolean;
-  /** Serves one claimed waiter: consumes and returns what it gets. May throw to reject it instead. */
-  take(data: D): T;
+  /**
+   * Serves one claimed waiter: consumes and returns what it gets. May throw to reject it instead.
+   * `task` is the waiting task (undefined outside any task): a lock records it as the holder.
+   */
+  take(data: D, task: TaskLike | undefined): T;
   /**
    * Optional, for the live console, the flight recorder and dumps: what the resource is and what
    * it holds now, as plain JSON-able fields (see {@link ResourceDescription}). Called only while
@@ -361,9 +384,11 @@ export class WaitQueue<T, D = undefined> {
    */
   parked = 0;
   private pumping = false;
+  /** @internal Set by a lock, semaphore or cell: its waits are nodes of the deadlock detector's graph. */
+  graph = false;
 
   constructor(
-    private readonly resource: Resource<T, D>,
+    /** @internal */ readonly resource: Resource<T, D>,
     /** What a waiter here waits on, for dumps: "recv on channel#3". */
     public what: string,
   ) {
@@ -385,7 +410,7 @@ export class WaitQueue<T, D = undefined> {
         const branch = e.branch;
         if (branch !== undefined) return takeForBranch(res, data, branch);
         try {
-          const v = res.take(data);
+          const v = res.take(data, e.task);
           return v === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(v);
         } catch (err) {
           return Promise.reject(err);
@@ -421,7 +446,7 @@ export class WaitQueue<T, D = undefined> {
         if (!w.claim()) continue;
         let v: T;
         try {
-          v = res.take(w.data);
+          v = res.take(w.data, w.task);
         } catch (err) {
           w.rejectClaimed(err);
           continue;
@@ -471,6 +496,7 @@ export class WaitQueue<T, D = undefined> {
     this.tail = w;
     this.length++;
     if (hooks !== null) hooks.queueWaited(this, w.task);
+    if (diag !== null && this.graph && w.task !== undefined) diag.queued(w);
   }
 
   private retryParked(w: Waiter<T, D>): void {
@@ -484,7 +510,7 @@ export class WaitQueue<T, D = undefined> {
       this.parked--;
       let v: T;
       try {
-        v = this.resource.take(w.data);
+        v = this.resource.take(w.data, w.task);
       } catch (err) {
         w.rejectClaimed(err);
         return;

@@ -16,6 +16,8 @@ export interface RecorderHost extends DumpHost {
   readonly state: string;
   readonly taskCount?: number;
   readonly token?: { onCancel(fn: () => void): unknown };
+  /** Cancelled when shutdown is announced (its first phase): the deadline counts from there. */
+  readonly stopping?: { onCancel(fn: () => void): unknown };
   readonly options?: { readonly shutdownTimeoutMs?: number };
   defer(resource: AsyncDisposable | Disposable | (() => unknown), name?: string): void;
 }
@@ -108,8 +110,9 @@ export function attachRecorder(host: RecorderHost, options: ResolvedRecorderOpti
   a.recorder.addRuntime(host, host.name ?? "unnamed");
   let stuckTimer: NodeJS.Timeout | undefined;
   let stuckDumped = false;
-  if (a.options.triggers.shutdown && host.token !== undefined) {
-    host.token.onCancel(() => {
+  const announced = host.stopping ?? host.token;
+  if (a.options.triggers.shutdown && announced !== undefined) {
+    announced.onCancel(() => {
       const deadline = host.options?.shutdownTimeoutMs ?? 10_000;
       stuckTimer = setTimeout(() => {
         const n = host.taskCount ?? 0;

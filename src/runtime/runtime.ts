@@ -35,6 +35,7 @@ import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
 import { currentHost, setHostResolver, spawnOn } from "../task/spawn.js";
 import { type AttachedExtension, attachExtensions } from "./extension.js";
+import { describeTask, type WaitInfo } from "../diagnostics/task-info.js";
 
 /** Where a runtime is in its life; shutdown moves it forward through each state in order. */
 export type RuntimeState = "running" | "stopping" | "draining" | "cancelling" | "collecting" | "dropping" | "closed";
@@ -118,8 +119,12 @@ export interface ShutdownOptions {
   reason?: unknown;
 }
 
-/** One live task, as dumps and stuck-task reports show it. */
-export interface TaskInfo {
+/**
+ * One live task, as dumps and stuck-task reports show it. A waiting task also has (WaitInfo):
+ * `awaitSite` (where it awaits, once probed: see `dumpWithAwaitSites`), `heldBy` (who holds
+ * what it waits for), `waitingMs` and `holds` (the locks it holds).
+ */
+export interface TaskInfo extends WaitInfo {
   id: number;
   name?: string;
   /** "waiting" while it waits on a steward wait, else "running". */
@@ -1013,6 +1018,7 @@ function taskInfo(t: JoinHandle<unknown>, at: number): TaskInfo {
   };
   if (t.name !== undefined) info.name = t.name;
   if (t.waitingOn !== undefined) info.waitingOn = t.waitingOn;
+  describeTask(t, info, at);
   return info;
 }
 

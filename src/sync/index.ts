@@ -11,4 +11,4 @@ export { Barrier } from "./barrier.js";
 export type { BarrierWaitResult } from "./barrier.js";
 export { OnceCell } from "./once-cell.js";
 export type { OnceCellOptions, OnceCellState } from "./once-cell.js";
-export type { SyncOptions } from "./shared.js";
+export type { LockOptions, SyncOptions } from "./shared.js";

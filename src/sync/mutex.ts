@@ -1,7 +1,9 @@
 import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
+import type { TaskLike } from "../core/context.js";
+import { diag, type OrderedHold, type OrderedLock, popHold, pushHold, replaceHold, taskIds } from "../core/holds.js";
 import { checkFunction } from "../core/validate.js";
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
-import { fastEntry, hasWaiters, label, released, runGuarded, type SyncOptions } from "./shared.js";
+import { entryTask, fastEntry, hasWaiters, label, type LockOptions, orderBeforeWait, rankOf, released, runGuarded, runningTask } from "./shared.js";
 
 /**
  * Exclusive access to a Mutex's value, from `lock()` until `release()` (or the end of the
@@ -39,28 +41,38 @@ export interface MappedMutexGuard<U> extends Disposable {
   map<V>(fn: (value: U) => V): MappedMutexGuard<V>;
 }
 
-class MutexState<T> implements Resource<MutexGuard<T>, undefined> {
+class MutexState<T> implements Resource<MutexGuard<T>, undefined>, OrderedLock {
   locked = false;
+  /** The guard holding it now (for the deadlock detector and dumps). */
+  hold: OrderedHold | undefined = undefined;
+  readonly kind = "mutex";
+  orderClass: unknown = undefined;
   readonly q: WaitQueue<MutexGuard<T>>;
   constructor(
     public value: T,
-    what: string,
+    readonly label: string,
+    readonly name: string | undefined,
+    readonly rank: number | undefined,
   ) {
-    this.q = new WaitQueue<MutexGuard<T>>(this, what);
+    this.q = new WaitQueue<MutexGuard<T>>(this, `lock on ${label}`);
+    this.q.graph = true;
   }
   ready(): boolean {
     return !this.locked;
   }
-  take(): MutexGuard<T> {
+  take(_: undefined, task: TaskLike | undefined): MutexGuard<T> {
     this.locked = true;
-    return new Guard(this);
+    return new Guard(this, task);
   }
   /** For the live console, the flight recorder and dumps (Resource.inspect). */
   inspect(): ResourceDescription {
-    return { kind: "Mutex", op: "lock", label: this.q.what.slice("lock on ".length), locked: this.locked };
+    return { kind: "Mutex", op: "lock", label: this.q.what.slice("lock on ".length), locked: this.locked, ...(this.hold?.task === undefined ? {} : { holder: this.hold.task.id }) };
   }
-  unlock(): void {
+  /** Ends hold `h` (the one holding it) and hands the lock on. */
+  unlock(h: OrderedHold): void {
     if (hooks !== null) hooks.resource(this.q, RESOURCE_RELEASE, 1);
+    popHold(h);
+    this.hold = undefined;
     this.locked = false;
     this.q.pump();
   }
@@ -72,10 +84,19 @@ function pick<A, B>(fn: (value: A) => B, value: A): B {
   return fn(value);
 }
 
-class Guard<T> implements MutexGuard<T> {
+class Guard<T> implements MutexGuard<T>, OrderedHold {
   #s: MutexState<T> | undefined;
-  constructor(s: MutexState<T>) {
+  /** @internal The hold (core/holds.ts). */ task: TaskLike | undefined;
+  /** @internal */ seq: number;
+  /** @internal */ heldNext: OrderedHold | null = null;
+  /** @internal */ readonly lock: MutexState<T>;
+  constructor(s: MutexState<T>, task: TaskLike | undefined) {
     this.#s = s;
+    this.lock = s;
+    this.task = task;
+    this.seq = taskIds.next;
+    s.hold = this;
+    if (task !== undefined) pushHold(task, this);
     if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {
@@ -90,7 +111,7 @@ class Guard<T> implements MutexGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    s.unlock();
+    s.unlock(this);
   }
   map<U>(fn: (value: T) => U): MappedMutexGuard<U> {
     const s = this.#s;
@@ -98,19 +119,26 @@ class Guard<T> implements MutexGuard<T> {
     const part = pick(fn, s.value);
     if (this.#s !== s) throw released("MutexGuard"); // fn released it
     this.#s = undefined;
-    return new MappedGuard(s, part);
+    return new MappedGuard(s as MutexState<unknown>, part, this);
   }
   [Symbol.dispose](): void {
     this.release();
   }
 }
 
-class MappedGuard<U> implements MappedMutexGuard<U> {
-  #s: { unlock(): void } | undefined;
+class MappedGuard<U> implements MappedMutexGuard<U>, OrderedHold {
+  #s: MutexState<unknown> | undefined;
   readonly #part: U;
-  constructor(s: { unlock(): void }, part: U) {
+  /** @internal The hold, moved here from the guard it was mapped from. */ task: TaskLike | undefined = undefined;
+  /** @internal */ seq = 0;
+  /** @internal */ heldNext: OrderedHold | null = null;
+  /** @internal */ readonly lock: MutexState<unknown>;
+  constructor(s: MutexState<unknown>, part: U, from: OrderedHold) {
     this.#s = s;
+    this.lock = s;
     this.#part = part;
+    replaceHold(from, this);
+    s.hold = this;
   }
   get value(): U {
     if (this.#s === undefined) throw released("MappedMutexGuard");
@@ -120,7 +148,7 @@ class MappedGuard<U> implements MappedMutexGuard<U> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    s.unlock();
+    s.unlock(this);
   }
   map<V>(fn: (value: U) => V): MappedMutexGuard<V> {
     const s = this.#s;
@@ -128,7 +156,7 @@ class MappedGuard<U> implements MappedMutexGuard<U> {
     const part = pick(fn, this.#part);
     if (this.#s !== s) throw released("MappedMutexGuard");
     this.#s = undefined;
-    return new MappedGuard(s, part);
+    return new MappedGuard(s, part, this);
   }
   [Symbol.dispose](): void {
     this.release();
@@ -146,6 +174,10 @@ class MappedGuard<U> implements MappedMutexGuard<U> {
  * keeps no place in line). Every wait carries `lock on Mutex` (or `lock on Mutex "name"`) for
  * dumps and stuck-task reports.
  *
+ * Deadlocks: a `lock()` in a task that parks so that tasks wait on each other in a cycle (this
+ * task holding a lock another one waits for) rejects with DeadlockError; see
+ * `configure({ deadlocks, lockOrder })` and `opts.rank` for the lock-order checks.
+ *
  * ```ts
  * const m = new Mutex({ hits: 0 });
  * {
@@ -159,11 +191,13 @@ export class Mutex<T = void> {
 
   /**
    * @param value the protected value (none for a plain lock: `new Mutex()`).
-   * @param opts `name` labels its waits in dumps.
-   * @throws TypeError when `opts` or `opts.name` is malformed.
+   * @param opts `name` labels its waits in dumps (and names its lock class for the lock-order
+   *   checks: locks that share a name share a class); `rank` places it in your lock hierarchy.
+   * @throws TypeError when `opts`, `opts.name` or `opts.rank` is malformed; RangeError when
+   *   `opts.rank` is not finite.
    */
-  constructor(value?: T, opts?: SyncOptions) {
-    this.#s = new MutexState<T>(value as T, `lock on ${label("Mutex", opts)}`);
+  constructor(value?: T, opts?: LockOptions) {
+    this.#s = new MutexState<T>(value as T, label("Mutex", opts), opts?.name, rankOf(opts));
   }
 
   /**
@@ -172,17 +206,26 @@ export class Mutex<T = void> {
    *
    * Cancel-safe and select-safe: when `opts.signal` aborts, the task is cancelled, or another
    * select branch wins, the call is withdrawn from the queue and holds nothing; it rejects with
-   * the signal's reason (CancelledError for a cancelled task).
+   * the signal's reason (CancelledError for a cancelled task). It rejects with DeadlockError when
+   * its task parks on it and that closes a cycle of waiting tasks (holding nothing from it), and
+   * with LockOrderError under `configure({ lockOrder: "throw" })` when taking it breaks the lock
+   * order or a rank.
    * @throws TypeError (synchronously) when `opts` or `opts.signal` is malformed.
    */
   lock(opts?: WaitOptions): Promise<MutexGuard<T>> {
     const s = this.#s;
     // WaitQueue.wait's fast path, inlined so the call sites stay monomorphic (see fastEntry).
     if (!s.locked && s.q.idle && fastEntry(opts)) {
+      const t = entryTask;
+      if (t !== undefined && t.held !== null && diag !== null) {
+        const err = diag.ordered(t, s);
+        if (err !== undefined) return Promise.reject(err);
+      }
       s.locked = true;
-      return Promise.resolve(new Guard(s));
+      return Promise.resolve(new Guard(s, t));
     }
-    return s.q.wait(undefined, opts);
+    const err = orderBeforeWait(s);
+    return err !== undefined ? Promise.reject(err) : s.q.wait(undefined, opts);
   }
 
   /**
@@ -193,7 +236,7 @@ export class Mutex<T = void> {
     const s = this.#s;
     if (s.locked || hasWaiters(s.q)) return undefined;
     s.locked = true;
-    return new Guard(s);
+    return new Guard(s, runningTask());
   }
 
   /**

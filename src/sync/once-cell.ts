@@ -1,3 +1,4 @@
+import type { TaskLike } from "../core/context.js";
 import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
 import { readyValue, type Resource, type ResourceDescription, standaloneWaiter, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { label, type SyncOptions } from "./shared.js";
@@ -12,28 +13,36 @@ const SET = 2;
 class CellState<T> implements Resource<T | typeof RUN, undefined> {
   state: typeof EMPTY | typeof RUNNING | typeof SET = EMPTY;
   value: T | undefined = undefined;
+  /** The task whose initialiser runs now (for the deadlock detector). */
+  runner: TaskLike | undefined = undefined;
+  readonly kind = "oncecell";
   readonly q: WaitQueue<T | typeof RUN>;
   constructor(
+    readonly label: string,
     readonly what: string,
     readonly initWhat: string,
   ) {
     this.q = new WaitQueue<T | typeof RUN>(this, what);
+    this.q.graph = true;
   }
   ready(): boolean {
     return this.state !== RUNNING;
   }
-  take(): T | typeof RUN {
+  take(_: undefined, task: TaskLike | undefined): T | typeof RUN {
     if (this.state === SET) return this.value as T;
     this.state = RUNNING; // this waiter runs its initialiser; the rest keep waiting
+    this.runner = task;
     return RUN;
   }
   succeed(v: T): void {
     this.value = v;
     this.state = SET;
+    this.runner = undefined;
     this.q.pump();
   }
   fail(): void {
     this.state = EMPTY;
+    this.runner = undefined;
     this.q.pump(); // the next waiter in line runs its own initialiser
   }
 
@@ -44,6 +53,7 @@ class CellState<T> implements Resource<T | typeof RUN, undefined> {
       this.fail(); // withdrawn before fn started: the turn passes on
       return w;
     }
+    w.uncount(); // the task runs fn: it is not parked on this wait
     let p: PromiseLike<T> | T;
     try {
       p = fn();
@@ -87,6 +97,10 @@ export type OnceCellState = "empty" | "initialising" | "set";
  *
  * Cancel safety: waiting in `getOrInit` is cancel-safe (see there for a running initialiser).
  * Waits carry `getOrInit on OnceCell` for dumps.
+ *
+ * Deadlocks: an initialiser that awaits `getOrInit` on its own cell (directly, or through tasks
+ * that wait for it) rejects that inner call with DeadlockError once it parks; the initialiser
+ * then fails with it unless it catches it.
  */
 export class OnceCell<T> {
   readonly #s: CellState<T>;
@@ -98,7 +112,7 @@ export class OnceCell<T> {
    */
   constructor(opts?: OnceCellOptions<T>) {
     const name = label("OnceCell", opts);
-    this.#s = new CellState<T>(`getOrInit on ${name}`, `getOrInit on ${name} (running the initialiser)`);
+    this.#s = new CellState<T>(name, `getOrInit on ${name}`, `getOrInit on ${name} (running the initialiser)`);
     if (opts !== undefined && "value" in opts) {
       this.#s.value = opts.value;
       this.#s.state = SET;

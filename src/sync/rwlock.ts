@@ -1,7 +1,9 @@
 import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import type { TaskLike } from "../core/context.js";
+import { diag, type OrderedHold, type OrderedLock, popHold, pushHold, replaceHold, taskIds } from "../core/holds.js";
 import { checkFunction } from "../core/validate.js";
-import { fastEntry, hasWaiters, label, released, type SyncOptions } from "./shared.js";
+import { entryTask, fastEntry, hasWaiters, label, type LockOptions, orderBeforeWait, rankOf, released, runningTask } from "./shared.js";
 
 /**
  * Shared read access to an RwLock's value until `release()` (or the end of its `using` block).
@@ -68,47 +70,63 @@ const READ = 0;
 const WRITE = 1;
 type Kind = typeof READ | typeof WRITE;
 
-class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind> {
+class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind>, OrderedLock {
   readers = 0;
   writer = false;
+  /** The write hold, while a writer holds it (for the deadlock detector and dumps). */
+  writeHold: OrderedHold | undefined = undefined;
+  /** The read holds, newest first (an intrusive list through ReadG). */
+  readHead: ReadG<unknown> | null = null;
+  readonly kind = "rwlock";
+  orderClass: unknown = undefined;
   readonly q: WaitQueue<ReadGuard<T> | WriteGuard<T>, Kind>;
   readonly readWhat: string;
   readonly writeWhat: string;
   constructor(
     public value: T,
-    name: string,
+    readonly label: string,
+    readonly name: string | undefined,
+    readonly rank: number | undefined,
   ) {
-    this.readWhat = `read on ${name}`;
-    this.writeWhat = `write on ${name}`;
+    this.readWhat = `read on ${label}`;
+    this.writeWhat = `write on ${label}`;
     this.q = new WaitQueue<ReadGuard<T> | WriteGuard<T>, Kind>(this, this.readWhat);
+    this.q.graph = true;
   }
   ready(k: Kind): boolean {
     return k === READ ? !this.writer : !this.writer && this.readers === 0;
   }
-  unlockRead(): void {
+  unlockRead(h: ReadG<unknown>): void {
     if (hooks !== null) hooks.resource(this.q, RESOURCE_RELEASE, 1);
+    h.detach();
     // Only a writer can be waiting while readers hold the lock, and it needs them all gone.
     if (--this.readers === 0) this.q.pump();
   }
-  unlockWrite(): void {
+  unlockWrite(h: OrderedHold): void {
     if (hooks !== null) hooks.resource(this.q, RESOURCE_RELEASE, 1);
+    popHold(h);
+    this.writeHold = undefined;
     this.writer = false;
     this.q.pump();
   }
   /** The write hold becomes a read hold: for the console, still one hold (no release, no acquire). */
-  downgradeWrite(): void {
+  downgradeWrite<U>(h: OrderedHold, mapped: boolean, part?: U): ReadG<U> {
+    this.writeHold = undefined;
     this.writer = false;
     this.readers++;
+    const r = new ReadG<U>(this as RwState<unknown>, undefined, mapped, part);
+    replaceHold(h, r);
     this.q.pump(); // readers queued at the head join; a queued writer keeps waiting for them
+    return r;
   }
-  take(k: Kind): ReadGuard<T> | WriteGuard<T> {
+  take(k: Kind, task: TaskLike | undefined): ReadGuard<T> | WriteGuard<T> {
     if (k === READ) {
       this.readers++;
       if (hooks !== null) hooks.resource(this.q, RESOURCE_ACQUIRE, 1);
-      return new ReadG<T>(this as RwState<unknown>);
+      return new ReadG<T>(this as RwState<unknown>, task);
     }
     this.writer = true;
-    return new WriteG(this);
+    return new WriteG(this, task);
   }
   /** For the live console, the flight recorder and dumps (Resource.inspect). */
   inspect(): ResourceDescription {
@@ -123,14 +141,38 @@ function pick<A, B>(fn: (value: A) => B, value: A): B {
 }
 
 /** A read hold of the lock's value, or (mapped) of a part of it. */
-class ReadG<T> implements ReadGuard<T> {
+class ReadG<T> implements ReadGuard<T>, OrderedHold {
   #s: RwState<unknown> | undefined;
   readonly #part: T | undefined;
   readonly #mapped: boolean;
-  constructor(s: RwState<unknown>, mapped = false, part?: T) {
+  /** @internal The hold (core/holds.ts). */ task: TaskLike | undefined;
+  /** @internal */ seq: number;
+  /** @internal */ heldNext: OrderedHold | null = null;
+  /** @internal */ readonly lock: RwState<unknown>;
+  /** @internal The lock's list of read holds. */ rdPrev: ReadG<unknown> | null = null;
+  /** @internal */ rdNext: ReadG<unknown> | null;
+  /** `task` undefined with a hold to take over (mapped, downgraded): the caller moves it. */
+  constructor(s: RwState<unknown>, task: TaskLike | undefined, mapped = false, part?: T) {
     this.#s = s;
     this.#mapped = mapped;
     this.#part = part;
+    this.lock = s;
+    this.task = task;
+    this.seq = taskIds.next;
+    const head = s.readHead;
+    this.rdNext = head;
+    if (head !== null) head.rdPrev = this as ReadG<unknown>;
+    s.readHead = this as ReadG<unknown>;
+    if (task !== undefined) pushHold(task, this);
+  }
+  /** @internal Ends the hold: off its task's held stack and its lock's list. */
+  detach(): void {
+    popHold(this);
+    const s = this.lock;
+    if (this.rdPrev !== null) this.rdPrev.rdNext = this.rdNext;
+    else if (s.readHead === (this as ReadG<unknown>)) s.readHead = this.rdNext;
+    if (this.rdNext !== null) this.rdNext.rdPrev = this.rdPrev;
+    this.rdPrev = this.rdNext = null;
   }
   get value(): T {
     const s = this.#s;
@@ -141,7 +183,7 @@ class ReadG<T> implements ReadGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    s.unlockRead();
+    s.unlockRead(this as ReadG<unknown>);
   }
   map<U>(fn: (value: T) => U): ReadGuard<U> {
     const v = this.value;
@@ -149,17 +191,29 @@ class ReadG<T> implements ReadGuard<T> {
     const part = pick(fn, v);
     if (this.#s !== s) throw released("ReadGuard"); // fn released it
     this.#s = undefined;
-    return new ReadG<U>(s, true, part);
+    const r = new ReadG<U>(s, undefined, true, part);
+    replaceHold(this, r);
+    this.detach();
+    return r;
   }
   [Symbol.dispose](): void {
     this.release();
   }
 }
 
-class WriteG<T> implements WriteGuard<T> {
+class WriteG<T> implements WriteGuard<T>, OrderedHold {
   #s: RwState<T> | undefined;
-  constructor(s: RwState<T>) {
+  /** @internal The hold (core/holds.ts). */ task: TaskLike | undefined;
+  /** @internal */ seq: number;
+  /** @internal */ heldNext: OrderedHold | null = null;
+  /** @internal */ readonly lock: RwState<T>;
+  constructor(s: RwState<T>, task: TaskLike | undefined) {
     this.#s = s;
+    this.lock = s;
+    this.task = task;
+    this.seq = taskIds.next;
+    s.writeHold = this;
+    if (task !== undefined) pushHold(task, this);
     if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {
@@ -174,14 +228,13 @@ class WriteG<T> implements WriteGuard<T> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    s.unlockWrite();
+    s.unlockWrite(this);
   }
   downgrade(): ReadGuard<T> {
     const s = this.#s;
     if (s === undefined) throw released("WriteGuard");
     this.#s = undefined;
-    s.downgradeWrite();
-    return new ReadG<T>(s as RwState<unknown>);
+    return s.downgradeWrite<T>(this, false);
   }
   map<U>(fn: (value: T) => U): MappedWriteGuard<U> {
     const s = this.#s;
@@ -189,19 +242,26 @@ class WriteG<T> implements WriteGuard<T> {
     const part = pick(fn, s.value);
     if (this.#s !== s) throw released("WriteGuard");
     this.#s = undefined;
-    return new MappedWriteG(s as RwState<unknown>, part);
+    return new MappedWriteG(s as RwState<unknown>, part, this);
   }
   [Symbol.dispose](): void {
     this.release();
   }
 }
 
-class MappedWriteG<U> implements MappedWriteGuard<U> {
+class MappedWriteG<U> implements MappedWriteGuard<U>, OrderedHold {
   #s: RwState<unknown> | undefined;
   readonly #part: U;
-  constructor(s: RwState<unknown>, part: U) {
+  /** @internal The hold, moved here from the guard it was mapped from. */ task: TaskLike | undefined = undefined;
+  /** @internal */ seq = 0;
+  /** @internal */ heldNext: OrderedHold | null = null;
+  /** @internal */ readonly lock: RwState<unknown>;
+  constructor(s: RwState<unknown>, part: U, from: OrderedHold) {
     this.#s = s;
+    this.lock = s;
     this.#part = part;
+    replaceHold(from, this);
+    s.writeHold = this;
   }
   get value(): U {
     if (this.#s === undefined) throw released("MappedWriteGuard");
@@ -211,14 +271,13 @@ class MappedWriteG<U> implements MappedWriteGuard<U> {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    s.unlockWrite();
+    s.unlockWrite(this);
   }
   downgrade(): ReadGuard<U> {
     const s = this.#s;
     if (s === undefined) throw released("MappedWriteGuard");
     this.#s = undefined;
-    s.downgradeWrite();
-    return new ReadG<U>(s, true, this.#part);
+    return s.downgradeWrite<U>(this, true, this.#part);
   }
   map<V>(fn: (value: U) => V): MappedWriteGuard<V> {
     const s = this.#s;
@@ -226,7 +285,7 @@ class MappedWriteG<U> implements MappedWriteGuard<U> {
     const part = pick(fn, this.#part);
     if (this.#s !== s) throw released("MappedWriteGuard");
     this.#s = undefined;
-    return new MappedWriteG(s, part);
+    return new MappedWriteG(s, part, this);
   }
   [Symbol.dispose](): void {
     this.release();
@@ -244,17 +303,23 @@ class MappedWriteG<U> implements MappedWriteGuard<U> {
  *
  * Cancel safety: `read()` and `write()` are cancel-safe and select-safe (a withdrawn call holds
  * nothing and keeps no place in line). Waits carry `read on RwLock` / `write on RwLock` for dumps.
+ *
+ * Deadlocks: `write()` in a task that holds a read of the same lock, or `read()` queued behind a
+ * writer that waits for this task's own read, rejects with DeadlockError once the task parks on
+ * it, as does any cycle of tasks waiting on each other's locks (see `configure({ deadlocks })`).
  */
 export class RwLock<T = void> {
   readonly #s: RwState<T>;
 
   /**
    * @param value the protected value.
-   * @param opts `name` labels its waits in dumps.
-   * @throws TypeError when `opts` or `opts.name` is malformed.
+   * @param opts `name` labels its waits in dumps (and names its lock class for the lock-order
+   *   checks); `rank` places it in your lock hierarchy (see {@link LockOptions}).
+   * @throws TypeError when `opts`, `opts.name` or `opts.rank` is malformed; RangeError when
+   *   `opts.rank` is not finite.
    */
-  constructor(value?: T, opts?: SyncOptions) {
-    this.#s = new RwState<T>(value as T, label("RwLock", opts));
+  constructor(value?: T, opts?: LockOptions) {
+    this.#s = new RwState<T>(value as T, label("RwLock", opts), opts?.name, rankOf(opts));
   }
 
   /**
@@ -269,9 +334,16 @@ export class RwLock<T = void> {
   read(opts?: WaitOptions): Promise<ReadGuard<T>> {
     const s = this.#s;
     if (!s.writer && s.q.idle && fastEntry(opts)) {
+      const t = entryTask;
+      if (t !== undefined && t.held !== null && diag !== null) {
+        const err = diag.ordered(t, s);
+        if (err !== undefined) return Promise.reject(err);
+      }
       s.readers++;
-      return Promise.resolve(new ReadG<T>(s as RwState<unknown>));
+      return Promise.resolve(new ReadG<T>(s as RwState<unknown>, t));
     }
+    const err = orderBeforeWait(s);
+    if (err !== undefined) return Promise.reject(err);
     s.q.what = s.readWhat;
     return s.q.wait(READ, opts) as Promise<ReadGuard<T>>;
   }
@@ -286,9 +358,16 @@ export class RwLock<T = void> {
   write(opts?: WaitOptions): Promise<WriteGuard<T>> {
     const s = this.#s;
     if (!s.writer && s.readers === 0 && s.q.idle && fastEntry(opts)) {
+      const t = entryTask;
+      if (t !== undefined && t.held !== null && diag !== null) {
+        const err = diag.ordered(t, s);
+        if (err !== undefined) return Promise.reject(err);
+      }
       s.writer = true;
-      return Promise.resolve(new WriteG(s));
+      return Promise.resolve(new WriteG(s, t));
     }
+    const err = orderBeforeWait(s);
+    if (err !== undefined) return Promise.reject(err);
     s.q.what = s.writeWhat;
     return s.q.wait(WRITE, opts) as Promise<WriteGuard<T>>;
   }
@@ -301,7 +380,7 @@ export class RwLock<T = void> {
     const s = this.#s;
     if (s.writer || hasWaiters(s.q)) return undefined;
     s.readers++;
-    return new ReadG<T>(s as RwState<unknown>);
+    return new ReadG<T>(s as RwState<unknown>, runningTask());
   }
 
   /** Write access if no one holds the lock and no one is queued; undefined otherwise. Never waits, never throws. */
@@ -309,7 +388,7 @@ export class RwLock<T = void> {
     const s = this.#s;
     if (s.writer || s.readers > 0 || hasWaiters(s.q)) return undefined;
     s.writer = true;
-    return new WriteG(s);
+    return new WriteG(s, runningTask());
   }
 
   /** Read guards now held. */

@@ -1,8 +1,10 @@
 import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
+import type { TaskLike } from "../core/context.js";
+import { type Hold, taskIds } from "../core/holds.js";
 import { checkInteger, typeName } from "../core/validate.js";
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { SemaphoreClosedError } from "../errors.js";
-import { fastEntry, hasWaiters, label, released, type SyncOptions } from "./shared.js";
+import { entryTask, fastEntry, hasWaiters, label, released, runningTask, type SyncOptions } from "./shared.js";
 
 /**
  * Permits taken from a Semaphore, returned by `release()` (or at the end of the `using` block
@@ -40,20 +42,30 @@ class SemState implements Resource<Permit, number> {
   readonly q: WaitQueue<Permit, number>;
   readonly name: string;
   readonly what1: string;
+  /** Permits held now, newest first (an intrusive list through P), for the deadlock detector. */
+  holdHead: P | null = null;
+  /**
+   * Started with no permits or was given some with addPermits: a counting semaphore, whose
+   * permits any code may add, so waiting on it never counts as certainly stuck.
+   */
+  counting: boolean;
+  readonly kind = "semaphore";
   constructor(permits: number, name: string) {
     this.permits = this.capacity = permits;
+    this.counting = permits === 0;
     this.name = name;
     this.what1 = `acquire 1 on ${name}`;
     this.q = new WaitQueue<Permit, number>(this, this.what1);
+    this.q.graph = true;
   }
   ready(n: number): boolean {
     return this.closed || this.permits >= n;
   }
-  take(n: number): Permit {
+  take(n: number, task: TaskLike | undefined): Permit {
     if (this.closed) throw new SemaphoreClosedError();
     this.permits -= n;
     if (hooks !== null) hooks.resource(this.q, RESOURCE_ACQUIRE, n);
-    return new P(this, n);
+    return new P(this, n, task, taskIds.next);
   }
   /** For the live console, the flight recorder and dumps (Resource.inspect). */
   inspect(): ResourceDescription {
@@ -61,20 +73,39 @@ class SemState implements Resource<Permit, number> {
   }
 }
 
-class P implements Permit {
+class P implements Permit, Hold {
   #s: SemState | undefined;
   #count: number;
-  constructor(s: SemState, count: number) {
+  /** @internal The hold (core/holds.ts): who took these permits. Permits are on no task's held stack. */ task: TaskLike | undefined;
+  /** @internal */ seq: number;
+  /** @internal */ heldNext: Hold | null = null;
+  /** @internal The semaphore's list of holds. */ pPrev: P | null = null;
+  /** @internal */ pNext: P | null;
+  constructor(s: SemState, count: number, task: TaskLike | undefined, seq: number) {
     this.#s = s;
     this.#count = count;
+    this.task = task;
+    this.seq = seq;
+    const head = s.holdHead;
+    this.pNext = head;
+    if (head !== null) head.pPrev = this;
+    s.holdHead = this;
   }
   get count(): number {
     return this.#count;
+  }
+  /** @internal Off the semaphore's list of holds. */
+  detach(s: SemState): void {
+    if (this.pPrev !== null) this.pPrev.pNext = this.pNext;
+    else if (s.holdHead === this) s.holdHead = this.pNext;
+    if (this.pNext !== null) this.pNext.pPrev = this.pPrev;
+    this.pPrev = this.pNext = null;
   }
   release(): void {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
+    this.detach(s);
     if (this.#count === 0) return;
     if (hooks !== null) hooks.resource(s.q, RESOURCE_RELEASE, this.#count);
     s.permits += this.#count;
@@ -85,6 +116,7 @@ class P implements Permit {
     if (s === undefined) return;
     this.#s = undefined;
     if (hooks !== null && this.#count > 0) hooks.resource(s.q, RESOURCE_RELEASE, this.#count);
+    this.detach(s);
     s.capacity -= this.#count;
   }
   split(n: number): Permit | undefined {
@@ -93,7 +125,7 @@ class P implements Permit {
     if (s === undefined) throw released("Permit");
     if (n > this.#count) return undefined;
     this.#count -= n;
-    return new P(s, n);
+    return new P(s, n, this.task, this.seq);
   }
   merge(other: Permit): void {
     if (!(other instanceof P)) throw new TypeError(`other must be a Permit of a Semaphore, got ${typeName(other)}`);
@@ -105,6 +137,7 @@ class P implements Permit {
     this.#count += other.#count;
     other.#count = 0;
     other.#s = undefined;
+    other.detach(s);
   }
   [Symbol.dispose](): void {
     this.release();
@@ -121,6 +154,11 @@ class P implements Permit {
  *
  * Cancel safety: `acquire()` is cancel-safe and select-safe (a withdrawn call holds no permit
  * and keeps no place in line). Waits carry `acquire N on Semaphore` for dumps.
+ *
+ * Deadlocks: an `acquire(n)` that can only be served once permits come back from tasks that all
+ * wait, directly or not, for this task rejects with DeadlockError. Detection is conservative: a
+ * semaphore that started with 0 permits or was ever given some with `addPermits` counts as a
+ * counting semaphore (any code may add permits), and waits on it are never reported.
  */
 export class Semaphore {
   /**
@@ -165,7 +203,7 @@ export class Semaphore {
     if (n !== 1) checkInteger(n, "n", 1);
     if (s.permits >= n && !s.closed && s.q.idle && fastEntry(opts)) {
       s.permits -= n;
-      return Promise.resolve(new P(s, n));
+      return Promise.resolve(new P(s, n, entryTask, taskIds.next));
     }
     s.q.what = n === 1 ? s.what1 : `acquire ${n} on ${s.name}`;
     return s.q.wait(n, opts);
@@ -183,7 +221,7 @@ export class Semaphore {
     if (s.closed) throw new SemaphoreClosedError();
     if (s.permits < n || hasWaiters(s.q)) return undefined;
     s.permits -= n;
-    return new P(s, n);
+    return new P(s, n, runningTask(), taskIds.next);
   }
 
   /**
@@ -200,6 +238,7 @@ export class Semaphore {
     }
     s.capacity += n;
     s.permits += n;
+    if (n > 0) s.counting = true;
     s.q.pump();
   }
 

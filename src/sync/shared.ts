@@ -3,6 +3,8 @@
  * carry in dumps, and the inlined fast path of WaitQueue.wait.
  */
 import { takeBudget } from "../core/budget.js";
+import { currentFrame, type TaskLike } from "../core/context.js";
+import { diag, type OrderedLock } from "../core/holds.js";
 import { checkOptions, typeName } from "../core/validate.js";
 import { claimSignal, precheck, WaitQueue, type WaitOptions } from "../core/waiter.js";
 
@@ -10,6 +12,25 @@ import { claimSignal, precheck, WaitQueue, type WaitOptions } from "../core/wait
 export interface SyncOptions {
   /** Shown in dumps and stuck-task reports: a task waiting on it is `lock on Mutex "db"`. */
   name?: string;
+}
+
+/** Options of Mutex's and RwLock's constructors. */
+export interface LockOptions extends SyncOptions {
+  /**
+   * The lock's documented rank in your lock hierarchy: a task that holds a lock of a higher rank
+   * and takes one of a lower rank is reported at once (see `configure({ lockOrder })`): take
+   * locks in increasing rank. Any finite number; locks without a rank are not rank-checked.
+   */
+  rank?: number;
+}
+
+/** @internal Validates `opts.rank` (after {@link label} validated `opts`). */
+export function rankOf(opts: LockOptions | undefined): number | undefined {
+  const rank = opts?.rank;
+  if (rank === undefined) return undefined;
+  if (typeof rank !== "number") throw new TypeError(`opts.rank must be a number, got ${typeName(rank)}`);
+  if (!Number.isFinite(rank)) throw new RangeError(`opts.rank must be a finite number, got ${rank}`);
+  return rank;
 }
 
 /** @internal `Mutex`, or `Mutex "db"` when named. Validates `opts`. */
@@ -44,12 +65,32 @@ export function fastEntry(opts: WaitOptions | undefined): boolean {
     e.catch(ignore); // q.wait() will reject the call with a fresh promise
     return false;
   }
+  entryTask = e.task;
   // A precheck that passed implies the claim succeeds (nothing ran in between); claimSignal still
   // has to run, as it is what makes this branch its select's winner.
   return takeBudget() && claimSignal(e.signal);
 }
 
+/** @internal The task (or undefined) of the last wait {@link fastEntry} admitted: who takes the lock. */
+export let entryTask: TaskLike | undefined;
+
 function ignore(): void {}
+
+/** @internal The task running now, if any (for acquisitions that do not go through a precheck). */
+export function runningTask(): TaskLike | undefined {
+  return currentFrame()?.taskRecord;
+}
+
+/**
+ * @internal The lock-order check of an acquire about to wait (the slow path: it reads the task
+ * itself). An Error means `lockOrder: "throw"` refused the acquire: reject with it.
+ */
+export function orderBeforeWait(lock: OrderedLock): Error | undefined {
+  const d = diag;
+  if (d === null) return undefined;
+  const t = currentFrame()?.taskRecord;
+  return t === undefined || t.held === null ? undefined : d.ordered(t, lock);
+}
 
 /** @internal True when waiters are queued (after pruning any that can no longer be served). */
 export function hasWaiters<T, D>(q: WaitQueue<T, D>): boolean {

@@ -4,8 +4,10 @@
  */
 import { asCancelledError, CancellationToken } from "../cancel/token.js";
 import { config } from "../core/config.js";
-import type { Frame, TaskLike } from "../core/context.js";
+import { currentFrame, type Frame, type TaskLike } from "../core/context.js";
+import { diag, type Hold, taskIds } from "../core/holds.js";
 import { hooks, type InstrumentedTask } from "../core/instrument.js";
+import { Waiter } from "../core/waiter.js";
 import { CancelledError, JoinError } from "../errors.js";
 import { captureSpawnSite, formatSpawnSite, type SpawnSite } from "./spawn-site.js";
 
@@ -76,7 +78,18 @@ const RUNNING = 0;
 const OK = 1;
 const FAILED = 2;
 
-let nextId = 1;
+/**
+ * A task's join of another task, as a wait: made when code in a task awaits a handle whose task
+ * is still running, so the deadlock detector sees who joins whom (a task joining itself, or a
+ * task that joins it) and dumps show `join task N`. Not withdrawn by the joiner's cancellation
+ * (awaiting a handle never was).
+ */
+export class JoinWaiter<T> extends Waiter<T, object> {
+  /** Marks a join for the detector (core/holds.ts): the task joined. */
+  get joined(): object {
+    return this.data;
+  }
+}
 
 /** The listener that links `opts.signal` to a task's token, removed when the task ends. */
 class SignalLink {
@@ -107,6 +120,12 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
   /** @internal */ readonly shielded = false;
   /** @internal */ readonly runtimeRef: TaskHost;
   /** @internal */ waitingOn: string | undefined = undefined;
+  /** @internal Pending steward waits (core/context.ts). */ waits = 0;
+  /** @internal */ waitSince = 0;
+  /** @internal Its latest pending wait (core/context.ts). */ wait: object | undefined = undefined;
+  /** @internal Guards it holds (core/holds.ts). */ held: Hold | null = null;
+  /** @internal The task that spawned it. */ readonly parent: TaskLike | undefined;
+  /** @internal Tasks awaiting this one, as waits (see JoinWaiter). */ private joiners: { complete(v: never): boolean; fail(e: unknown): boolean }[] | undefined = undefined;
   /** @internal */ owner: TaskOwner | undefined;
   /** @internal */ readonly spawnedAtMs: number;
   /** @internal Live-task list of the runtime (intrusive, so linking allocates nothing). */
@@ -136,7 +155,8 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
     owner: TaskOwner | undefined,
   ) {
     if (typeof fn !== "function" || !(token instanceof CancellationToken)) throw new TypeError("a JoinHandle is made by spawn(), not with new");
-    this.id = nextId++;
+    this.id = taskIds.next++;
+    this.parent = currentFrame()?.taskRecord;
     this.name = name;
     this.token = token;
     this.ctx = new Context(this.id, name, token, host);
@@ -297,18 +317,38 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
       else this.settle.reject(this.error);
       this.settle = undefined;
     }
+    const joiners = this.joiners;
+    if (joiners !== undefined) {
+      this.joiners = undefined;
+      for (const w of joiners) {
+        if (this.state === OK) w.complete(this.value as never);
+        else w.fail(this.error);
+      }
+    }
     this.owner?.onTaskDone(this);
   }
 
   private promise(): Promise<T> {
     this.observed = true;
     if (hooks !== null) hooks.taskJoined(this);
+    if (this.state === RUNNING && diag !== null) {
+      const joiner = currentFrame()?.taskRecord;
+      if (joiner !== undefined) return this.joinWait(joiner);
+    }
     if (this.settled === undefined) {
       if (this.state === OK) this.settled = Promise.resolve(this.value as T);
       else if (this.state === FAILED) this.settled = Promise.reject(this.error);
       else this.settled = new Promise<T>((resolve, reject) => (this.settle = { resolve, reject }));
     }
     return this.settled;
+  }
+
+  /** A join from task `joiner`, as a wait the deadlock detector and dumps see. */
+  private joinWait(joiner: TaskLike): Promise<T> {
+    const w = new JoinWaiter<T>(this, `join ${this.name === undefined ? `task ${this.id}` : `task ${this.id} '${this.name}'`}`, undefined, undefined, joiner);
+    (this.joiners ??= []).push(w);
+    diag?.queued(w);
+    return w.promise;
   }
 }
 

@@ -1,0 +1,184 @@
+/**
+ * Where a parked task awaits, found only when someone asks (a dump, a deadlock being confirmed),
+ * at no cost to any wait before that.
+ *
+ * V8 builds "async stack traces" by walking, from the promise the running microtask settles, the
+ * chain of promises that wait on it: when that promise's one reaction is an async function's
+ * `await`, V8 adds that function suspended at that `await` ("at async f (file:line:col)") and
+ * goes on to the promise of f's caller. A parked waiter's promise is exactly such a link, but no
+ * code of ours runs as its reaction. So {@link probe} puts one in front: it resolves the waiter's
+ * promise with a promise R of ours (the waiter's promise now follows R, its own reaction — the
+ * user's `await` — untouched), makes R the promise of a reaction job that captures a stack, and
+ * hands R a fresh promise that the waiter settles from then on. The capture sees R → the
+ * waiter's promise → the user's `await` → its callers, i.e. the await site and how the task got
+ * there. A promise nobody awaits yields no async frame: that is how the detector tells a task
+ * parked on a wait from one that only started it.
+ *
+ * A probed waiter settles its task three microtasks later than it would have; nothing else
+ * changes. One probe costs a few µs (three promises and one stack capture), so probes of many
+ * waiters run in chunks on later macrotasks ({@link probeAll}).
+ */
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Waiter } from "../core/waiter.js";
+
+type AnyWaiter = Waiter<unknown, unknown>;
+
+/** What a probe found. */
+export interface AwaitSite {
+  /** The innermost frame in the user's code, `file:line:col` (source-mapped when a map exists), or undefined. */
+  site: string | undefined;
+  /** True when an async function awaits the waiter's promise (directly or through promise chains). */
+  awaited: boolean;
+  /** The user's frames, innermost first (`fn (file:line:col)`), at most {@link FRAMES}. */
+  frames: string[];
+}
+
+/** How many frames a probe keeps. */
+const FRAMES = 8;
+
+const found = new WeakMap<object, AwaitSite>();
+const pending = new WeakMap<object, Promise<AwaitSite>>();
+
+/** steward's own compiled sources (dist/src/): frames there are not the user's. */
+const OWN_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** What a probe already found for `w`, if it ran. */
+export function siteOf(w: object): AwaitSite | undefined {
+  return found.get(w);
+}
+
+interface CallSiteLike {
+  getFileName(): string | null | undefined;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
+  getFunctionName(): string | null;
+  isAsync?(): boolean;
+}
+
+type Mapper = (file: string, line: number, column: number) => { file: string; line: number; column: number };
+let mapper: Mapper | null | undefined;
+
+/** The source-map helper (shared with the supervisor), loaded on first use. */
+function mapPosition(file: string, line: number, column: number): string {
+  if (mapper === undefined) {
+    try {
+      const mod = createRequire(import.meta.url)("../supervisor/sourcemap.js") as typeof import("../supervisor/sourcemap.js");
+      mapper = (f, l, c) => mod.toFrame(["", f, l, c], true).frame;
+    } catch {
+      mapper = null;
+    }
+  }
+  if (mapper !== null) {
+    try {
+      const m = mapper(file, line, column);
+      return `${m.file}:${m.line}:${m.column}`;
+    } catch {
+      // fall through: the unmapped position
+    }
+  }
+  return `${file.startsWith("file://") ? fileURLToPath(file) : file}:${line}:${column}`;
+}
+
+/** True for frames in steward's own code or in Node's. */
+function isOwn(file: string): boolean {
+  if (file.startsWith("node:") || file.startsWith("internal/")) return true;
+  const path = file.startsWith("file://") ? safePath(file) : file;
+  return path.startsWith(OWN_DIR);
+}
+
+function safePath(url: string): string {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return url;
+  }
+}
+
+/** Reads the user's frames out of a capture. */
+export function userFrames(sites: readonly CallSiteLike[]): { frames: string[]; site: string | undefined; awaited: boolean } {
+  const frames: string[] = [];
+  let site: string | undefined;
+  let awaited = false;
+  for (const cs of sites) {
+    if (cs.isAsync?.() === true) awaited = true;
+    const file = cs.getFileName();
+    const line = cs.getLineNumber();
+    if (file === null || file === undefined || line === null || isOwn(file)) continue;
+    const pos = mapPosition(file, line, cs.getColumnNumber() ?? 0);
+    site ??= pos;
+    if (frames.length < FRAMES) {
+      const fn = cs.getFunctionName();
+      frames.push(fn === null || fn === "" ? pos : `${fn} (${pos})`);
+    }
+  }
+  return { frames, site, awaited };
+}
+
+/** Captures the current stack as call sites (the async part included), unformatted. */
+function captureSites(): CallSiteLike[] {
+  const prevPrepare = Error.prepareStackTrace;
+  const prevLimit = Error.stackTraceLimit;
+  Error.prepareStackTrace = (_e, cs) => cs;
+  Error.stackTraceLimit = 24;
+  try {
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder);
+    return (holder.stack as CallSiteLike[] | undefined) ?? [];
+  } finally {
+    Error.prepareStackTrace = prevPrepare;
+    Error.stackTraceLimit = prevLimit;
+  }
+}
+
+/**
+ * Finds where `w`'s promise is awaited (see the module comment). Resolves a few microtasks
+ * later; a second probe of the same waiter returns the first one's answer. A waiter that is no
+ * longer pending is not probed (its site is unknown).
+ */
+export function probe(w: AnyWaiter): Promise<AwaitSite> {
+  const done = found.get(w);
+  if (done !== undefined) return Promise.resolve(done);
+  const p = pending.get(w);
+  if (p !== undefined) return p;
+  if (!w.isPending) return Promise.resolve({ site: undefined, awaited: false, frames: [] });
+  let fire!: () => void;
+  const gate = new Promise<void>((r) => (fire = r));
+  let settle!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+  const next = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
+  let report!: (s: AwaitSite) => void;
+  const result = new Promise<AwaitSite>((r) => (report = r));
+  const r = gate.then(() => {
+    let s: AwaitSite;
+    try {
+      s = userFrames(captureSites());
+    } catch {
+      s = { site: undefined, awaited: false, frames: [] };
+    }
+    found.set(w, s);
+    pending.delete(w);
+    report(s);
+    return next;
+  });
+  // The waiter's promise follows r from now on; the waiter settles `next`, which r follows.
+  w.resolve(r);
+  w.resolve = settle.resolve;
+  w.reject = settle.reject;
+  pending.set(w, result);
+  fire();
+  return result;
+}
+
+/** Waiters probed per macrotask by {@link probeAll}: each costs a few µs, so a chunk stays well under 10 ms. */
+const CHUNK = 200;
+
+/** Probes every waiter in `ws` that has no answer yet, `CHUNK` per macrotask. */
+export async function probeAll(ws: readonly AnyWaiter[]): Promise<void> {
+  for (let i = 0; i < ws.length; i += CHUNK) {
+    if (i > 0) await new Promise<void>((r) => setImmediate(r));
+    const batch: Promise<AwaitSite>[] = [];
+    for (const w of ws.slice(i, i + CHUNK)) if (found.get(w) === undefined) batch.push(probe(w));
+    await Promise.all(batch);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * What a task dump says about a parked task beyond `waitingOn`: where it awaits (its await site,
+ * see await-site.ts), who holds what it waits for, what it holds itself, and for how long it has
+ * waited. Everything here is read when a dump is made, nothing is kept per wait beyond the
+ * wait's start time.
+ *
+ * Await sites are found by probing, which is asynchronous: a synchronous dump shows the sites
+ * already found and starts probing the others in the background (the next dump has them);
+ * {@link dumpWithAwaitSites} waits for the probes.
+ */
+import type { TaskLike } from "../core/context.js";
+import type { Hold, OrderedHold } from "../core/holds.js";
+import type { Waiter } from "../core/waiter.js";
+import { probeAll, siteOf } from "./await-site.js";
+import "./install.js";
+
+type AnyWaiter = Waiter<unknown, unknown>;
+
+/** A task, as the dump's `heldBy` names it. */
+export interface TaskRef {
+  id: number;
+  name?: string;
+}
+
+/** The fields a dump adds to a waiting task's TaskInfo. */
+export interface WaitInfo {
+  /** Where the task awaits, in the user's code: `file:line:col`, source-mapped to .ts when a map exists. */
+  awaitSite?: string;
+  /** The tasks that hold what it waits for (a lock's holder, a semaphore's permit holders, the task it joins, a cell's initialiser). */
+  heldBy?: TaskRef[];
+  /** How long it has waited on its current wait, in ms. */
+  waitingMs?: number;
+  /** The locks it holds (Mutex and RwLock guards), most recent first. */
+  holds?: string[];
+}
+
+const MAX_HOLDERS = 8;
+
+function ref(t: TaskLike): TaskRef {
+  return t.name === undefined ? { id: t.id } : { id: t.id, name: t.name };
+}
+
+/** Who holds what `w` waits for. */
+function holdersOf(w: AnyWaiter): TaskLike[] {
+  const joined = (w as unknown as { joined?: TaskLike }).joined;
+  if (joined !== undefined) return [joined];
+  const q = w.queue;
+  if (q === undefined || !q.graph) return [];
+  const node = q.resource as unknown as Record<string, unknown>;
+  const out: TaskLike[] = [];
+  const add = (h: Hold | undefined | null): void => {
+    const t = h?.task;
+    if (t !== undefined && !out.includes(t) && out.length < MAX_HOLDERS) out.push(t);
+  };
+  switch (node.kind) {
+    case "mutex":
+      add(node.hold as Hold | undefined);
+      break;
+    case "rwlock":
+      add(node.writeHold as Hold | undefined);
+      for (let h = node.readHead as (Hold & { rdNext: Hold | null }) | null; h !== null; h = h.rdNext as typeof h) add(h);
+      break;
+    case "semaphore":
+      for (let h = node.holdHead as (Hold & { pNext: Hold | null }) | null; h !== null; h = h.pNext as typeof h) add(h);
+      break;
+    case "oncecell": {
+      const r = node.runner as TaskLike | undefined;
+      if (r !== undefined) out.push(r);
+      break;
+    }
+  }
+  return out;
+}
+
+let toProbe: AnyWaiter[] = [];
+let probing: Promise<void> | undefined;
+
+function probeLater(): Promise<void> {
+  if (probing !== undefined) return probing;
+  probing = (async () => {
+    await new Promise<void>((r) => setImmediate(r));
+    while (toProbe.length > 0) {
+      const ws = toProbe;
+      toProbe = [];
+      await probeAll(ws.filter((w) => w.isPending));
+    }
+  })().finally(() => {
+    probing = undefined;
+  });
+  return probing;
+}
+
+/**
+ * Adds a task's wait details to `info` (TaskInfo): called by the runtime for each task of a
+ * dump. Cheap: a few field reads per task; a wait with no await site yet is queued for probing.
+ */
+export function describeTask(t: TaskLike, info: WaitInfo, now: number): void {
+  const w = t.wait as AnyWaiter | undefined;
+  if (w !== undefined && w.isPending) {
+    info.waitingMs = Math.max(0, now - t.waitSince);
+    const site = siteOf(w);
+    if (site === undefined) {
+      if (toProbe.push(w) === 1) void probeLater();
+    } else if (site.site !== undefined) {
+      info.awaitSite = site.site;
+    }
+    const holders = holdersOf(w);
+    if (holders.length > 0) info.heldBy = holders.map(ref);
+  }
+  if (t.held !== null) {
+    const holds: string[] = [];
+    for (let h = t.held as OrderedHold | null; h !== null && holds.length < MAX_HOLDERS; h = h.heldNext as OrderedHold | null) {
+      if (h.lock !== undefined) holds.push(h.lock.label);
+    }
+    info.holds = holds;
+  }
+}
+
+/** Resolves once every wait queued for probing by dumps so far has been probed. */
+export function awaitSitesSettled(): Promise<void> {
+  return toProbe.length > 0 || probing !== undefined ? probeLater() : Promise.resolve();
+}
