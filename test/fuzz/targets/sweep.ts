@@ -65,7 +65,7 @@ function sweep(area: Area, label: string, make: () => object, skip: string[] = [
 
 // Internal methods are on the prototypes too (marked @internal): the sweep calls them as well,
 // except those that are hooks for other modules and need their arguments.
-const INTERNAL = ["addListener", "removeListener", "onTaskDone", "outcome", "start", "linkSignal", "succeed", "fail", "finish", "promise", "wake", "canTake", "takeNow", "changedReady", "takeChanged", "waitForReady", "takeWaitFor", "link", "unlink", "reportPanic", "release", "track", "runShutdown", "startParticipant", "maybeWake", "waitFor", "collect", "label", "deferredList", "onRequest", "onResponseClosed", "scheduleSweep", "sweep", "force", "destroyAll", "checkDone", "runDrain", "adoptChannel", "announceParticipant", "delay", "guardCallbacks", "recordCut"];
+const INTERNAL = ["addListener", "removeListener", "onTaskDone", "outcome", "start", "linkSignal", "succeed", "fail", "finish", "promise", "wake", "canTake", "takeNow", "changedReady", "takeChanged", "waitForReady", "takeWaitFor", "link", "unlink", "reportPanic", "release", "track", "runShutdown", "startParticipant", "maybeWake", "waitFor", "collect", "label", "deferredList", "onRequest", "onResponseClosed", "scheduleSweep", "sweep", "force", "destroyAll", "checkDone", "runDrain", "adoptChannel", "announceParticipant", "delay", "guardCallbacks", "recordCut", "detach"];
 
 export const sweepTargets: Target<never>[] = [
   ...sweep("channel", "closed mpsc Sender", () => {
