@@ -1,5 +1,6 @@
 import { CancelledError } from "../errors.js";
 import { checkFunction, typeName } from "../core/validate.js";
+import { say } from "../core/log.js";
 
 /**
  * A listener node kept in an intrusive list, so a waiting operation can watch a token without
@@ -240,8 +241,6 @@ class SignalLink {
 }
 
 const signalLinks = new WeakMap<AbortSignal, SignalLink>();
-/** Prints a line to stderr: the only output of this module. */
-const write = (s: string): void => void process.stderr.write(s);
 
 let listenerErrorHandler: ((error: unknown) => void) | undefined;
 
@@ -272,7 +271,7 @@ function reportListenerError(err: unknown): void {
   } catch {
     text = "<unprintable>";
   }
-  write(`steward: an onCancel callback threw: ${text.split("\n")[0]}\n`);
+  say("error", { err }, `steward: an onCancel callback threw: ${text.split("\n")[0]}\n`);
 }
 
 /** The error a wait rejects with when its task's token is cancelled with `reason`. */

@@ -90,3 +90,20 @@ export function log(level: LogLevel, fields: object, msg: string): void {
     if (level !== "debug") line(`${msg} (the configured logger threw: ${e instanceof Error ? e.message : String(e)})`);
   }
 }
+
+/**
+ * @internal Says one of steward's own messages: with the default logger, `text` is written to
+ * stderr as it is (it carries its own "steward ..." prefix and may span lines); with a configured
+ * logger, it goes there at `level` with `fields`, the text (trailing newline dropped) as message.
+ */
+export function say(level: LogLevel, fields: object, text: string): void {
+  if (current === stderrLogger) {
+    try {
+      process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+    } catch {
+      // stderr is gone: nowhere to say it.
+    }
+    return;
+  }
+  log(level, fields, text.endsWith("\n") ? text.slice(0, -1) : text);
+}

@@ -1,6 +1,7 @@
 /** runMain: a program's entry point on its own Runtime, with signal-driven graceful shutdown. */
 import { constants } from "node:os";
 import { schedule } from "../core/timer.js";
+import { say } from "../core/log.js";
 import { checkFunction, checkOptions, typeName } from "../core/validate.js";
 import { ShutdownError } from "../errors.js";
 import type { TaskContext } from "../task/join-handle.js";
@@ -24,8 +25,6 @@ export interface RunMainOptions extends RuntimeOptions {
   dumpSignal?: NodeJS.Signals | null;
 }
 
-/** Prints to stderr: the only output of this module (the lead routes it through a logger at merge). */
-const write = (s: string): void => void process.stderr.write(s);
 
 /**
  * Runs `main` as a task (named "main") of a new {@link Runtime}, holds the process open, and
@@ -107,21 +106,21 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
         signalled = true;
         eventful = true;
         const already = rt.state !== "running";
-        write(`${label}: ${sig} received, ${already ? "shutdown already under way" : "shutting down"} (send it again to exit at once)\n`);
+        say("info", { signal: sig, runtime: rt.name }, `${label}: ${sig} received, ${already ? "shutdown already under way" : "shutting down"} (send it again to exit at once)\n`);
         startShutdown(new ShutdownError(`received ${sig}`));
         return;
       }
       const tasks = rt.tasks();
       const lines = [`${label}: ${sig} received again, exiting at once (${rt.state}); ${tasks.length} task(s) still running`];
       lines.push(...formatTaskGroups(tasks));
-      write(lines.join("\n") + "\n");
+      say("warn", { signal: sig, runtime: rt.name, tasks: tasks.length }, lines.join("\n") + "\n");
       finish(128 + (constants.signals[sig] ?? 0));
     };
     for (const sig of new Set(signals)) listen(sig, () => onSignal(sig));
     if (dumpSignal !== null) {
       listen(dumpSignal, () => {
         const dump = rt.dump();
-        write(formatDump(dump, `${label}: dump (${rt.state})`, rt.formatExtensions(dump)));
+        say("info", { dump }, formatDump(dump, `${label}: dump (${rt.state})`, rt.formatExtensions(dump)));
       });
     }
     // Uncaught errors: reported once here (the listener replaces Node's own report and exit),
@@ -131,7 +130,7 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
       failed = true;
       eventful = true;
       const next = rt.state === "running" ? "; shutting down" : "";
-      write(`${label}: ${what}${next}: ${describe(error)}\n`);
+      say("error", { err: error, runtime: rt.name }, `${label}: ${what}${next}: ${describe(error)}\n`);
       startShutdown(error);
     };
     listen("uncaughtException", (error: unknown) => onUncaught("uncaught exception", error));
@@ -143,7 +142,7 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
     rt.stopping.onCancel(() => {
       queueMicrotask(() => {
         void rt.requestShutdown().then((report) => {
-          if (!report.clean || eventful || report.drain.endedBy === "deadline") write(formatReport(report, label));
+          if (!report.clean || eventful || report.drain.endedBy === "deadline") say(report.clean ? "info" : "warn", { report }, formatReport(report, label));
           finish(failed || rt.shutdownCause === "panic" || !report.clean ? 1 : 0);
         });
       });
@@ -154,7 +153,7 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
       // A main cancelled by the shutdown is no failure; one that threw is, even while draining.
       if (!r.ok && r.error.isPanic()) {
         failed = true;
-        write(`${label}: main failed: ${describe(r.error.cause)}\n`);
+        say("error", { err: r.error.cause, runtime: rt.name }, `${label}: main failed: ${describe(r.error.cause)}\n`);
       }
       startShutdown(new ShutdownError("main returned"));
     });

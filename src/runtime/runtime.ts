@@ -22,6 +22,7 @@
  * order), and no accepted work is lost without the report saying so (`lost`, `clean: false`).
  * Every deadline goes through core/timer.ts, so any duration holds and none fires early.
  */
+import { say } from "../core/log.js";
 import { CancellationToken, setListenerErrorHandler } from "../cancel/token.js";
 // Types only: the console and the supervisor are loaded on demand through ./extension.ts.
 import type { ConsoleOptions } from "../console/options.js";
@@ -311,8 +312,6 @@ export const resourceInfo: unique symbol = Symbol.for("steward.resourceInfo") as
 /** The frame shutdown runs under: no task, no token, and spawn() goes to the default runtime. */
 const NEUTRAL: Frame = { token: undefined, shielded: false, taskRecord: undefined, runtimeRef: undefined };
 
-/** Prints to stderr: the only output of this module (the lead routes it through a logger at merge). */
-const write = (s: string): void => void process.stderr.write(s);
 
 /**
  * Waits that hold no accepted work: a receive with nothing to receive (a queued receive means the
@@ -965,13 +964,13 @@ export class Runtime implements TaskHost, AsyncDisposable {
         this.onTaskPanic(error);
       } catch (e) {
         if (this.stopErrors.length < 100) this.stopErrors.push({ name: "onTaskPanic", error: e });
-        write(`steward: onTaskPanic threw: ${String(e)}\n`);
+        say("error", { err: e }, `steward: onTaskPanic threw: ${String(e)}\n`);
       }
     } else {
       const who = h.name === undefined ? `task ${h.id}` : `task ${h.id} '${h.name}'`;
       const cause = error.cause;
       const detail = cause instanceof Error ? (cause.stack ?? `${cause.name}: ${cause.message}`) : String(cause);
-      write(`steward: ${who} panicked (spawned at ${h.spawnedAt}): ${detail.split("\n")[0]}\n`);
+      say("error", { err: cause, task: h.id, taskName: h.name, spawnedAt: h.spawnedAt }, `steward: ${who} panicked (spawned at ${h.spawnedAt}): ${detail.split("\n")[0]}\n`);
     }
     if (this.unhandledPanic === "shutdown" && this.#state === "running") {
       this.shutdownCause = "panic";

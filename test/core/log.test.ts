@@ -79,3 +79,54 @@ void test("configure rejects a logger without pino's methods, naming what is mis
   assert.throws(() => configure({ logger: "stderr" as unknown as Logger }), { name: "TypeError", message: /opts\.logger must be a logger/ });
   assert.equal(configure().logger, stderrLogger, "a rejected logger changes nothing");
 });
+
+void test("steward's own messages go through a configured logger: a panic, a throwing onCancel, runMain's report", async () => {
+  const { CancellationToken, Runtime, runMain, sleep } = await import("../../src/index.js");
+  const got: [string, Record<string, unknown>, string | undefined][] = [];
+  const rec = (level: string) => (o: object, m?: string) => void got.push([level, o as Record<string, unknown>, m]);
+  const logger: Logger = { error: rec("error"), warn: rec("warn"), info: rec("info"), debug: rec("debug") };
+  configure({ logger });
+  try {
+    const stderr = await (async () => {
+      const write = process.stderr.write;
+      let out = "";
+      process.stderr.write = ((c: string | Uint8Array) => ((out += String(c)), true)) as typeof process.stderr.write;
+      try {
+        const rt = new Runtime({ name: "logged" });
+        const boom = new Error("boom");
+        rt.spawn(() => Promise.reject(boom), { name: "failing" }); // unobserved: the runtime reports it
+        await new Promise((r) => setTimeout(r, 20));
+        const t = new CancellationToken();
+        t.onCancel(() => {
+          throw new Error("listener broke");
+        });
+        t.cancel();
+        await rt.shutdown();
+        // runMain's own messages: main failing.
+        const code = await runMain(
+          async () => {
+            await sleep(1);
+            throw new Error("main broke");
+          },
+          { exit: false, signals: [], dumpSignal: null, recorder: false },
+        );
+        assert.equal(code, 1);
+      } finally {
+        process.stderr.write = write;
+      }
+      return out;
+    })();
+    assert.equal(stderr, "", "nothing reached stderr");
+    const panic = got.find(([, , m]) => m?.includes("'failing' panicked"));
+    assert.ok(panic !== undefined, JSON.stringify(got.map((g) => g[2])));
+    assert.equal(panic[0], "error");
+    assert.equal((panic[1].err as Error).message, "boom");
+    assert.equal(panic[1].taskName, "failing");
+    assert.ok(got.some(([l, o, m]) => l === "error" && m?.includes("onCancel callback threw") && (o.err as Error).message === "listener broke"));
+    const failed = got.find(([, , m]) => m?.includes("main failed"));
+    assert.ok(failed !== undefined && failed[0] === "error" && (failed[1].err as Error).message === "main broke", JSON.stringify(got.map((g) => g[2])));
+    assert.ok(!got.some(([, , m]) => m?.endsWith("\n")), "messages carry no trailing newline");
+  } finally {
+    configure({ logger: stderrLogger });
+  }
+});
