@@ -28,7 +28,9 @@ void test("three 300 ms blocks reported by a supervisor are three episodes of ab
     assert.equal(ours.length, 3, JSON.stringify(s.blocked, null, 1));
     for (const b of ours) {
       assert.ok(b.durationMs >= 280 && b.durationMs < 1000, `an episode of ${b.durationMs} ms`);
-      assert.equal(b.source, "supervisor");
+      // Normally the supervisor's; on a starved machine its event can come after the console's own
+      // loop monitor saw the same stall from the slow resume, and then it is that one — still once.
+      assert.ok(b.source === "supervisor" || b.source === "resume", b.source);
     }
     assert.equal(s.header.blockedEpisodes, s.blocked.length);
     const total = s.blocked.reduce((a, b) => a + b.durationMs, 0);
