@@ -3,12 +3,15 @@ import { now } from "../core/timer.js";
 import { typeName } from "../core/validate.js";
 
 /**
- * A deadline in milliseconds on steward's clock: any number but NaN. One in the past is due at
- * once; `Infinity` is never.
+ * A deadline in milliseconds on steward's clock: a finite number, or `Infinity` for never. One in
+ * the past is due at once. NaN and -Infinity are refused: an interval's schedule counted from
+ * -Infinity would tick without end.
  */
 export function checkDeadline(value: unknown, name: string): asserts value is number {
   if (typeof value !== "number") throw new TypeError(`${name} must be a number of milliseconds on steward's clock (now()), got ${typeName(value)}`);
-  if (Number.isNaN(value)) throw new RangeError(`${name} must be a number of milliseconds on steward's clock (now()), got NaN`);
+  if (Number.isNaN(value) || value === -Infinity) {
+    throw new RangeError(`${name} must be a finite number of milliseconds on steward's clock (now()) or Infinity, got ${value}`);
+  }
 }
 
 /**

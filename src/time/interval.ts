@@ -62,7 +62,7 @@ export interface Interval extends AsyncIterableIterator<number>, Disposable {
   resetAfter(ms: number): void;
   /**
    * Makes the next tick due at `deadline`, milliseconds on steward's clock.
-   * @throws TypeError for a non-number, RangeError for NaN.
+   * @throws TypeError for a non-number, RangeError for NaN or -Infinity.
    */
   resetAt(deadline: number): void;
 }
@@ -78,7 +78,7 @@ export interface Interval extends AsyncIterableIterator<number>, Disposable {
  *
  * Created in a runtime's task (or `enter()`), its iteration ends when that runtime announces its
  * shutdown (see {@link IntervalOptions.endOnStop}).
- * @throws RangeError for a non-positive or non-finite `ms` or a NaN/Infinity `opts.start`; TypeError for a bad option.
+ * @throws RangeError for a non-positive or non-finite `ms` or a non-finite `opts.start`; TypeError for a bad option.
  */
 export function interval(ms: number, opts?: IntervalOptions): Interval {
   checkDuration(ms, "ms", { long: true });

@@ -50,7 +50,7 @@ export class Sleep implements PromiseLike<void> {
   /**
    * A handle due at `deadline`, milliseconds on steward's clock (`now()`); a deadline already
    * reached is elapsed at once; `Infinity` is never.
-   * @throws TypeError when `deadline` is not a number or an option is bad; RangeError when it is NaN.
+   * @throws TypeError when `deadline` is not a number or an option is bad; RangeError when it is NaN or -Infinity.
    */
   static until(deadline: number, opts?: SleepOptions): Sleep {
     checkDeadline(deadline, "deadline");
@@ -76,7 +76,7 @@ export class Sleep implements PromiseLike<void> {
    * Moves the deadline (milliseconds on steward's clock) — earlier, later, or into the past, also
    * after the handle elapsed. Pending waits then resolve at the new deadline (at once if it is
    * already reached).
-   * @throws TypeError when `deadline` is not a number; RangeError when it is NaN.
+   * @throws TypeError when `deadline` is not a number; RangeError when it is NaN or -Infinity.
    */
   reset(deadline: number): void {
     checkDeadline(deadline, "deadline");

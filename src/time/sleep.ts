@@ -25,7 +25,7 @@ export function sleep(ms: number, opts?: WaitOptions): Promise<void> {
  * form keeps a loop's schedule from drifting: `next += period; await sleepUntil(next)`.
  * Cancel-safe and select-safe: a withdrawn sleep cancels its timer. While pending its timer keeps
  * the process alive. Inside `withTestClock` the deadline is on the virtual clock.
- * @throws TypeError when `deadline` is not a number; RangeError when it is NaN.
+ * @throws TypeError when `deadline` is not a number; RangeError when it is NaN or -Infinity.
  */
 export function sleepUntil(deadline: number, opts?: WaitOptions): Promise<void> {
   checkDeadline(deadline, "deadline");

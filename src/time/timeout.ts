@@ -27,7 +27,7 @@ export function timeout<T>(ms: number, fn: (signal: AbortSignal) => PromiseLike<
  * out. One deadline shared by several steps bounds the whole: `const d = now() + 2000;
  * await timeoutAt(d, a); await timeoutAt(d, b)`. In a task, cancellation aborts fn's signal and
  * rejects with CancelledError. Inside `withTestClock` the deadline is on the virtual clock.
- * @throws TypeError when `deadline` is not a number or `fn` not a function; RangeError for a NaN deadline.
+ * @throws TypeError when `deadline` is not a number or `fn` not a function; RangeError for a NaN or -Infinity deadline.
  */
 export function timeoutAt<T>(deadline: number, fn: (signal: AbortSignal) => PromiseLike<T>): Promise<T> {
   checkDeadline(deadline, "deadline");
