@@ -1,5 +1,5 @@
-// Ported from tokio/tests/time_sleep.rs, time_interval.rs and time_timeout.rs: the tests that
-// need tokio's deadline forms and handles (`sleep_until`, `timeout_at`, `interval_at`,
+// Ported from tokio/tests/time_pause.rs, and from time_sleep.rs, time_interval.rs and
+// time_timeout.rs the tests that need tokio's deadline forms and handles (`sleep_until`, `timeout_at`, `interval_at`,
 // `Sleep::reset`, `Interval::reset*`) and its paused clock. tokio's `time::pause()` /
 // `start_paused` is `withTestClock` (auto-advance on, as tokio's paused clock auto-advances when
 // the runtime is idle); tests that look at a pending wait between `advance` calls turn the
@@ -7,7 +7,7 @@
 // tokio's `Instant` is a number of milliseconds on steward's clock (`now()`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { interval, now, oneshot, select, Sleep, sleep, sleepUntil, timeoutAt, TimeoutError, type Interval } from "../../src/index.js";
+import { interval, now, oneshot, Runtime, select, Sleep, sleep, sleepUntil, timeoutAt, TimeoutError, type Interval } from "../../src/index.js";
 import { type TestClock, withTestClock } from "../../src/testing/index.js";
 import { assertPending, assertReady, assertReadyErr, never, spawned, within } from "./harness.js";
 
@@ -460,6 +460,209 @@ paused(
     await assertPending(t);
     await clock.advance(2);
     assert.ok((await assertReadyErr(t)) instanceof TimeoutError);
+  },
+  manual,
+);
+
+// ---------------------------------------------------------------------------------------------
+// time_pause: tokio's `time::pause()` is `withTestClock`
+
+paused("time_pause::pause_time_in_main", async () => {});
+
+void test("time_pause::pause_time_in_task", async () => {
+  const rt = new Runtime();
+  const h = rt.spawn(() => withTestClock(async () => now(), { start: 42 }));
+  assert.equal(await h, 42);
+  await rt.shutdown();
+});
+
+/** A seeded generator (tokio uses StdRng::seed_from_u64(1)): the same sleeps every run. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+void test("time_pause::paused_time_is_deterministic", async () => {
+  // tokio runs 10 000 sleeps; 2 000 keep the suite's time modest and still interleave thousands of timers.
+  const run = (): Promise<number[]> =>
+    withTestClock(
+      async () => {
+        const rnd = lcg(1);
+        const start = now();
+        const times: number[] = [];
+        for (let i = 0; i < 2000; i++) {
+          await sleep(Math.floor(rnd() * 1000));
+          times.push(now() - start);
+        }
+        return times;
+      },
+      { start: 0 },
+    );
+  const a = await within(run(), REAL_LIMIT_MS * 3, "first run");
+  const b = await within(run(), REAL_LIMIT_MS * 3, "second run");
+  assert.deepEqual(a, b);
+  assert.ok(a[a.length - 1]! > 100_000, "hundreds of virtual seconds");
+});
+
+paused(
+  "time_pause::advance_after_poll",
+  async (clock) => {
+    await clock.advance(1);
+    const start = now();
+    const s = spawned((signal) => sleepUntil(start + 300, { signal }));
+    await assertPending(s);
+    const before = now();
+    await clock.advance(100);
+    assertElapsed(before, 100);
+    await assertPending(s);
+    s.drop();
+  },
+  manual,
+);
+
+paused(
+  "time_pause::sleep_no_poll",
+  async (clock) => {
+    const start = now();
+    await clock.advance(1);
+    // A JavaScript wait starts when called, so "not polled yet" is a handle nobody awaits yet.
+    const s = Sleep.until(start + 300);
+    const before = now();
+    await clock.advance(100);
+    assertElapsed(before, 100);
+    const t = spawned((signal) => s.wait({ signal }));
+    await assertPending(t);
+    t.drop();
+  },
+  manual,
+);
+
+// tokio's Tester future polls the sleep and awaits advance() inside one task: here one async
+// function does both, with (sleep_same_task) and without (…_no_poll) a wait started first.
+for (const poll of [true, false]) {
+  paused(
+    `time_pause::sleep_same_task${poll ? "" : "_no_poll"}`,
+    async (clock) => {
+      const start = now();
+      await clock.advance(1);
+      const s = Sleep.until(start + 300);
+      const ctrl = new AbortController();
+      let settled = false;
+      if (poll) void s.wait({ signal: ctrl.signal }).then(() => (settled = true), () => {});
+      const before = now();
+      await clock.advance(100);
+      assertElapsed(before, 100);
+      const t = spawned((signal) => s.wait({ signal }));
+      await assertPending(t);
+      assert.equal(settled, false);
+      t.drop();
+      ctrl.abort();
+    },
+    manual,
+  );
+}
+
+paused(
+  "time_pause::interval",
+  async (clock) => {
+    const start = now();
+    await clock.advance(1);
+    using i = interval(300, { start });
+    await checkIntervalPoll(i, start, 0);
+    let before = now();
+    await clock.advance(100);
+    assertElapsed(before, 100);
+    await checkIntervalPoll(i, start);
+    before = now();
+    await clock.advance(200);
+    assertElapsed(before, 200);
+    await checkIntervalPoll(i, start, 300);
+    before = now();
+    await clock.advance(400);
+    assertElapsed(before, 400);
+    await checkIntervalPoll(i, start, 600);
+    before = now();
+    await clock.advance(500);
+    assertElapsed(before, 500);
+    await checkIntervalPoll(i, start, 900, 1200);
+  },
+  manual,
+);
+
+/** Sub-millisecond arithmetic on the virtual clock is floating point: equal up to rounding. */
+function assertElapsedExactly(before: number, ms: number): void {
+  assert.ok(Math.abs(now() - before - ms) < 1e-9, `elapsed ${now() - before}, expected ${ms}`);
+}
+
+paused("time_pause::test_time_advance_sub_ms", async (clock) => {
+  let before = now();
+  await clock.advance(51.592);
+  assertElapsedExactly(before, 51.592);
+  before = now();
+  await clock.advance(0.001);
+  assertElapsedExactly(before, 0.001);
+});
+
+paused("time_pause::test_time_advance_3ms_and_change", async (clock) => {
+  let before = now();
+  await clock.advance(3141.592);
+  assertElapsedExactly(before, 3141.592);
+  before = now();
+  await clock.advance(3123.456);
+  assertElapsedExactly(before, 3123.456);
+});
+
+paused(
+  "time_pause::regression_3710_with_submillis_advance",
+  async (clock) => {
+    const start = now();
+    await clock.advance(1);
+    const s = spawned((signal) => sleepUntil(start + 60_000, { signal }));
+    await assertPending(s);
+    const before = now();
+    await clock.advance(51.592);
+    assertElapsedExactly(before, 51.592);
+    await assertPending(s);
+    s.drop();
+  },
+  manual,
+);
+
+paused("time_pause::exact_1ms_advance", async (clock) => {
+  let before = now();
+  await clock.advance(1);
+  assertElapsedExactly(before, 1);
+  before = now();
+  await clock.advance(1);
+  assertElapsedExactly(before, 1);
+});
+
+paused(
+  "time_pause::advance_once_with_timer",
+  async (clock) => {
+    const s = spawned((signal) => sleep(1, { signal }));
+    await assertPending(s);
+    await clock.advance(0.25);
+    await assertPending(s);
+    await clock.advance(1.5);
+    await assertReady(s);
+  },
+  manual,
+);
+
+paused(
+  "time_pause::advance_multi_with_timer",
+  async (clock) => {
+    const s = spawned((signal) => sleep(1, { signal }));
+    for (let k = 0; k < 3; k++) {
+      await clock.advance(0.25);
+      await assertPending(s);
+    }
+    await clock.advance(0.25);
+    await assertReady(s);
   },
   manual,
 );
