@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
-import { interval, now, Runtime, Sleep, sleep, sleepUntil, timeout, timeoutAt, TimeoutError } from "../../src/index.js";
+import { channel, interval, now, Runtime, select, Sleep, sleep, sleepUntil, spawn, timeout, timeoutAt, TimeoutError } from "../../src/index.js";
 import { TestClockError, withTestClock } from "../../src/testing/index.js";
 
 /** Generous: virtual minutes must take real milliseconds; this only catches a clock that is not virtual. */
@@ -295,4 +295,36 @@ void test("timers still pending when the callback returns never fire; steward ti
   );
   await sleep(20);
   assert.equal(fired, false);
+});
+
+void test("auto-advance with tasks talking over a channel: a producer with pauses, a consumer with a per-message timeout and a heartbeat", async () => {
+  const log = await withTestClock(
+    async () => {
+      const out: string[] = [];
+      const [tx, rx] = channel<number>(2);
+      const producer = spawn(async () => {
+        for (const gap of [500, 1500, 7000, 100]) {
+          await sleep(gap);
+          await tx.send(gap);
+        }
+        tx.close();
+      });
+      const consumer = spawn(async () => {
+        using beat = interval(5000, { start: now() + 5500 });
+        for (;;) {
+          const r = await select(
+            { msg: (signal) => timeout(3000, (s2) => rx.recv({ signal: AbortSignal.any([signal, s2]) })), beat: (signal) => beat.tick({ signal }) },
+            { biased: true },
+          ).catch((e: unknown) => (e instanceof TimeoutError ? ({ key: "timeout", value: undefined } as const) : Promise.reject(e)));
+          if (r.key === "msg" && r.value === undefined) break;
+          out.push(`${now()} ${r.key}${r.key === "msg" ? ` ${r.value}` : ""}`);
+        }
+      });
+      await Promise.all([producer, consumer]);
+      return out;
+    },
+    { start: 0 },
+  );
+  // Every message arrives (a timed-out recv took none), each event at its exact virtual time.
+  assert.deepEqual(log, ["500 msg 500", "2000 msg 1500", "5000 timeout", "5500 beat", "8500 timeout", "9000 msg 7000", "9100 msg 100"]);
 });
