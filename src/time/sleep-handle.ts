@@ -3,6 +3,8 @@ import { checkDuration, checkOptions, checkSignal } from "../core/validate.js";
 import { WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { checkDeadline, delayUntil, reached } from "./deadline.js";
 
+const KEY = Symbol("Sleep");
+
 /** Options of {@link Sleep.after} and {@link Sleep.until}. */
 export interface SleepOptions {
   /** Withdraws every wait on the handle that was not given a signal of its own (as `await sleep` is not). */
@@ -27,7 +29,9 @@ export class Sleep implements PromiseLike<void> {
   readonly #signal: AbortSignal | undefined;
   readonly #queue: WaitQueue<void>;
 
-  private constructor(deadline: number, signal: AbortSignal | undefined) {
+  private constructor(key: symbol, deadline: number, signal: AbortSignal | undefined) {
+    // For JavaScript callers, whom `private` does not stop: the factories validate, `new` would not.
+    if (key !== KEY) throw new TypeError("new Sleep() is not supported: use Sleep.after(ms) or Sleep.until(deadline)");
     this.#deadline = deadline;
     this.#signal = signal;
     this.#queue = new WaitQueue<void>({ ready: () => reached(this.#deadline), take: () => undefined }, "sleep (handle)");
@@ -44,7 +48,7 @@ export class Sleep implements PromiseLike<void> {
     checkDuration(ms, "ms", { infinity: true });
     checkOptions(opts);
     checkSignal(opts?.signal);
-    return new Sleep(now() + ms, opts?.signal);
+    return new Sleep(KEY, now() + ms, opts?.signal);
   }
 
   /**
@@ -56,7 +60,7 @@ export class Sleep implements PromiseLike<void> {
     checkDeadline(deadline, "deadline");
     checkOptions(opts);
     checkSignal(opts?.signal);
-    return new Sleep(deadline, opts?.signal);
+    return new Sleep(KEY, deadline, opts?.signal);
   }
 
   /** When it is due, in milliseconds on steward's clock (`now()`). */

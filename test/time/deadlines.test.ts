@@ -112,6 +112,7 @@ void test("bad arguments: typed errors naming the argument", () => {
   assert.throws(() => Sleep.until(undefined as never), { name: "TypeError", message: /^deadline/ });
   assert.throws(() => Sleep.after(1, { signal: 1 as never }), { name: "TypeError", message: /^opts\.signal/ });
   assert.throws(() => Sleep.after(1).reset(NaN), { name: "RangeError", message: /^deadline/ });
+  assert.throws(() => new (Sleep as unknown as new (d: number) => Sleep)(5), { name: "TypeError", message: /Sleep\.after/ });
   assert.throws(() => interval(10, { start: NaN }), { name: "RangeError", message: /^opts\.start/ });
   assert.throws(() => interval(10, { start: -Infinity }), { name: "RangeError", message: /^opts\.start/ });
   assert.throws(() => interval(10, { start: Infinity }), { name: "RangeError", message: /^opts\.start/ });
