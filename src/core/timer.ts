@@ -109,7 +109,13 @@ export function schedule(cb: () => void, ms: number, opts?: ScheduleOptions): Ti
   return clock.schedule(cb, ms, opts?.ref !== false);
 }
 
-/** Monotonic milliseconds on steward's clock (performance.now() unless a test clock is installed). */
+/**
+ * Monotonic milliseconds on steward's clock: the time base of every deadline steward takes
+ * (`sleepUntil`, `timeoutAt`, `Sleep.reset`, `interval`'s `start`, `Interval.resetAt`). It is
+ * `performance.now()` (milliseconds since the process started, with fractions; not wall time, so
+ * it never jumps with the system clock), or the virtual clock's time inside `withTestClock`
+ * (`steward/testing`). A deadline is `now() + ms`.
+ */
 export function now(): number {
   return clock.now();
 }

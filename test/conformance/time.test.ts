@@ -1,10 +1,9 @@
-// Ported from tokio/tests/time_sleep.rs, time_interval.rs and time_timeout.rs, as far as today's
-// API allows: on the real clock, with steward's `sleep(ms)`, `interval(ms)` and `timeout(ms, fn)`.
-// The tests that need tokio's deadline forms and handles (`sleep_until`, `timeout_at`,
-// `interval_at`, `Sleep::reset`, `Interval::reset*`) or its paused clock wait for `sleepUntil`,
-// `timeoutAt`, the Sleep/Interval handles and `withTestClock` (API.md §12, added by another
-// engineer); README.md here lists them. time-long.test.ts holds the ones on durations past
-// 2^31-1 ms.
+// Ported from tokio/tests/time_sleep.rs, time_interval.rs and time_timeout.rs: the tests that run
+// on the real clock with steward's `sleep(ms)`, `interval(ms)` and `timeout(ms, fn)`. The ones
+// that need tokio's deadline forms and handles (`sleep_until`, `timeout_at`, `interval_at`,
+// `Sleep::reset`, `Interval::reset*`) or its paused clock are in time-clock.test.ts (on
+// `withTestClock`); time-long.test.ts holds the ones on durations past 2^31-1 ms. README.md here
+// lists every test.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { interval, Mutex, oneshot, select, sleep, timeout, TimeoutError } from "../../src/index.js";
