@@ -850,7 +850,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
     return new Promise((resolve) => {
       let poll: TimerHandle | undefined;
       // Ref'd: a shutdown in progress keeps the process alive until it has its report.
-      const timer = schedule(() => w.finish("deadline"), Math.max(0, deadline - now()));
+      const timer = schedule(() => w.finish("deadline"), Math.max(0, Math.ceil(deadline - now())));
       const w: PhaseWait = {
         participantsOnly,
         idleEnds,
