@@ -41,3 +41,26 @@ void test("a task spawned inside another task's synchronous run sees its own spa
   );
   assert.deepEqual(stores, Array.from({ length: 50 }, (_, i) => i));
 });
+
+void test("a task's start does not leak its context into the spawner's later microtasks or turns", async () => {
+  const user = new AsyncLocalStorage<string>();
+  await user.run("outer", async () => {
+    const h = spawn(async () => {
+      await Promise.resolve();
+      return currentTask()?.id;
+    });
+    let inMicrotask: unknown = "unset";
+    void Promise.resolve().then(() => {
+      inMicrotask = currentTask();
+    });
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(currentTask(), undefined, "the spawner's continuation runs outside the task");
+    assert.equal(inMicrotask, undefined);
+    assert.equal(user.getStore(), "outer");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(currentTask(), undefined);
+    assert.equal(await h, h.id);
+  });
+  assert.equal(currentTask(), undefined);
+});
