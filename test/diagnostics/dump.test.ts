@@ -143,3 +143,33 @@ test("a dump of 10 000 parked tasks: finding their await sites never holds the e
   g.release();
   await sleep(10);
 });
+
+test("the console's task view shows the await site and the holder of a task parked on a lock", async () => {
+  const { snap, task, eventually } = await import("../console/helpers.js");
+  const rt = new Runtime({ name: "console-sites", console: { server: false } });
+  const m = new Mutex(1, { name: "db" });
+  let letGo!: () => void;
+  const holding = new Promise<void>((r) => (letGo = r));
+  const holder = rt.spawn(
+    async () => {
+      using g = await m.lock();
+      await holding;
+      void g;
+    },
+    { name: "holder" },
+  );
+  await sleep(5);
+  const waiter = rt.spawn(() => handler(m), { name: "request" });
+  await sleep(10);
+  const want = lineOf("// PARKED-HERE");
+  // The first snapshot queues the probe; a later one shows the site.
+  const t = await eventually(() => {
+    const x = task(snap(rt), waiter.id);
+    return x.awaitSite === undefined ? undefined : x;
+  }, 5_000, "the await site in a snapshot");
+  assert.match(t.awaitSite!, new RegExp(`^${escaped}:${want}:\\d+$`));
+  assert.deepEqual(t.heldBy, [holder.id]);
+  letGo();
+  assert.equal(await waiter, 4);
+  await rt.shutdown();
+});
