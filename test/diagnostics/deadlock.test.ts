@@ -421,3 +421,16 @@ test("three tasks in a ring A→B→C→A: one rejection naming all three; the o
     ["t2", "t0", "t1"],
   );
 });
+
+test("the hold bookkeeping adds no method to a permit or a read guard (calling one crashed: fuzz)", async () => {
+  const sem = new Semaphore(1);
+  const p = await sem.acquire();
+  const rw = new RwLock(0);
+  const r = await rw.read();
+  assert.equal("detach" in p, false);
+  assert.equal("detach" in r, false);
+  p.release();
+  r.release();
+  assert.equal(sem.available, 1);
+  assert.equal(rw.readers, 0);
+});
