@@ -60,8 +60,23 @@ interface CallSiteLike {
 type Mapper = (file: string, line: number, column: number) => { file: string; line: number; column: number };
 let mapper: Mapper | null | undefined;
 
-/** The source-map helper (shared with the supervisor), loaded on first use. */
+/** Positions already mapped (10 000 tasks parked at one line map it once), bounded. */
+const mapped = new Map<string, string>();
+const MAX_MAPPED = 2_000;
+
+/** The source-map helper (shared with the supervisor), loaded on first use; results cached. */
 function mapPosition(file: string, line: number, column: number): string {
+  const key = `${file}:${line}:${column}`;
+  let out = mapped.get(key);
+  if (out === undefined) {
+    out = mapUncached(file, line, column);
+    if (mapped.size >= MAX_MAPPED) mapped.clear();
+    mapped.set(key, out);
+  }
+  return out;
+}
+
+function mapUncached(file: string, line: number, column: number): string {
   if (mapper === undefined) {
     try {
       const mod = createRequire(import.meta.url)("../supervisor/sourcemap.js") as typeof import("../supervisor/sourcemap.js");
@@ -81,11 +96,18 @@ function mapPosition(file: string, line: number, column: number): string {
   return `${file.startsWith("file://") ? fileURLToPath(file) : file}:${line}:${column}`;
 }
 
-/** True for frames in steward's own code or in Node's. */
+const ownFiles = new Map<string, boolean>();
+
+/** True for frames in steward's own code or in Node's (cached per file: a URL conversion is not free). */
 function isOwn(file: string): boolean {
   if (file.startsWith("node:") || file.startsWith("internal/")) return true;
-  const path = file.startsWith("file://") ? safePath(file) : file;
-  return path.startsWith(OWN_DIR);
+  let own = ownFiles.get(file);
+  if (own === undefined) {
+    own = (file.startsWith("file://") ? safePath(file) : file).startsWith(OWN_DIR);
+    if (ownFiles.size >= MAX_MAPPED) ownFiles.clear();
+    ownFiles.set(file, own);
+  }
+  return own;
 }
 
 function safePath(url: string): string {
@@ -103,15 +125,17 @@ export function userFrames(sites: readonly CallSiteLike[]): { frames: string[]; 
   let awaited = false;
   for (const cs of sites) {
     if (cs.isAsync?.() === true) awaited = true;
+    if (frames.length >= FRAMES) {
+      if (awaited) break;
+      continue;
+    }
     const file = cs.getFileName();
     const line = cs.getLineNumber();
     if (file === null || file === undefined || line === null || isOwn(file)) continue;
     const pos = mapPosition(file, line, cs.getColumnNumber() ?? 0);
     site ??= pos;
-    if (frames.length < FRAMES) {
-      const fn = cs.getFunctionName();
-      frames.push(fn === null || fn === "" ? pos : `${fn} (${pos})`);
-    }
+    const fn = cs.getFunctionName();
+    frames.push(fn === null || fn === "" ? pos : `${fn} (${pos})`);
   }
   return { frames, site, awaited };
 }
@@ -170,15 +194,22 @@ export function probe(w: AnyWaiter): Promise<AwaitSite> {
   return result;
 }
 
-/** Waiters probed per macrotask by {@link probeAll}: each costs a few µs, so a chunk stays well under 10 ms. */
-const CHUNK = 200;
+/**
+ * How long {@link probeAll} probes before it yields to the event loop, in ms. A probe costs
+ * 20 µs to 2 ms (a stack capture with its async part, source-mapped; more on a loaded machine),
+ * so counting probes per turn cannot bound a turn: the clock does.
+ */
+const SLICE_MS = 3;
 
-/** Probes every waiter in `ws` that has no answer yet, `CHUNK` per macrotask. */
+/** Probes every waiter in `ws` that has no answer yet, one at a time, yielding every {@link SLICE_MS}. */
 export async function probeAll(ws: readonly AnyWaiter[]): Promise<void> {
-  for (let i = 0; i < ws.length; i += CHUNK) {
-    if (i > 0) await new Promise<void>((r) => setImmediate(r));
-    const batch: Promise<AwaitSite>[] = [];
-    for (const w of ws.slice(i, i + CHUNK)) if (found.get(w) === undefined) batch.push(probe(w));
-    await Promise.all(batch);
+  let sliceStart = performance.now();
+  for (const w of ws) {
+    if (found.get(w) !== undefined) continue;
+    await probe(w);
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      sliceStart = performance.now();
+    }
   }
 }

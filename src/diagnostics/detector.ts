@@ -42,6 +42,8 @@ function checkNoted(): void {
   scheduled = false;
   const ws = noted;
   noted = [];
+  // Tasks found able to go on: nothing changes while this loop runs, so every check shares them.
+  const free = new Set<GraphTask>();
   // Latest first: when several waits of one cycle parked in the same turn, the last one closed it.
   for (let i = ws.length - 1; i >= 0; i--) {
     const w = ws[i]!;
@@ -50,7 +52,7 @@ function checkNoted(): void {
     if (t === undefined || parkedWait(t) !== w) continue;
     let found: FoundCycle | undefined;
     try {
-      found = deadlockedWith(t);
+      found = deadlockedWith(t, undefined, free);
     } catch {
       found = undefined; // a detector fault must never break a wait
     }

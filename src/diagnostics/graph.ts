@@ -124,11 +124,15 @@ function releasers(h: Hold, withDescendants: boolean): GraphTask[] | undefined {
   return out;
 }
 
-/** Tasks of waiters queued ahead of `w` (they must be served, or leave, before it). */
+/**
+ * The live waiter queued just ahead of `w` (it must be served, or leave, before it), as a list
+ * of zero or one. Only the nearest one: the queues are FIFO, so if it is stuck, `w` is; the ones
+ * further ahead are its own business (walking them all made a check O(queue length) and a batch
+ * of checks on one long queue quadratic).
+ */
 function ahead(w: AnyWaiter): AnyWaiter[] {
-  const out: AnyWaiter[] = [];
-  for (let a = w.prev; a !== null; a = a.prev) out.push(a);
-  return out;
+  for (let a = w.prev; a !== null; a = a.prev) if (a.isLive) return [a];
+  return [];
 }
 
 /** A task's wait is stuck when all its ways forward go through `inSet`. Returns why, or undefined when it can go on. */
@@ -231,28 +235,40 @@ export interface FoundCycle {
   waits: AnyWaiter[];
 }
 
-/** The largest set of parked tasks reachable from `start` in which every task is stuck. */
-function stuckSet(start: GraphTask, withDescendants: boolean, limit: number): Set<GraphTask> {
+/**
+ * The largest set of parked tasks reachable from `start` in which every task is stuck. Tasks in
+ * `free` are known to be able to go on (found so in this same synchronous batch of checks, the
+ * graph unchanged since): they are not explored, and every task found free here is added.
+ */
+function stuckSet(start: GraphTask, withDescendants: boolean, limit: number, free: Set<GraphTask>): Set<GraphTask> {
   const set = new Set<GraphTask>();
+  /** Who could be held up by whom: when a task leaves the set, its dependents are checked again. */
+  const dependents = new Map<GraphTask, GraphTask[]>();
   const todo: GraphTask[] = [start];
   while (todo.length > 0 && set.size < limit) {
     const t = todo.pop()!;
-    if (set.has(t) || parkedWait(t) === undefined) continue;
+    if (set.has(t) || free.has(t)) continue;
+    if (parkedWait(t) === undefined) {
+      free.add(t);
+      continue;
+    }
     set.add(t);
     candidates(parkedWait(t)!, withDescendants, (u) => {
+      const d = dependents.get(u);
+      if (d === undefined) dependents.set(u, [t]);
+      else d.push(t);
       if (!set.has(u)) todo.push(u);
     });
   }
   const inSet = (t: GraphTask): boolean => set.has(t);
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const t of set) {
-      if (stuck(parkedWait(t)!, inSet, withDescendants) === undefined) {
-        set.delete(t);
-        changed = true;
-      }
-    }
+  const check = [...set];
+  while (check.length > 0) {
+    const t = check.pop()!;
+    if (!set.has(t) || stuck(parkedWait(t)!, inSet, withDescendants) !== undefined) continue;
+    set.delete(t);
+    free.add(t);
+    const d = dependents.get(t);
+    if (d !== undefined) for (const u of d) if (set.has(u)) check.push(u);
   }
   return set;
 }
@@ -261,15 +277,18 @@ function stuckSet(start: GraphTask, withDescendants: boolean, limit: number): Se
  * The deadlock `start` is part of, if any: a cycle through `start` of parked tasks each of which
  * only tasks of the deadlocked set could serve. Undefined when `start` could still go on, or is
  * only held up by a deadlock it is not part of. O(tasks reachable from `start`), which is the
- * cycle in the common case; `limit` bounds it.
+ * cycle in the common case; `limit` bounds it. `free`: tasks known to be able to go on (a batch
+ * of checks made in one synchronous run shares it, so checking every waiter of a long queue is
+ * linear, not quadratic); the tasks found free are added to it.
  */
-export function deadlockedWith(start: GraphTask, limit = 10_000): FoundCycle | undefined {
-  if (parkedWait(start) === undefined) return undefined;
+export function deadlockedWith(start: GraphTask, limit = 10_000, free: Set<GraphTask> = new Set()): FoundCycle | undefined {
+  if (parkedWait(start) === undefined || free.has(start)) return undefined;
   // First without the spawned-descendants rule (it scans the live list): only a set that
-  // survives that is worth the scan, and the scan can only remove tasks from it.
-  let set = stuckSet(start, false, limit);
+  // survives that is worth the scan, and the scan can only remove tasks from it (so a task
+  // free without the rule is free with it, and `free` serves both passes).
+  let set = stuckSet(start, false, limit, free);
   if (!set.has(start)) return undefined;
-  set = stuckSet(start, true, limit);
+  set = stuckSet(start, true, limit, free);
   if (!set.has(start)) return undefined;
   const inSet = (t: GraphTask): boolean => set.has(t);
   // The shortest path from start back to start through blockers inside the set: through the

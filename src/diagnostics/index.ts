@@ -13,7 +13,7 @@ export type { TaskRef, WaitInfo } from "./task-info.js";
 
 /**
  * `runtime.dump()`, with the await site of every waiting task: a first dump queues the waits it
- * sees for probing (a few µs each, in chunks of 200 per macrotask so a dump of 10 000 waiting
+ * sees for probing (a few µs to a few ms each, 3 ms of them per macrotask turn, so a dump of 10 000 waiting
  * tasks never holds the event loop for long), and a second dump, once they are probed, has their
  * `awaitSite`. For the SIGUSR2 dump, the stuck-task report and the console, which can wait.
  * @param runtime default: the runtime the calling code belongs to.

@@ -5,7 +5,20 @@ import { groupTasks, type RuntimeDump, type ShutdownReport, type TaskGroup, type
 export function formatTask(t: TaskInfo): string {
   const who = t.name === undefined ? `task ${t.id}` : `task ${t.id} '${t.name}'`;
   const what = t.waitingOn === undefined ? t.state : `waiting on ${t.waitingOn}`;
-  return `${who} ${what}, age ${t.ageMs} ms, spawned at ${t.spawnedAt}`;
+  return `${who} ${what}${waitDetail(t)}, age ${t.ageMs} ms, spawned at ${t.spawnedAt}`;
+}
+
+/**
+ * What the diagnostics add to a waiting task (src/diagnostics/task-info.ts), or "":
+ * " at /app/db.ts:12:5 for 1200 ms, held by task 3 'tx', holding Mutex \"a\"".
+ */
+export function waitDetail(t: TaskInfo): string {
+  let out = "";
+  if (t.awaitSite !== undefined) out += ` at ${t.awaitSite}`;
+  if (t.waitingMs !== undefined && t.waitingOn !== undefined) out += ` for ${t.waitingMs} ms`;
+  if (t.heldBy !== undefined && t.heldBy.length > 0) out += `, held by ${t.heldBy.map((h) => (h.name === undefined ? `task ${h.id}` : `task ${h.id} '${h.name}'`)).join(", ")}`;
+  if (t.holds !== undefined && t.holds.length > 0) out += `, holding ${t.holds.join(", ")}`;
+  return out;
 }
 
 /** "×200 tasks (e.g. 4 'GET /work #4') waiting on sleep 400 ms, spawned at /app/service.ts:60:7"; one task: "task 4 'x' ...". */
@@ -48,7 +61,11 @@ export function formatReport(report: ShutdownReport, heading: string): string {
   const lines = [`${heading}: shutdown ${report.clean ? "clean" : "was not clean"} ${timing(report)}`];
   for (const g of report.drain.heldBy) lines.push(`  held the drain to its deadline: ${formatGroup(g)}`);
   for (const l of report.lost) lines.push(`  lost: ${l.what}`);
-  for (const g of groupTasks(report.tasks.stuck)) lines.push(`  stuck: ${formatGroup(g)}`);
+  for (const g of groupTasks(report.tasks.stuck)) {
+    // The first task of the group stands for it: where it awaits and who holds what it waits for.
+    const first = report.tasks.stuck.find((t) => t.id === g.ids[0]);
+    lines.push(`  stuck: ${formatGroup(g)}${first === undefined ? "" : waitDetail(first)}`);
+  }
   for (const e of report.disposeErrors) lines.push(`  failed: ${e.name}: ${describe(e.error)}`);
   return lines.join("\n") + "\n";
 }

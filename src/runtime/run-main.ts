@@ -7,6 +7,7 @@ import { ShutdownError } from "../errors.js";
 import type { TaskContext } from "../task/join-handle.js";
 import { describe, formatDump, formatReport, formatTaskGroups } from "./format.js";
 import { Runtime, type RuntimeOptions } from "./runtime.js";
+import { dumpWithAwaitSites } from "../diagnostics/index.js";
 
 /** Options of {@link runMain}: the runtime's options, plus how the process is driven. */
 export interface RunMainOptions extends RuntimeOptions {
@@ -119,8 +120,11 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
     for (const sig of new Set(signals)) listen(sig, () => onSignal(sig));
     if (dumpSignal !== null) {
       listen(dumpSignal, () => {
-        const dump = rt.dump();
-        say("info", { dump }, formatDump(dump, `${label}: dump (${rt.state})`, rt.formatExtensions(dump)));
+        // With every waiting task's await site: probed in chunks, so the loop is never held long.
+        dumpWithAwaitSites(rt).then(
+          (dump) => say("info", { dump }, formatDump(dump, `${label}: dump (${rt.state})`, rt.formatExtensions(dump))),
+          (e: unknown) => say("error", { err: e }, `${label}: dump failed: ${describe(e)}\n`),
+        );
       });
     }
     // Uncaught errors: reported once here (the listener replaces Node's own report and exit),

@@ -36,7 +36,7 @@ import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
 import { currentHost, setHostResolver, spawnOn } from "../task/spawn.js";
 import { type AttachedExtension, attachExtensions } from "./extension.js";
-import { describeTask, type WaitInfo } from "../diagnostics/task-info.js";
+import { awaitSitesSettled, describeTask, type WaitInfo } from "../diagnostics/task-info.js";
 
 /** Where a runtime is in its life; shutdown moves it forward through each state in order. */
 export type RuntimeState = "running" | "stopping" | "draining" | "cancelling" | "collecting" | "dropping" | "closed";
@@ -706,6 +706,11 @@ export class Runtime implements TaskHost, AsyncDisposable {
     // 4. collect
     this.#state = "collecting";
     await this.collect(Math.min(t2 + collectMs, Math.max(t2, t0 + budget)));
+    // Tasks still here are stuck: find where they await (probes run in chunks) for the report.
+    if (this.liveHead !== null) {
+      this.tasks();
+      await awaitSitesSettled();
+    }
     const at = Date.now();
     const stuck: TaskInfo[] = [];
     for (let t = this.liveHead; t !== null; t = t.liveNext) if (!this.exempt.has(t)) stuck.push(taskInfo(t, at));

@@ -98,7 +98,7 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind>, Ordere
   }
   unlockRead(h: ReadG<unknown>): void {
     if (hooks !== null) hooks.resource(this.q, RESOURCE_RELEASE, 1);
-    h.detach();
+    endReadHold(h);
     // Only a writer can be waiting while readers hold the lock, and it needs them all gone.
     if (--this.readers === 0) this.q.pump();
   }
@@ -165,15 +165,7 @@ class ReadG<T> implements ReadGuard<T>, OrderedHold {
     s.readHead = this as ReadG<unknown>;
     if (task !== undefined) pushHold(task, this);
   }
-  /** @internal Ends the hold: off its task's held stack and its lock's list. */
-  detach(): void {
-    popHold(this);
-    const s = this.lock;
-    if (this.rdPrev !== null) this.rdPrev.rdNext = this.rdNext;
-    else if (s.readHead === (this as ReadG<unknown>)) s.readHead = this.rdNext;
-    if (this.rdNext !== null) this.rdNext.rdPrev = this.rdPrev;
-    this.rdPrev = this.rdNext = null;
-  }
+
   get value(): T {
     const s = this.#s;
     if (s === undefined) throw released("ReadGuard");
@@ -193,7 +185,7 @@ class ReadG<T> implements ReadGuard<T>, OrderedHold {
     this.#s = undefined;
     const r = new ReadG<U>(s, undefined, true, part);
     replaceHold(this, r);
-    this.detach();
+    endReadHold(this as ReadG<unknown>);
     return r;
   }
   [Symbol.dispose](): void {
@@ -405,4 +397,14 @@ export class RwLock<T = void> {
   get waiting(): number {
     return this.#s.q.length;
   }
+}
+
+/** Ends read hold `h`: off its task's held stack and its lock's list (a function, not a guard method: a guard's public surface has no such method). */
+function endReadHold(h: ReadG<unknown>): void {
+  popHold(h);
+  const s = h.lock;
+  if (h.rdPrev !== null) h.rdPrev.rdNext = h.rdNext;
+  else if (s.readHead === h) s.readHead = h.rdNext;
+  if (h.rdNext !== null) h.rdNext.rdPrev = h.rdPrev;
+  h.rdPrev = h.rdNext = null;
 }

@@ -333,3 +333,104 @@ test("configure({ deadlocks: \"off\" }): the same self-deadlock just waits (unti
     configure({ deadlocks: "reject" });
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// More of the issue's shapes, in two tasks.
+
+test("two OnceCells whose initialisers (in two tasks) each wait for the other cell: the later wait rejects naming both tasks and cells", async () => {
+  const x = new OnceCell<number>({ name: "x" });
+  const y = new OnceCell<number>({ name: "y" });
+  const tx = spawn(
+    () =>
+      x.getOrInit(async () => {
+        await sleep(5);
+        return (await y.getOrInit(() => 1)) + 1; // parks first on y's initialiser
+      }),
+    { name: "tx" },
+  );
+  const ty = spawn(
+    () =>
+      y.getOrInit(async () => {
+        await sleep(25);
+        return (await x.getOrInit(() => 2)) + 1; // closes the cycle
+      }),
+    { name: "ty" },
+  );
+  const [ex, ey] = await within(Promise.all([deadlockOf(tx), deadlockOf(ty)]), 10_000, "the tasks");
+  assert.ok(ey instanceof DeadlockError, "the initialiser that parked last is rejected");
+  assert.ok(ex === undefined || ex instanceof DeadlockError);
+  assert.deepEqual(
+    ey.cycle.map((l) => l.task.name),
+    ["ty", "tx"],
+  );
+  assert.equal(ey.cycle[0]!.waitsFor, 'getOrInit on OnceCell "x"');
+  assert.equal(ey.cycle[1]!.waitsFor, 'getOrInit on OnceCell "y"');
+  assert.deepEqual(ey.cycle[0]!.holds, [{ lock: 'the initialiser of OnceCell "y"' }]);
+  assert.deepEqual(ey.cycle[1]!.holds, [{ lock: 'the initialiser of OnceCell "x"' }]);
+  assert.match(ey.message, /'ty'.*'tx'/s);
+});
+
+test("two tasks writing two RwLocks in opposite orders: the later write rejects, naming both tasks and locks", async () => {
+  const p = new RwLock(0, { name: "p" });
+  const q = new RwLock(0, { name: "q" });
+  const mk = (name: string, first: RwLock<number>, second: RwLock<number>, delay: number): JoinHandle<void> =>
+    spawn(
+      async () => {
+        using g1 = await first.write();
+        await sleep(delay);
+        using g2 = await second.write();
+        void g1;
+        void g2;
+      },
+      { name },
+    );
+  const one = mk("one", p, q, 5);
+  const two = mk("two", q, p, 25);
+  const [e1, e2] = await within(Promise.all([deadlockOf(one), deadlockOf(two)]), 10_000, "the tasks");
+  assert.equal(e1, undefined);
+  assert.ok(e2 instanceof DeadlockError);
+  assert.deepEqual(
+    e2.cycle.map((l) => [l.task.name, l.waitsFor, l.holds.map((h) => h.lock)]),
+    [
+      ["two", 'write on RwLock "p"', ['write on RwLock "q"']],
+      ["one", 'write on RwLock "q"', ['write on RwLock "p"']],
+    ],
+  );
+});
+
+test("three tasks in a ring A→B→C→A: one rejection naming all three; the others finish", async () => {
+  const locks = [new Mutex(0, { name: "r0" }), new Mutex(0, { name: "r1" }), new Mutex(0, { name: "r2" })];
+  const hs = [0, 1, 2].map((i) =>
+    spawn(
+      async () => {
+        using g1 = await locks[i]!.lock();
+        await sleep(5 + 15 * i);
+        using g2 = await locks[(i + 1) % 3]!.lock();
+        void g1;
+        void g2;
+      },
+      { name: `t${i}` },
+    ),
+  );
+  const es = await within(Promise.all(hs.map(deadlockOf)), 10_000, "the ring");
+  const rejected = es.filter((e) => e !== undefined);
+  assert.equal(rejected.length, 1, "one wait of the ring is rejected, the others proceed");
+  assert.ok(es[2] instanceof DeadlockError, "the last to park (t2) closed the ring");
+  assert.deepEqual(
+    es[2].cycle.map((l) => l.task.name),
+    ["t2", "t0", "t1"],
+  );
+});
+
+test("the hold bookkeeping adds no method to a permit or a read guard (calling one crashed: fuzz)", async () => {
+  const sem = new Semaphore(1);
+  const p = await sem.acquire();
+  const rw = new RwLock(0);
+  const r = await rw.read();
+  assert.equal("detach" in p, false);
+  assert.equal("detach" in r, false);
+  p.release();
+  r.release();
+  assert.equal(sem.available, 1);
+  assert.equal(rw.readers, 0);
+});

@@ -369,6 +369,8 @@ class Tui {
     kv("runtime", t.runtime);
     kv("parent", t.parent === undefined ? undefined : `task ${t.parent}`);
     kv("waiting on", t.waitingOn ?? (t.state === "idle" ? "nothing steward sees" : undefined));
+    kv("await site", t.awaitSite);
+    kv("held by", t.heldBy === undefined ? undefined : t.heldBy.map((id) => `task ${id}`).join(", "));
     kv("total", fmtMs(t.totalMs));
     kv("busy", `${fmtMs(t.busyMs)} (${t.totalMs > 0 ? Math.round((t.busyMs / t.totalMs) * 100) : 0}%)`);
     kv("scheduled", `${fmtMs(t.scheduledMs)} (max delay ${fmtMs(t.maxScheduledMs)})`);

@@ -1,5 +1,6 @@
 /** Building a ConsoleSnapshot from the collector's records. */
 import { performance } from "node:perf_hooks";
+import { describeTask, type WaitInfo } from "../../diagnostics/task-info.js";
 import type { Collector } from "../instrument/collector.js";
 import type { ResolvedConsoleOptions } from "../options.js";
 import { percentileMs, trimmed } from "./histogram.js";
@@ -87,6 +88,13 @@ export function taskSnapshot(s: TaskStats, now: number, runtime: string | undefi
   // Its oldest pending wait is its own; waits of other code in its context come after it.
   const waiting = s.wait0 ?? s.handle?.waitingOn ?? joinText(s);
   if (waiting !== undefined && st !== DONE) t.waitingOn = waiting;
+  if (s.handle !== undefined && st !== DONE && s.handle.wait !== undefined) {
+    // Where it awaits and who holds it up (the first snapshot queues the probe, later ones show it).
+    const w: WaitInfo = {};
+    describeTask(s.handle, w, Date.now());
+    if (w.awaitSite !== undefined) t.awaitSite = w.awaitSite;
+    if (w.heldBy !== undefined) t.heldBy = w.heldBy.map((h) => h.id);
+  }
   return t;
 }
 

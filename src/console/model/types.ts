@@ -48,6 +48,10 @@ export interface TaskSnapshot {
   maxScheduledMs: number;
   /** What it waits on now, e.g. "recv on channel#3" or "join task 12". */
   waitingOn?: string;
+  /** Where in the user's code it awaits that (`file:line:col`, source-mapped), once probed (src/diagnostics). */
+  awaitSite?: string;
+  /** The ids of the tasks holding what it waits for (a lock's holder, a joined task). */
+  heldBy?: number[];
   /** Resume durations: power-of-two buckets over µs (see histogram.ts; trailing zeros trimmed). */
   resumeHistogram: number[];
   /** Scheduling delays (woken → resumed), same buckets. */

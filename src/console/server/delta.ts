@@ -19,7 +19,7 @@ function row(t: TaskSnapshot): Row {
 
 /** The fields that change only when something happens to the task. */
 function eventKey(t: Row): string {
-  return `${t.state}|${t.resumes}|${t.waitingOn ?? ""}|${t.outcome ?? ""}|${t.lints?.join(",") ?? ""}|${Math.round(t.maxScheduledMs)}|${t.name ?? ""}|${t.maxResumeMs}`;
+  return `${t.state}|${t.resumes}|${t.waitingOn ?? ""}|${t.awaitSite ?? ""}|${t.heldBy?.join(",") ?? ""}|${t.outcome ?? ""}|${t.lints?.join(",") ?? ""}|${Math.round(t.maxScheduledMs)}|${t.name ?? ""}|${t.maxResumeMs}`;
 }
 
 function same(a: unknown, b: unknown): boolean {

@@ -226,6 +226,8 @@
     row("runtime", t.runtime);
     row("parent", t.parent !== undefined ? "task " + t.parent : undefined);
     row("waiting on", t.waitingOn || (t.state === "idle" ? "nothing steward sees" : undefined));
+    row("await site", t.awaitSite);
+    row("held by", t.heldBy ? t.heldBy.map((id) => "task " + id).join(", ") : undefined);
     row("total", fmt(t.totalMs));
     row("busy", fmt(t.busyMs) + " (" + (t.totalMs ? Math.round((t.busyMs / t.totalMs) * 100) : 0) + "%)");
     row("scheduled", fmt(t.scheduledMs) + ", max delay " + fmt(t.maxScheduledMs));
