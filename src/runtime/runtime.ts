@@ -287,6 +287,7 @@ export interface StopParticipant {
    * is left); the runtime waits at most {@link FORCE_GRACE_MS} more. Resolve with a
    * {@link StopOutcome} to report what was lost.
    */
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- names what a stop may resolve with
   stop(force: AbortSignal, info: StopInfo): void | PromiseLike<StopOutcome | void | unknown>;
 }
 
