@@ -14,6 +14,11 @@ export class CancelledError extends Error {
   }
 }
 
+/** The error a wait rejects with when its task's token is cancelled with `reason`. */
+export function asCancelledError(reason: unknown): CancelledError {
+  return reason instanceof CancelledError ? reason : new CancelledError(reason);
+}
+
 /** How a task ended when it did not return a value. */
 export type JoinErrorKind = "panic" | "cancelled";
 

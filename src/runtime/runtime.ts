@@ -33,7 +33,7 @@ import { now, schedule, type TimerHandle } from "../core/timer.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
 import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
-import { currentHost, setHostResolver, spawnOn } from "../task/spawn.js";
+import { currentHost, spawnOn } from "../task/spawn.js";
 import { type AttachedExtension, attachExtensions } from "./extension.js";
 import { describeTask, type WaitInfo } from "../diagnostics/task-info.js";
 
@@ -1091,5 +1091,3 @@ export function getDefaultRuntime(): Runtime {
 export function currentRuntime(): Runtime {
   return currentHost() as Runtime;
 }
-
-setHostResolver(getDefaultRuntime);
