@@ -1,6 +1,6 @@
 import { asCancelledError, CancelledError } from "../errors.js";
 import { precheck, readyValue, Waiter } from "../core/waiter.js";
-import { checkFunction, typeName } from "../core/validate.js";
+import { checkFunction, typeName } from "../util/validate.js";
 
 /**
  * A listener node kept in an intrusive list, so a waiting operation can watch a token without

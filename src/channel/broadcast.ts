@@ -8,7 +8,7 @@
  * LaggedError once, then it goes on from the oldest value still kept.
  */
 import { readyValue, WaitQueue, type WaitOptions } from "../core/waiter.js";
-import { checkInteger } from "../core/validate.js";
+import { checkInteger } from "../util/validate.js";
 import { ChannelClosedError, LaggedError } from "../errors.js";
 import { nextChannelId, undefinedMessage } from "./ids.js";
 import { ReceiverIterator } from "./mpsc.js";

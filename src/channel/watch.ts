@@ -5,7 +5,7 @@
  * select-safe, on the budget); each waitFor gets its own queue, so a predicate that does not
  * match yet never holds up another wait.
  */
-import { checkFunction, typeName } from "../core/validate.js";
+import { checkFunction, typeName } from "../util/validate.js";
 import { type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { ChannelClosedError } from "../errors.js";
 import { nextChannelId } from "./ids.js";

@@ -38,7 +38,7 @@ import {
 import { currentFrame, type TaskLike } from "./context.js";
 import { diag } from "./holds.js";
 import { hooks } from "./instrument.js";
-import { checkSignal, typeName } from "./validate.js";
+import { checkSignal, typeName } from "../util/validate.js";
 
 /** The optional last argument of every operation that can wait. */
 export interface WaitOptions {

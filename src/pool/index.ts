@@ -12,7 +12,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Piscina } from "piscina";
-import { checkDuration, checkInteger, checkOptions, typeName } from "../core/validate.js";
+import { checkDuration, checkInteger, checkOptions, typeName } from "../util/validate.js";
 import { standaloneWaiter } from "../core/waiter.js";
 import { ShutdownError } from "../errors.js";
 import { currentRuntime } from "../runtime/runtime.js";

@@ -1,7 +1,7 @@
 /** runMain: a program's entry point on its own Runtime, with signal-driven graceful shutdown. */
 import { constants } from "node:os";
 import { schedule } from "../core/timer.js";
-import { checkFunction, checkOptions, typeName } from "../core/validate.js";
+import { checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { ShutdownError } from "../errors.js";
 import type { TaskContext } from "../task/join-handle.js";
 import { describe, formatDump, formatReport, formatTaskGroups } from "./format.js";

@@ -30,7 +30,7 @@ import type { RecorderOptions } from "../recorder/options.js";
 import type { SupervisorOptions } from "../supervisor/index.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
 import { now, schedule, type TimerHandle } from "../core/timer.js";
-import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
+import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
 import { currentHost, spawnOn } from "../task/spawn.js";

@@ -10,7 +10,7 @@
  * source maps load only in the watchdog thread.
  */
 import { createRequire } from "node:module";
-import { checkFunction, checkInteger, checkOptions, typeName } from "../core/validate.js";
+import { checkFunction, checkInteger, checkOptions, typeName } from "../util/validate.js";
 import type { BlockedEvent, FromWatchdog, UnblockedEvent, WatchOptions } from "./shared.js";
 import type { ThreadWatch } from "./thread.js";
 

@@ -1,7 +1,7 @@
 import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import type { TaskLike } from "../core/context.js";
 import { type Hold, taskIds } from "../core/holds.js";
-import { checkInteger, typeName } from "../core/validate.js";
+import { checkInteger, typeName } from "../util/validate.js";
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { SemaphoreClosedError } from "../errors.js";
 import { entryTask, fastEntry, hasWaiters, label, released, runningTask, type SyncOptions } from "./shared.js";

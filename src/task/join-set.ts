@@ -1,4 +1,4 @@
-import { Deque } from "../core/deque.js";
+import { Deque } from "../util/deque.js";
 import { WaitQueue, type WaitOptions } from "../core/waiter.js";
 import type { JoinHandle, JoinResult, SpawnOptions, TaskContext, TaskOwner } from "./join-handle.js";
 import { currentHost, shield, spawnOn } from "./spawn.js";

@@ -3,9 +3,9 @@ import { createRequire } from "node:module";
 import { CancellationToken } from "../cancel/token.js";
 import type { Branch } from "../core/claim.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
-import { Deque } from "../core/deque.js";
+import { Deque } from "../util/deque.js";
 import { hooks } from "../core/instrument.js";
-import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
+import { checkFunction, checkOptions, checkSignal } from "../util/validate.js";
 import { standaloneWaiter, type WaitOptions } from "../core/waiter.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost, type TaskOwner } from "./join-handle.js";
 

@@ -1,4 +1,4 @@
-import { checkDuration } from "../core/validate.js";
+import { checkDuration } from "../util/validate.js";
 import { schedule } from "../core/timer.js";
 import { standaloneWaiter, type WaitOptions } from "../core/waiter.js";
 
