@@ -2,6 +2,11 @@
 // and misused promises. Rules turned off below say why on the line above them.
 import tseslint from "typescript-eslint";
 
+/** A layer rule: files matching `files` may not import (other than type-only) what `regex` matches. */
+function layer(files, regex, message) {
+  return [{ files, rules: { "@typescript-eslint/no-restricted-imports": ["error", { patterns: [{ regex, allowTypeImports: true, message }] }] } }];
+}
+
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "eslint.config.js", "coverage/**"] },
   {
@@ -31,6 +36,19 @@ export default tseslint.config(
       "@typescript-eslint/no-this-alias": ["error", { allowedNames: ["self"] }],
     },
   },
+  // The layers (ARCHITECTURE.md): each folder imports only the ones below it; type-only imports
+  // are free (they vanish at runtime). The optional parts attach through runtime/extension.ts,
+  // which loads them by name, never by an import.
+  ...layer(["src/errors.ts"], "^\\.", "errors.ts is a leaf: it imports nothing of steward"),
+  ...layer(["src/util/**/*.ts"], "^\\.\\./", "util/ is a leaf: it imports nothing of steward outside util/"),
+  ...layer(["src/core/**/*.ts"], "^\\.\\./(?!util/|errors\\.js$)", "core/ imports only util/ and errors.ts"),
+  ...layer(["src/cancel/**/*.ts"], "^\\.\\./(?!util/|core/|errors\\.js$)", "cancel/ imports only core/, util/ and errors.ts"),
+  ...layer(
+    ["src/{task,sync,channel,time,select}/**/*.ts"],
+    "^\\.\\./(runtime|console|supervisor|recorder|pool|http|redis|limiter|cli)/",
+    "the primitives know nothing of the runtime or the optional parts",
+  ),
+  ...layer(["src/runtime/**/*.ts"], "^\\.\\./(console|supervisor|recorder|pool|http|redis|limiter|cli)/", "the runtime reaches optional parts only through runtime/extension.ts"),
   {
     // Tests and benchmarks reach into untyped internals and third-party objects on purpose.
     files: ["test/**/*.ts", "bench/**/*.ts"],
