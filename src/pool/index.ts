@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import type { Piscina } from "piscina";
 import { checkDuration, checkInteger, checkOptions, typeName } from "../util/validate.js";
 import { standaloneWaiter } from "../core/waiter.js";
-import { ShutdownError } from "../errors.js";
+import { ShutdownError, StewardError } from "../errors.js";
 import { currentRuntime } from "../runtime/runtime.js";
 
 /** Options of {@link blockingPool}. */
@@ -62,7 +62,7 @@ type DefaultExport<M> = M extends { default: infer D } ? D : (input: unknown) =>
 type DefaultName<M> = unknown extends M ? string : "default";
 
 /** A run was refused because `maxQueue` runs are already waiting for a thread. */
-export class PoolFullError extends Error {
+export class PoolFullError extends StewardError {
   /** The pool's name. */
   readonly pool: string;
   /** Its queue bound. */

@@ -40,3 +40,20 @@ test("the package root loads no optional part", () => {
   const optional = loaded.filter((m) => /\/dist\/src\/(console|recorder)\/|\/dist\/src\/supervisor\/(?!index\.js$)|[/\\]node_modules[/\\](piscina|@opentelemetry)[/\\]/.test(m));
   assert.deepEqual(optional, []);
 });
+
+test("every error class steward exports extends StewardError", async () => {
+  const subpaths = ["index.js", "redis/index.js", "supervisor/index.js", "recorder/index.js", "http/handle.js"];
+  const errors = (await import(new URL("../../src/errors.js", import.meta.url).href)) as { StewardError: new () => Error };
+  const classes: string[] = [];
+  for (const sub of subpaths) {
+    const mod = (await import(new URL(`../../src/${sub}`, import.meta.url).href)) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(mod)) {
+      if (typeof value !== "function" || !/Error$/.test(name) || name === "StewardError") continue;
+      classes.push(name);
+      assert.ok((value as { prototype: unknown }).prototype instanceof errors.StewardError, `${sub}: ${name} does not extend StewardError`);
+    }
+  }
+  for (const expected of ["CancelledError", "JoinError", "TimeoutError", "PoolFullError", "OverloadedError", "LeaseLostError", "SupervisorUnavailableError", "RecordingFormatError"]) {
+    assert.ok(classes.includes(expected), `${expected} not found among ${classes.join(", ")}`);
+  }
+});
