@@ -95,7 +95,7 @@ class SemaphorePermit implements Permit, Hold {
     return this.#count;
   }
   /** @internal Off the semaphore's list of holds. */
-  detach(s: SemState): void {
+  #detach(s: SemState): void {
     if (this.pPrev !== null) this.pPrev.pNext = this.pNext;
     else if (s.holdHead === this) s.holdHead = this.pNext;
     if (this.pNext !== null) this.pNext.pPrev = this.pPrev;
@@ -105,7 +105,7 @@ class SemaphorePermit implements Permit, Hold {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    this.detach(s);
+    this.#detach(s);
     if (this.#count === 0) return;
     if (hooks !== null) hooks.resource(s.q, RESOURCE_RELEASE, this.#count);
     s.permits += this.#count;
@@ -116,7 +116,7 @@ class SemaphorePermit implements Permit, Hold {
     if (s === undefined) return;
     this.#s = undefined;
     if (hooks !== null && this.#count > 0) hooks.resource(s.q, RESOURCE_RELEASE, this.#count);
-    this.detach(s);
+    this.#detach(s);
     s.capacity -= this.#count;
   }
   split(n: number): Permit | undefined {
@@ -137,7 +137,7 @@ class SemaphorePermit implements Permit, Hold {
     this.#count += other.#count;
     other.#count = 0;
     other.#s = undefined;
-    other.detach(s);
+    other.#detach(s);
   }
   [Symbol.dispose](): void {
     this.release();
