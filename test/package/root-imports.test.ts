@@ -57,3 +57,18 @@ test("every error class steward exports extends StewardError", async () => {
     assert.ok(classes.includes(expected), `${expected} not found among ${classes.join(", ")}`);
   }
 });
+
+test("a module imported on its own works: no import-order setters", () => {
+  const token = pathToFileURL(join(root, "dist/src/cancel/token.js")).href;
+  const spawn = pathToFileURL(join(root, "dist/src/task/spawn.js")).href;
+  const tokenOut = execFileSync(
+    process.execPath,
+    ["--input-type=module", "-e", `const { CancellationToken } = await import(${JSON.stringify(token)}); const t = new CancellationToken(); setTimeout(() => t.cancel(), 1); await t.cancelled(); process.stdout.write("cancelled");`],
+    { encoding: "utf8" },
+  );
+  assert.equal(tokenOut, "cancelled");
+  const spawnOut = execFileSync(process.execPath, ["--input-type=module", "-e", `const { spawn } = await import(${JSON.stringify(spawn)}); process.stdout.write(String(await spawn(async () => 42)));`], {
+    encoding: "utf8",
+  });
+  assert.equal(spawnOut, "42");
+});
