@@ -3,8 +3,20 @@
  * structured logging and `instanceof` checks across module copies can fall back to `name`.
  */
 
+/**
+ * The base of every error steward throws of its own, in the root and in every subpath
+ * (`steward/redis`, `steward/supervisor`, ...): `err instanceof StewardError` tells steward's
+ * errors from the rest. Bad arguments are not among them: they throw TypeError or RangeError.
+ */
+export class StewardError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StewardError";
+  }
+}
+
 /** A wait was withdrawn because the task (or scope) it ran in was cancelled. */
-export class CancelledError extends Error {
+export class CancelledError extends StewardError {
   /** What the cancellation was given as its reason (`token.cancel(reason)`), if anything. */
   readonly reason: unknown;
   constructor(reason?: unknown, message: string = "the task was cancelled") {
@@ -14,11 +26,16 @@ export class CancelledError extends Error {
   }
 }
 
+/** The error a wait rejects with when its task's token is cancelled with `reason`. */
+export function asCancelledError(reason: unknown): CancelledError {
+  return reason instanceof CancelledError ? reason : new CancelledError(reason);
+}
+
 /** How a task ended when it did not return a value. */
 export type JoinErrorKind = "panic" | "cancelled";
 
 /** A task ended by throwing (`kind: "panic"`) or by being cancelled (`kind: "cancelled"`). */
-export class JoinError extends Error {
+export class JoinError extends StewardError {
   readonly kind: JoinErrorKind;
   readonly taskId: number;
   readonly taskName: string | undefined;
@@ -42,7 +59,7 @@ export class JoinError extends Error {
 }
 
 /** `timeout()` ran out of time. */
-export class TimeoutError extends Error {
+export class TimeoutError extends StewardError {
   readonly ms: number;
   constructor(ms: number) {
     super(`timed out after ${text(ms)} ms`);
@@ -52,7 +69,7 @@ export class TimeoutError extends Error {
 }
 
 /** The other side of a channel is gone. */
-export class ChannelClosedError extends Error {
+export class ChannelClosedError extends StewardError {
   constructor(message: string = "the channel is closed") {
     super(text(message));
     this.name = "ChannelClosedError";
@@ -60,7 +77,7 @@ export class ChannelClosedError extends Error {
 }
 
 /** A broadcast receiver fell behind; `skipped` values were overwritten before it read them. */
-export class LaggedError extends Error {
+export class LaggedError extends StewardError {
   readonly skipped: number;
   constructor(skipped: number) {
     super(`receiver lagged behind and skipped ${text(skipped)} value(s)`);
@@ -70,7 +87,7 @@ export class LaggedError extends Error {
 }
 
 /** The semaphore was closed. */
-export class SemaphoreClosedError extends Error {
+export class SemaphoreClosedError extends StewardError {
   constructor(message: string = "the semaphore is closed") {
     super(text(message));
     this.name = "SemaphoreClosedError";
@@ -78,7 +95,7 @@ export class SemaphoreClosedError extends Error {
 }
 
 /** The runtime is shutting down or shut down. */
-export class ShutdownError extends Error {
+export class ShutdownError extends StewardError {
   constructor(message: string = "the runtime is shutting down") {
     super(text(message));
     this.name = "ShutdownError";
@@ -104,7 +121,7 @@ export interface DeadlockLink {
  * OnceCells and joins (see README, "Deadlocks"). The wait that closed the cycle (the last one
  * to park) rejects with it; the other tasks keep waiting and proceed once this one releases.
  */
-export class DeadlockError extends Error {
+export class DeadlockError extends StewardError {
   /** Every task of the cycle, starting with the one whose wait rejected. */
   readonly cycle: readonly DeadlockLink[];
   constructor(cycle: readonly DeadlockLink[]) {
@@ -131,7 +148,7 @@ function deadlockMessage(cycle: readonly DeadlockLink[]): string {
 }
 
 /** An acquire broke the lock order or a lock's rank, under `configure({ lockOrder: "throw" })`. */
-export class LockOrderError extends Error {
+export class LockOrderError extends StewardError {
   /** The two locks, in the order this acquire would take them. */
   readonly locks: readonly [string, string];
   constructor(message: string, locks: readonly [string, string]) {

@@ -7,6 +7,7 @@ export { CancelledError, ChannelClosedError, JoinError, LaggedError, SemaphoreCl
 export type { JoinErrorKind } from "./errors.js";
 export { DeadlockError, LockOrderError } from "./errors.js";
 export type { DeadlockLink } from "./errors.js";
+export { StewardError } from "./errors.js";
 export { configure } from "./core/config.js";
 export type { StewardConfig, SpawnSiteMode } from "./core/config.js";
 export type { DeadlockMode, LockOrderMode } from "./core/config.js";

@@ -1,5 +1,6 @@
-import { CancelledError } from "../errors.js";
-import { checkFunction, typeName } from "../core/validate.js";
+import { asCancelledError, CancelledError } from "../errors.js";
+import { precheck, readyValue, Waiter } from "../core/waiter.js";
+import { checkFunction, typeName } from "../util/validate.js";
 import { say } from "../core/log.js";
 
 /**
@@ -274,14 +275,25 @@ function reportListenerError(err: unknown): void {
   say("error", { err }, `steward: an onCancel callback threw: ${text.split("\n")[0]}\n`);
 }
 
-/** The error a wait rejects with when its task's token is cancelled with `reason`. */
-export function asCancelledError(reason: unknown): CancelledError {
-  return reason instanceof CancelledError ? reason : new CancelledError(reason);
+export { asCancelledError };
+
+/** A wait for a token's cancellation: when its task's token is cancelled because the awaited one
+ * was (a child), it resolves rather than rejects. */
+class CancellationWaiter extends Waiter<void, CancellationToken> implements CancelListener {
+  override onTokenCancelled(reason: unknown): void {
+    if (this.data.isCancelled) this.complete(undefined);
+    else super.onTokenCancelled(reason);
+  }
 }
 
-// Set by core/waiter.ts to avoid an import cycle (the waiter core imports this module).
-let waitCancelled: (t: CancellationToken, opts?: { signal?: AbortSignal }) => Promise<void>;
-/** @internal */
-export function setCancelledWait(fn: typeof waitCancelled): void {
-  waitCancelled = fn;
+function waitCancelled(token: CancellationToken, opts?: { signal?: AbortSignal }): Promise<void> {
+  // A token that is cancelled answers at once, even to a task that is itself cancelled: waiting
+  // for cancellation is how a task learns of it.
+  if (token.isCancelled) return readyValue<void>(undefined, opts, "cancelled()", false);
+  const e = precheck(opts);
+  if (e instanceof Promise) return e;
+  const w = new CancellationWaiter(token, "cancelled()", e.signal, e.token, e.task, e.branch);
+  const sub = token.onCancel(() => w.complete(undefined));
+  w.onWithdraw = () => sub[Symbol.dispose]();
+  return w.promise;
 }

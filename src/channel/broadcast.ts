@@ -8,13 +8,13 @@
  * LaggedError once, then it goes on from the oldest value still kept.
  */
 import { readyValue, WaitQueue, type WaitOptions } from "../core/waiter.js";
-import { checkInteger } from "../core/validate.js";
+import { checkInteger } from "../util/validate.js";
 import { ChannelClosedError, LaggedError } from "../errors.js";
 import { nextChannelId, undefinedMessage } from "./ids.js";
 import { ReceiverIterator } from "./mpsc.js";
 
 /** @internal */
-class Shared<T> {
+class BroadcastShared<T> {
   readonly id = nextChannelId();
   /** Ring storage; its length is a power of two that grows up to the one >= capacity. */
   vals: (T | undefined)[];
@@ -132,7 +132,7 @@ class Shared<T> {
  */
 export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
   checkInteger(capacity, "capacity", 1);
-  const s = new Shared<T>(capacity);
+  const s = new BroadcastShared<T>(capacity);
   return [new BroadcastSender(s), s.subscribe()];
 }
 
@@ -142,7 +142,7 @@ export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastRe
  */
 export class BroadcastSender<T> implements Disposable {
   private dropped = false;
-  private readonly s: Shared<T>;
+  private readonly s: BroadcastShared<T>;
 
   /**
    * A sender of a new broadcast channel that has no receiver yet (tokio's
@@ -154,13 +154,13 @@ export class BroadcastSender<T> implements Disposable {
    */
   constructor(capacity: number);
   /** @internal Used by {@link broadcast}. */
-  constructor(shared: Shared<T>);
-  constructor(arg: number | Shared<T>) {
-    if (arg instanceof Shared) {
+  constructor(shared: BroadcastShared<T>);
+  constructor(arg: number | BroadcastShared<T>) {
+    if (arg instanceof BroadcastShared) {
       this.s = arg;
     } else {
       checkInteger(arg, "capacity", 1);
-      this.s = new Shared<T>(arg);
+      this.s = new BroadcastShared<T>(arg);
     }
   }
 
@@ -245,7 +245,7 @@ export class BroadcastReceiver<T> implements Disposable, AsyncIterable<T> {
 
   /** @internal Use {@link broadcast} or {@link BroadcastSender.subscribe}. */
   constructor(
-    private readonly s: Shared<T>,
+    private readonly s: BroadcastShared<T>,
     private next: number,
   ) {
     const side = {

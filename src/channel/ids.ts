@@ -2,7 +2,7 @@
  * Per-process channel ids, shared by every channel kind, so waits show up in dumps as
  * "recv on channel#3", "changed on watch#4", ...
  */
-import { checkOptions, checkSignal } from "../core/validate.js";
+import { checkOptions, checkSignal } from "../util/validate.js";
 
 let nextId = 1;
 

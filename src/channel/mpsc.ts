@@ -14,8 +14,8 @@
  */
 import { parkUntilRefill, takeBudget } from "../core/budget.js";
 import { currentFrame } from "../core/context.js";
-import { Deque } from "../core/deque.js";
-import { checkInteger } from "../core/validate.js";
+import { Deque } from "../util/deque.js";
+import { checkInteger } from "../util/validate.js";
 import { claimSignal, lostReason, precheck, readyValue, RESOLVED, type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { ChannelClosedError } from "../errors.js";
 import { checkWaitOptions, nextChannelId, undefinedMessage } from "./ids.js";

@@ -5,13 +5,13 @@
  * select-safe, on the budget); each waitFor gets its own queue, so a predicate that does not
  * match yet never holds up another wait.
  */
-import { checkFunction, typeName } from "../core/validate.js";
+import { checkFunction, typeName } from "../util/validate.js";
 import { type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { ChannelClosedError } from "../errors.js";
 import { nextChannelId } from "./ids.js";
 
 /** @internal */
-class Shared<T> {
+class WatchShared<T> {
   readonly id = nextChannelId();
   version = 0;
   /** True once every sender (the original and its clones) closed. */
@@ -58,7 +58,7 @@ interface WaitFor<T> {
  * to change; intermediate values may be skipped, by design. Any value is valid, undefined too.
  */
 export function watch<T>(initial: T): [WatchSender<T>, WatchReceiver<T>] {
-  const s = new Shared<T>(initial);
+  const s = new WatchShared<T>(initial);
   return [new WatchSender(s), s.subscribe(0)];
 }
 
@@ -70,7 +70,7 @@ export class WatchSender<T> implements Disposable {
   private dropped = false;
 
   /** @internal Use {@link watch}. */
-  constructor(private readonly s: Shared<T>) {}
+  constructor(private readonly s: WatchShared<T>) {}
 
   /**
    * Replaces the value and wakes every receiver waiting in `changed()` or `waitFor()`. Never
@@ -203,7 +203,7 @@ export class WatchReceiver<T> implements Disposable {
 
   /** @internal Use {@link watch}, {@link WatchSender.subscribe} or {@link WatchReceiver.clone}. */
   constructor(
-    private readonly s: Shared<T>,
+    private readonly s: WatchShared<T>,
     private seen: number,
   ) {
     const changedSide = {

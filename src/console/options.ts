@@ -1,6 +1,6 @@
 /** The console's options: defaults, validation, and the STEWARD_CONSOLE environment variable. */
 import type { MeterProviderLike } from "./metrics/otel.js";
-import { checkOptions, typeName } from "../core/validate.js";
+import { checkOptions, typeName } from "../util/validate.js";
 
 /** The port tokio-console uses, and so does steward's console. */
 export const DEFAULT_CONSOLE_PORT = 6669;

@@ -5,7 +5,7 @@
  * closed last in the drop phase, after every task has ended and every other resource was dropped.
  */
 import { performance } from "node:perf_hooks";
-import { Deque } from "../core/deque.js";
+import { Deque } from "../util/deque.js";
 import { type Collector, getCollector } from "./instrument/collector.js";
 import { notable } from "./model/lints.js";
 import type { DeferredLike } from "./model/resources.js";

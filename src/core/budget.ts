@@ -52,7 +52,3 @@ export function parkUntilRefill(fn: () => void): void {
   }
 }
 
-/** @internal For tests: budget units left in this turn. */
-export function budgetRemaining(): number {
-  return limit === 0 ? Infinity : remaining;
-}

@@ -1,4 +1,4 @@
-import { checkInteger, checkOptions, typeName } from "./validate.js";
+import { checkInteger, checkOptions, typeName } from "../util/validate.js";
 import { currentLogger, type Logger, setLogger } from "./log.js";
 
 /** Which spawned tasks record where they were spawned (a stack capture costs ≈ 4 µs; see BENCHMARKS.md). */

@@ -10,7 +10,7 @@
  * `task`, `route`, ...) and `message` is a complete human sentence on its own, which is what the
  * default logger prints.
  */
-import { typeName } from "./validate.js";
+import { typeName } from "../util/validate.js";
 
 /**
  * What steward logs through: pino's method shape (`logger.info(obj, msg)`). pino, Fastify's

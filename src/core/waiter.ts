@@ -18,7 +18,8 @@
  * Resources with a FIFO queue use {@link WaitQueue}: they describe readiness and how to serve one
  * waiter ({@link Resource}), and the queue does the rest — fast path, budget, FIFO, withdrawal.
  */
-import { asCancelledError, type CancelListener, type CancellationToken, setCancelledWait } from "../cancel/token.js";
+import type { CancelListener, CancellationToken } from "../cancel/token.js";
+import { asCancelledError } from "../errors.js";
 import { parkUntilRefill, takeBudget } from "./budget.js";
 import {
   activeBranch,
@@ -37,7 +38,7 @@ import {
 import { currentFrame, type TaskLike } from "./context.js";
 import { diag } from "./holds.js";
 import { hooks } from "./instrument.js";
-import { checkSignal, typeName } from "./validate.js";
+import { checkSignal, typeName } from "../util/validate.js";
 
 /** The optional last argument of every operation that can wait. */
 export interface WaitOptions {
@@ -567,24 +568,3 @@ export function readyValue<T>(value: T, opts: WaitOptions | undefined, what: str
   parkUntilRefill(() => w.complete(value));
   return w.promise;
 }
-
-/** A wait for a token's cancellation: when its task's token is cancelled because the awaited one
- * was (a child), it resolves rather than rejects. */
-class CancellationWaiter extends Waiter<void, CancellationToken> implements CancelListener {
-  override onTokenCancelled(reason: unknown): void {
-    if (this.data.isCancelled) this.complete(undefined);
-    else super.onTokenCancelled(reason);
-  }
-}
-
-setCancelledWait((token, opts) => {
-  // A token that is cancelled answers at once, even to a task that is itself cancelled: waiting
-  // for cancellation is how a task learns of it.
-  if (token.isCancelled) return readyValue<void>(undefined, opts, "cancelled()", false);
-  const e = precheck(opts);
-  if (e instanceof Promise) return e;
-  const w = new CancellationWaiter(token, "cancelled()", e.signal, e.token, e.task, e.branch);
-  const sub = token.onCancel(() => w.complete(undefined));
-  w.onWithdraw = () => sub[Symbol.dispose]();
-  return w.promise;
-});

@@ -140,7 +140,7 @@ const patterns = new WeakMap<object, Map<string, string>>();
 
 function patternOf(route: object, baseUrl: string): string {
   let byBase = patterns.get(route);
-  if (byBase === undefined) patterns.set(route, (byBase = new Map()));
+  if (byBase === undefined) patterns.set(route, (byBase = new Map<string, string>()));
   let p = byBase.get(baseUrl);
   if (p === undefined) {
     p = `${baseUrl}${String((route as { path?: unknown }).path)}`;

@@ -22,7 +22,7 @@
  */
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import { log } from "../core/log.js";
-import { checkFunction } from "../core/validate.js";
+import { checkFunction } from "../util/validate.js";
 import { CancelledError } from "../errors.js";
 import { ClientClosedError, type RequestTimeoutError } from "./errors.js";
 import { type Adapter, type AnyRequest, type AnyResponse, bindEmit, describe, type HttpScopeOptions, logFieldsOf, RequestScope, runtimeFor, ScopeCore } from "./scope.js";

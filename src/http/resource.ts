@@ -23,7 +23,7 @@ import { Server as NetServer, type Socket } from "node:net";
 import { Server as TlsServer } from "node:tls";
 import type { Duplex } from "node:stream";
 import { now, schedule, type TimerHandle } from "../core/timer.js";
-import { checkDuration, checkOptions, checkSignal, typeName } from "../core/validate.js";
+import { checkDuration, checkOptions, checkSignal, typeName } from "../util/validate.js";
 import { ShutdownError } from "../errors.js";
 import { currentRuntime, DEFAULT_SHUTDOWN_TIMEOUT_MS, resourceInfo, Runtime, type StopOutcome } from "../runtime/runtime.js";
 

@@ -25,7 +25,7 @@ import type { CancellationToken } from "../cancel/token.js";
 import { config } from "../core/config.js";
 import { als, currentFrame, type Frame } from "../core/context.js";
 import { log } from "../core/log.js";
-import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
+import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { CancelledError } from "../errors.js";
 import { Limiter, type LimiterOptions } from "../limiter/limiter.js";
 import { currentRuntime, type Runtime } from "../runtime/runtime.js";

@@ -7,6 +7,7 @@
  * They are built without a stack trace: they are answers to load, thrown by the thousand under a
  * burst, and a stack would only show the limiter's internals (capturing one costs 4–8 µs).
  */
+import { StewardError } from "../errors.js";
 
 function retryAfterHeader(ms: number): Record<string, string> {
   return { "Retry-After": String(Math.max(1, Math.ceil(ms / 1000))) };
@@ -29,7 +30,7 @@ export type OverloadReason = "queue-full" | "queue-timeout";
  * Work was turned away for lack of capacity: the queue was full (load shedding), or the job
  * waited longer than `queueTimeoutMs`. HTTP: 503 with `Retry-After`.
  */
-export class OverloadedError extends Error {
+export class OverloadedError extends StewardError {
   /** When to try again, if known (HTTP: the Retry-After header, in whole seconds, at least 1). */
   readonly retryAfterMs?: number;
   /** "queue-full" (shed at once) or "queue-timeout" (waited `queueTimeoutMs`). */
@@ -55,7 +56,7 @@ export class OverloadedError extends Error {
 }
 
 /** The key went over its rate (`rate.perSecond`, token bucket). HTTP: 429 with `Retry-After`. */
-export class RateLimitedError extends Error {
+export class RateLimitedError extends StewardError {
   /** How long until the key has a token again (HTTP: Retry-After, in whole seconds, at least 1). */
   readonly retryAfterMs: number;
   /** 429, for HTTP frameworks' error handlers. */

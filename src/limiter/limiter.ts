@@ -14,7 +14,7 @@ import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import { takeBudget } from "../core/budget.js";
 import { currentFrame } from "../core/context.js";
-import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
+import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { claimSignal, lostReason, precheck, type Resource, type WaitOptions, type Waiter, WaitQueue } from "../core/waiter.js";
 import { overloaded, rateLimited } from "./errors.js";
 import { observer } from "./observe.js";

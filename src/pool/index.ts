@@ -7,13 +7,14 @@
  * the runtime it was created in and is destroyed in the drop phase of that runtime's shutdown.
  */
 import { statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
-import { checkDuration, checkInteger, checkOptions, typeName } from "../core/validate.js";
+import type { Piscina } from "piscina";
+import { checkDuration, checkInteger, checkOptions, typeName } from "../util/validate.js";
 import { standaloneWaiter } from "../core/waiter.js";
-import { ShutdownError } from "../errors.js";
+import { ShutdownError, StewardError } from "../errors.js";
 import { currentRuntime } from "../runtime/runtime.js";
 
 /** Options of {@link blockingPool}. */
@@ -61,7 +62,7 @@ type DefaultExport<M> = M extends { default: infer D } ? D : (input: unknown) =>
 type DefaultName<M> = unknown extends M ? string : "default";
 
 /** A run was refused because `maxQueue` runs are already waiting for a thread. */
-export class PoolFullError extends Error {
+export class PoolFullError extends StewardError {
   /** The pool's name. */
   readonly pool: string;
   /** Its queue bound. */
@@ -72,6 +73,16 @@ export class PoolFullError extends Error {
     this.pool = pool;
     this.maxQueue = maxQueue;
   }
+}
+
+/**
+ * piscina is loaded by the first pool, not by importing steward: it costs more to load than the
+ * whole of steward's core, and most programs never create a pool.
+ */
+const load = createRequire(import.meta.url);
+let PiscinaClass: typeof Piscina | undefined;
+function piscinaClass(): typeof Piscina {
+  return (PiscinaClass ??= (load("piscina") as { Piscina: typeof Piscina }).Piscina);
 }
 
 const DEFAULT_MAX_QUEUE = 256;
@@ -143,7 +154,7 @@ export class BlockingPool<M = unknown> implements AsyncDisposable {
     this.name = opts.name ?? filename.slice(filename.lastIndexOf("/") + 1);
     this.maxThreads = maxThreads;
     this.maxQueue = maxQueue;
-    this.#piscina = new Piscina({ filename, minThreads: 0, maxThreads, idleTimeout, recordTiming: false });
+    this.#piscina = new (piscinaClass())({ filename, minThreads: 0, maxThreads, idleTimeout, recordTiming: false });
   }
 
   /** Runs waiting for a thread now. */

@@ -1,7 +1,7 @@
 /** The flight recorder's options: defaults, validation, and the STEWARD_RECORDER variables. */
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkOptions, typeName } from "../core/validate.js";
+import { checkOptions, typeName } from "../util/validate.js";
 
 /** Which automatic triggers write a dump. */
 export interface RecorderTriggers {

@@ -28,6 +28,7 @@ import {
   RECORD_BYTES,
   UNBOUNDED,
 } from "./format.js";
+import { StewardError } from "../errors.js";
 
 /** What a task was doing over a span of time. */
 export type SpanKind = "scheduled" | "running" | "active" | "waiting" | "joining";
@@ -90,7 +91,7 @@ export interface Recording {
 }
 
 /** Thrown for a file that is not a dump this build can read. */
-export class RecordingFormatError extends Error {
+export class RecordingFormatError extends StewardError {
   override name = "RecordingFormatError";
 }
 

@@ -236,7 +236,7 @@ export class FlightRecorder implements InstrumentHooks {
     const r: Parameters<EpisodeLedger["report"]>[0] = { source: "supervisor", startMs: end - e.blockedMs, endMs: end, durationMs: e.blockedMs };
     if (e.id !== undefined && e.id !== null) r.id = String(e.id);
     if (e.task !== undefined && typeof e.task.id === "number") r.task = e.task.name === undefined ? { id: e.task.id } : { id: e.task.id, name: e.task.name };
-    if (Array.isArray(e.stack) && e.stack.length > 0) {
+    if (e.stack !== undefined && Array.isArray(e.stack as unknown) && e.stack.length > 0) {
       r.stack = e.stack.slice(0, 32).map((f) => `${f.functionName || "<anonymous>"} (${f.file ?? "?"}:${f.line ?? 0}:${f.column ?? 0})`);
     }
     r.phase = "stack" in e ? "blocked" : "unblocked";

@@ -2,6 +2,7 @@
  * Errors that only the Redis primitives throw. Each has a `name` equal to its class name, like
  * the core's errors, so they survive structured logging.
  */
+import { StewardError } from "../errors.js";
 
 /** Why a lease was lost: see {@link LeaseLostError.why}. */
 export type LeaseLossCause = "expired" | "unconfirmed" | "maxHold" | "released-by-shutdown";
@@ -11,7 +12,7 @@ export type LeaseLossCause = "expired" | "unconfirmed" | "maxHold" | "released-b
  * cancelled with it (its steward waits reject with a CancelledError whose `reason` is this error,
  * and `ctx.signal.reason` is this error), and the guard's `signal` aborts with it.
  */
-export class LeaseLostError extends Error {
+export class LeaseLostError extends StewardError {
   /** The Redis resource, e.g. `RedisMutex "orders"`. */
   readonly resource: string;
   /** The fencing token of the lost lease: a resource that checks tokens refuses it from now on. */
@@ -51,7 +52,7 @@ function describeCause(why: LeaseLossCause): string {
  * Redis could not be reached (or did not answer in time) and the primitive was told to fail
  * fast (`onUnavailable: "fail"`). `cause` is the client's error.
  */
-export class RedisUnavailableError extends Error {
+export class RedisUnavailableError extends StewardError {
   constructor(message: string, opts?: { cause?: unknown }) {
     super(message, opts);
     this.name = "RedisUnavailableError";

@@ -1,4 +1,4 @@
-import { checkDuration, checkFunction, checkInteger, checkOptions, checkSignal, typeName } from "../core/validate.js";
+import { checkDuration, checkFunction, checkInteger, checkOptions, checkSignal, typeName } from "../util/validate.js";
 import { rateLimited } from "../limiter/errors.js";
 import { classify, Conn, num, type RedisClient } from "./conn.js";
 import type { Lease } from "./lease.js";

@@ -1,4 +1,4 @@
-import { checkFunction, checkOptions } from "../core/validate.js";
+import { checkFunction, checkOptions } from "../util/validate.js";
 import type { RedisClient } from "./conn.js";
 import type { Lease } from "./lease.js";
 import { checkMaxHold, makeStation, type RedisSyncOptions } from "./options.js";

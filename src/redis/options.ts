@@ -1,5 +1,5 @@
 /** The options every Redis primitive takes, their defaults and their checks. */
-import { checkInteger, checkOptions, typeName } from "../core/validate.js";
+import { checkInteger, checkOptions, typeName } from "../util/validate.js";
 import { Conn, type RedisClient } from "./conn.js";
 import { hubOf } from "./hub.js";
 import { Station, type StationConfig, type UnavailableMode } from "./station.js";

@@ -39,10 +39,9 @@ function script(source: string): Script {
   return { source, sha: createHash("sha1").update(source).digest("hex") };
 }
 
-/** Reply codes of the `enter` op. */
+/** Reply codes of the `enter` op (0 is "refused", which the client never tests for). */
 export const GRANTED = 1;
 export const QUEUED = 2;
-export const REFUSED = 0;
 export const QUEUE_FULL = 3;
 export const GONE = 4;
 

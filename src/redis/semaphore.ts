@@ -1,4 +1,4 @@
-import { checkInteger, checkOptions } from "../core/validate.js";
+import { checkInteger, checkOptions } from "../util/validate.js";
 import type { WaitOptions } from "../core/waiter.js";
 import type { RedisClient } from "./conn.js";
 import type { Lease } from "./lease.js";

@@ -2,7 +2,7 @@
 import { constants } from "node:os";
 import { schedule } from "../core/timer.js";
 import { say } from "../core/log.js";
-import { checkFunction, checkOptions, typeName } from "../core/validate.js";
+import { checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { ShutdownError } from "../errors.js";
 import type { TaskContext } from "../task/join-handle.js";
 import { describe, formatDump, formatReport, formatTaskGroups } from "./format.js";

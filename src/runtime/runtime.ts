@@ -31,10 +31,10 @@ import type { RecorderOptions } from "../recorder/options.js";
 import type { SupervisorOptions } from "../supervisor/index.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
 import { now, schedule, type TimerHandle } from "../core/timer.js";
-import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
+import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
-import { currentHost, setHostResolver, spawnOn } from "../task/spawn.js";
+import { currentHost, spawnOn } from "../task/spawn.js";
 import { type AttachedExtension, attachExtensions } from "./extension.js";
 import { awaitSitesSettled, describeTask, type WaitInfo } from "../diagnostics/task-info.js";
 
@@ -288,6 +288,7 @@ export interface StopParticipant {
    * is left); the runtime waits at most {@link FORCE_GRACE_MS} more. Resolve with a
    * {@link StopOutcome} to report what was lost.
    */
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- names what a stop may resolve with
   stop(force: AbortSignal, info: StopInfo): void | PromiseLike<StopOutcome | void | unknown>;
 }
 
@@ -1094,5 +1095,3 @@ export function getDefaultRuntime(): Runtime {
 export function currentRuntime(): Runtime {
   return currentHost() as Runtime;
 }
-
-setHostResolver(getDefaultRuntime);

@@ -1,7 +1,7 @@
 import type { CancellationToken } from "../cancel/token.js";
 import { type Branch, branchLive, claimBranch, type ClaimWaiter, enterBranch, LOST, LOST_REJECTED, markSettleNeeded, type SelectGroup, setSignalBranch, WITHDRAWN_BRANCH } from "../core/claim.js";
 import { als, BranchFrame, currentFrame, type TaskLike } from "../core/context.js";
-import { checkOptions, typeName } from "../core/validate.js";
+import { checkOptions, typeName } from "../util/validate.js";
 import { precheck, Waiter } from "../core/waiter.js";
 import { noteUnclaimable } from "./warn.js";
 

@@ -162,7 +162,7 @@ export function installBreadcrumbs(sab: SharedArrayBuffer, requestId: (() => unk
   ] as const) {
     wrap(proto, "update", tracked(label, (_s, data) => gated(byteLengthOf(data), BUFFER_GATE)));
   }
-  wrap(Buffer.prototype, "toString", tracked("Buffer#toString", (self) => gated((self as Buffer).length, BUFFER_GATE)));
+  wrap(Buffer.prototype as object, "toString", tracked("Buffer#toString", (self) => gated((self as Buffer).length, BUFFER_GATE)));
   wrap(Buffer, "from", tracked("Buffer.from", (_s, x) => gated(typeof x === "string" ? x.length : undefined, BUFFER_GATE)));
   // `import { scryptSync } from "node:crypto"` bindings follow the CommonJS exports from here on.
   syncBuiltinESMExports();

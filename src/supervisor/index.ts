@@ -10,9 +10,10 @@
  * source maps load only in the watchdog thread.
  */
 import { createRequire } from "node:module";
-import { checkFunction, checkInteger, checkOptions, typeName } from "../core/validate.js";
+import { checkFunction, checkInteger, checkOptions, typeName } from "../util/validate.js";
 import type { BlockedEvent, FromWatchdog, UnblockedEvent, WatchOptions } from "./shared.js";
 import type { ThreadWatch } from "./thread.js";
+import { StewardError } from "../errors.js";
 
 export type {
   BlockedEvent,
@@ -89,7 +90,7 @@ export interface SupervisorOptions {
  * `--allow-worker`), or the watchdog thread could not start. The message says what to do;
  * `cause` is the underlying error, if any.
  */
-export class SupervisorUnavailableError extends Error {
+export class SupervisorUnavailableError extends StewardError {
   override readonly name = "SupervisorUnavailableError";
   /** `"ERR_STEWARD_SUPERVISOR_UNAVAILABLE"`. */
   readonly code = "ERR_STEWARD_SUPERVISOR_UNAVAILABLE";

@@ -103,7 +103,3 @@ export function toFrame(raw: RawFrame, sourceMaps: boolean, cachedOnly = false):
   return { frame: { functionName, file: source, line: pos.line, column: (pos.column ?? 0) + 1 }, pending: false };
 }
 
-/** Forgets every cached map (for tests; maps are otherwise kept for the watchdog's life). */
-export function clearSourceMapCache(): void {
-  cache.clear();
-}

@@ -428,6 +428,7 @@ async function warmUp(l: InspectorLink, key: "main" | number): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Plumbing
 
+// eslint-disable-next-line prefer-const -- assigned below, once the handlers it serves are defined
 let bc: BroadcastChannel | undefined;
 
 function post(w: Watched, msg: FromWatchdog): void {

@@ -1,4 +1,4 @@
-import { checkInteger } from "../core/validate.js";
+import { checkInteger } from "../util/validate.js";
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { label, type SyncOptions } from "./shared.js";
 

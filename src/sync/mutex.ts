@@ -1,7 +1,7 @@
 import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import type { TaskLike } from "../core/context.js";
 import { diag, type OrderedHold, type OrderedLock, popHold, pushHold, replaceHold, taskIds } from "../core/holds.js";
-import { checkFunction } from "../core/validate.js";
+import { checkFunction } from "../util/validate.js";
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { entryTask, fastEntry, hasWaiters, label, type LockOptions, orderBeforeWait, rankOf, released, runGuarded, runningTask } from "./shared.js";
 

@@ -1,5 +1,5 @@
 import type { TaskLike } from "../core/context.js";
-import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
+import { checkFunction, checkOptions, checkSignal } from "../util/validate.js";
 import { readyValue, type Resource, type ResourceDescription, standaloneWaiter, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { label, type SyncOptions } from "./shared.js";
 

@@ -2,7 +2,7 @@ import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import type { TaskLike } from "../core/context.js";
 import { diag, type OrderedHold, type OrderedLock, popHold, pushHold, replaceHold, taskIds } from "../core/holds.js";
-import { checkFunction } from "../core/validate.js";
+import { checkFunction } from "../util/validate.js";
 import { entryTask, fastEntry, hasWaiters, label, type LockOptions, orderBeforeWait, rankOf, released, runningTask } from "./shared.js";
 
 /**
@@ -75,8 +75,8 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind>, Ordere
   writer = false;
   /** The write hold, while a writer holds it (for the deadlock detector and dumps). */
   writeHold: OrderedHold | undefined = undefined;
-  /** The read holds, newest first (an intrusive list through ReadG). */
-  readHead: ReadG<unknown> | null = null;
+  /** The read holds, newest first (an intrusive list through RwLockReadGuard). */
+  readHead: RwLockReadGuard<unknown> | null = null;
   readonly kind = "rwlock";
   orderClass: unknown = undefined;
   readonly q: WaitQueue<ReadGuard<T> | WriteGuard<T>, Kind>;
@@ -96,7 +96,7 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind>, Ordere
   ready(k: Kind): boolean {
     return k === READ ? !this.writer : !this.writer && this.readers === 0;
   }
-  unlockRead(h: ReadG<unknown>): void {
+  unlockRead(h: RwLockReadGuard<unknown>): void {
     if (hooks !== null) hooks.resource(this.q, RESOURCE_RELEASE, 1);
     endReadHold(h);
     // Only a writer can be waiting while readers hold the lock, and it needs them all gone.
@@ -110,11 +110,11 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind>, Ordere
     this.q.pump();
   }
   /** The write hold becomes a read hold: for the console, still one hold (no release, no acquire). */
-  downgradeWrite<U>(h: OrderedHold, mapped: boolean, part?: U): ReadG<U> {
+  downgradeWrite<U>(h: OrderedHold, mapped: boolean, part?: U): RwLockReadGuard<U> {
     this.writeHold = undefined;
     this.writer = false;
     this.readers++;
-    const r = new ReadG<U>(this as RwState<unknown>, undefined, mapped, part);
+    const r = new RwLockReadGuard<U>(this as RwState<unknown>, undefined, mapped, part);
     replaceHold(h, r);
     this.q.pump(); // readers queued at the head join; a queued writer keeps waiting for them
     return r;
@@ -123,10 +123,10 @@ class RwState<T> implements Resource<ReadGuard<T> | WriteGuard<T>, Kind>, Ordere
     if (k === READ) {
       this.readers++;
       if (hooks !== null) hooks.resource(this.q, RESOURCE_ACQUIRE, 1);
-      return new ReadG<T>(this as RwState<unknown>, task);
+      return new RwLockReadGuard<T>(this as RwState<unknown>, task);
     }
     this.writer = true;
-    return new WriteG(this, task);
+    return new RwLockWriteGuard(this, task);
   }
   /** For the live console, the flight recorder and dumps (Resource.inspect). */
   inspect(): ResourceDescription {
@@ -141,7 +141,7 @@ function pick<A, B>(fn: (value: A) => B, value: A): B {
 }
 
 /** A read hold of the lock's value, or (mapped) of a part of it. */
-class ReadG<T> implements ReadGuard<T>, OrderedHold {
+class RwLockReadGuard<T> implements ReadGuard<T>, OrderedHold {
   #s: RwState<unknown> | undefined;
   readonly #part: T | undefined;
   readonly #mapped: boolean;
@@ -149,8 +149,8 @@ class ReadG<T> implements ReadGuard<T>, OrderedHold {
   /** @internal */ seq: number;
   /** @internal */ heldNext: OrderedHold | null = null;
   /** @internal */ readonly lock: RwState<unknown>;
-  /** @internal The lock's list of read holds. */ rdPrev: ReadG<unknown> | null = null;
-  /** @internal */ rdNext: ReadG<unknown> | null;
+  /** @internal The lock's list of read holds. */ rdPrev: RwLockReadGuard<unknown> | null = null;
+  /** @internal */ rdNext: RwLockReadGuard<unknown> | null;
   /** `task` undefined with a hold to take over (mapped, downgraded): the caller moves it. */
   constructor(s: RwState<unknown>, task: TaskLike | undefined, mapped = false, part?: T) {
     this.#s = s;
@@ -161,8 +161,8 @@ class ReadG<T> implements ReadGuard<T>, OrderedHold {
     this.seq = taskIds.next;
     const head = s.readHead;
     this.rdNext = head;
-    if (head !== null) head.rdPrev = this as ReadG<unknown>;
-    s.readHead = this as ReadG<unknown>;
+    if (head !== null) head.rdPrev = this as RwLockReadGuard<unknown>;
+    s.readHead = this as RwLockReadGuard<unknown>;
     if (task !== undefined) pushHold(task, this);
   }
 
@@ -175,7 +175,7 @@ class ReadG<T> implements ReadGuard<T>, OrderedHold {
     const s = this.#s;
     if (s === undefined) return;
     this.#s = undefined;
-    s.unlockRead(this as ReadG<unknown>);
+    s.unlockRead(this as RwLockReadGuard<unknown>);
   }
   map<U>(fn: (value: T) => U): ReadGuard<U> {
     const v = this.value;
@@ -183,9 +183,9 @@ class ReadG<T> implements ReadGuard<T>, OrderedHold {
     const part = pick(fn, v);
     if (this.#s !== s) throw released("ReadGuard"); // fn released it
     this.#s = undefined;
-    const r = new ReadG<U>(s, undefined, true, part);
+    const r = new RwLockReadGuard<U>(s, undefined, true, part);
     replaceHold(this, r);
-    endReadHold(this as ReadG<unknown>);
+    endReadHold(this as RwLockReadGuard<unknown>);
     return r;
   }
   [Symbol.dispose](): void {
@@ -193,7 +193,7 @@ class ReadG<T> implements ReadGuard<T>, OrderedHold {
   }
 }
 
-class WriteG<T> implements WriteGuard<T>, OrderedHold {
+class RwLockWriteGuard<T> implements WriteGuard<T>, OrderedHold {
   #s: RwState<T> | undefined;
   /** @internal The hold (core/holds.ts). */ task: TaskLike | undefined;
   /** @internal */ seq: number;
@@ -234,14 +234,14 @@ class WriteG<T> implements WriteGuard<T>, OrderedHold {
     const part = pick(fn, s.value);
     if (this.#s !== s) throw released("WriteGuard");
     this.#s = undefined;
-    return new MappedWriteG(s as RwState<unknown>, part, this);
+    return new RwLockMappedWriteGuard(s as RwState<unknown>, part, this);
   }
   [Symbol.dispose](): void {
     this.release();
   }
 }
 
-class MappedWriteG<U> implements MappedWriteGuard<U>, OrderedHold {
+class RwLockMappedWriteGuard<U> implements MappedWriteGuard<U>, OrderedHold {
   #s: RwState<unknown> | undefined;
   readonly #part: U;
   /** @internal The hold, moved here from the guard it was mapped from. */ task: TaskLike | undefined = undefined;
@@ -277,7 +277,7 @@ class MappedWriteG<U> implements MappedWriteGuard<U>, OrderedHold {
     const part = pick(fn, this.#part);
     if (this.#s !== s) throw released("MappedWriteGuard");
     this.#s = undefined;
-    return new MappedWriteG(s, part, this);
+    return new RwLockMappedWriteGuard(s, part, this);
   }
   [Symbol.dispose](): void {
     this.release();
@@ -332,7 +332,7 @@ export class RwLock<T = void> {
         if (err !== undefined) return Promise.reject(err);
       }
       s.readers++;
-      return Promise.resolve(new ReadG<T>(s as RwState<unknown>, t));
+      return Promise.resolve(new RwLockReadGuard<T>(s as RwState<unknown>, t));
     }
     const err = orderBeforeWait(s);
     if (err !== undefined) return Promise.reject(err);
@@ -356,7 +356,7 @@ export class RwLock<T = void> {
         if (err !== undefined) return Promise.reject(err);
       }
       s.writer = true;
-      return Promise.resolve(new WriteG(s, t));
+      return Promise.resolve(new RwLockWriteGuard(s, t));
     }
     const err = orderBeforeWait(s);
     if (err !== undefined) return Promise.reject(err);
@@ -372,7 +372,7 @@ export class RwLock<T = void> {
     const s = this.#s;
     if (s.writer || hasWaiters(s.q)) return undefined;
     s.readers++;
-    return new ReadG<T>(s as RwState<unknown>, runningTask());
+    return new RwLockReadGuard<T>(s as RwState<unknown>, runningTask());
   }
 
   /** Write access if no one holds the lock and no one is queued; undefined otherwise. Never waits, never throws. */
@@ -380,7 +380,7 @@ export class RwLock<T = void> {
     const s = this.#s;
     if (s.writer || s.readers > 0 || hasWaiters(s.q)) return undefined;
     s.writer = true;
-    return new WriteG(s, runningTask());
+    return new RwLockWriteGuard(s, runningTask());
   }
 
   /** Read guards now held. */
@@ -400,7 +400,7 @@ export class RwLock<T = void> {
 }
 
 /** Ends read hold `h`: off its task's held stack and its lock's list (a function, not a guard method: a guard's public surface has no such method). */
-function endReadHold(h: ReadG<unknown>): void {
+function endReadHold(h: RwLockReadGuard<unknown>): void {
   popHold(h);
   const s = h.lock;
   if (h.rdPrev !== null) h.rdPrev.rdNext = h.rdNext;

@@ -1,7 +1,7 @@
 import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import type { TaskLike } from "../core/context.js";
 import { type Hold, taskIds } from "../core/holds.js";
-import { checkInteger, typeName } from "../core/validate.js";
+import { checkInteger, typeName } from "../util/validate.js";
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { SemaphoreClosedError } from "../errors.js";
 import { entryTask, fastEntry, hasWaiters, label, released, runningTask, type SyncOptions } from "./shared.js";
@@ -42,8 +42,8 @@ class SemState implements Resource<Permit, number> {
   readonly q: WaitQueue<Permit, number>;
   readonly name: string;
   readonly what1: string;
-  /** Permits held now, newest first (an intrusive list through P), for the deadlock detector. */
-  holdHead: P | null = null;
+  /** Permits held now, newest first (an intrusive list through SemaphorePermit), for the deadlock detector. */
+  holdHead: SemaphorePermit | null = null;
   /**
    * Started with no permits or was given some with addPermits: a counting semaphore, whose
    * permits any code may add, so waiting on it never counts as certainly stuck.
@@ -65,7 +65,7 @@ class SemState implements Resource<Permit, number> {
     if (this.closed) throw new SemaphoreClosedError();
     this.permits -= n;
     if (hooks !== null) hooks.resource(this.q, RESOURCE_ACQUIRE, n);
-    return new P(this, n, task, taskIds.next);
+    return new SemaphorePermit(this, n, task, taskIds.next);
   }
   /** For the live console, the flight recorder and dumps (Resource.inspect). */
   inspect(): ResourceDescription {
@@ -73,14 +73,14 @@ class SemState implements Resource<Permit, number> {
   }
 }
 
-class P implements Permit, Hold {
+class SemaphorePermit implements Permit, Hold {
   #s: SemState | undefined;
   #count: number;
   /** @internal The hold (core/holds.ts): who took these permits. Permits are on no task's held stack. */ task: TaskLike | undefined;
   /** @internal */ seq: number;
   /** @internal */ heldNext: Hold | null = null;
-  /** @internal The semaphore's list of holds. */ pPrev: P | null = null;
-  /** @internal */ pNext: P | null;
+  /** @internal The semaphore's list of holds. */ pPrev: SemaphorePermit | null = null;
+  /** @internal */ pNext: SemaphorePermit | null;
   constructor(s: SemState, count: number, task: TaskLike | undefined, seq: number) {
     this.#s = s;
     this.#count = count;
@@ -125,10 +125,10 @@ class P implements Permit, Hold {
     if (s === undefined) throw released("Permit");
     if (n > this.#count) return undefined;
     this.#count -= n;
-    return new P(s, n, this.task, this.seq);
+    return new SemaphorePermit(s, n, this.task, this.seq);
   }
   merge(other: Permit): void {
-    if (!(other instanceof P)) throw new TypeError(`other must be a Permit of a Semaphore, got ${typeName(other)}`);
+    if (!(other instanceof SemaphorePermit)) throw new TypeError(`other must be a Permit of a Semaphore, got ${typeName(other)}`);
     if (other === this) throw new TypeError("other must be another permit, not this one");
     const s = this.#s;
     if (s === undefined) throw released("Permit");
@@ -203,7 +203,7 @@ export class Semaphore {
     if (n !== 1) checkInteger(n, "n", 1);
     if (s.permits >= n && !s.closed && s.q.idle && fastEntry(opts)) {
       s.permits -= n;
-      return Promise.resolve(new P(s, n, entryTask, taskIds.next));
+      return Promise.resolve(new SemaphorePermit(s, n, entryTask, taskIds.next));
     }
     s.q.what = n === 1 ? s.what1 : `acquire ${n} on ${s.name}`;
     return s.q.wait(n, opts);
@@ -221,7 +221,7 @@ export class Semaphore {
     if (s.closed) throw new SemaphoreClosedError();
     if (s.permits < n || hasWaiters(s.q)) return undefined;
     s.permits -= n;
-    return new P(s, n, runningTask(), taskIds.next);
+    return new SemaphorePermit(s, n, runningTask(), taskIds.next);
   }
 
   /**

@@ -5,7 +5,7 @@
 import { takeBudget } from "../core/budget.js";
 import { currentFrame, type TaskLike } from "../core/context.js";
 import { diag, type OrderedLock } from "../core/holds.js";
-import { checkOptions, typeName } from "../core/validate.js";
+import { checkOptions, typeName } from "../util/validate.js";
 import { claimSignal, precheck, WaitQueue, type WaitOptions } from "../core/waiter.js";
 
 /** Options every synchronisation primitive's constructor takes as its optional last argument. */

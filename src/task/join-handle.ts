@@ -337,7 +337,7 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
     }
     if (this.settled === undefined) {
       if (this.state === OK) this.settled = Promise.resolve(this.value as T);
-      else if (this.state === FAILED) this.settled = Promise.reject(this.error);
+      else if (this.state === FAILED) this.settled = Promise.reject(this.error!);
       else this.settled = new Promise<T>((resolve, reject) => (this.settle = { resolve, reject }));
     }
     return this.settled;

@@ -1,6 +1,5 @@
-import { Deque } from "../core/deque.js";
+import { Deque } from "../util/deque.js";
 import { WaitQueue, type WaitOptions } from "../core/waiter.js";
-import type { JoinError } from "../errors.js";
 import type { JoinHandle, JoinResult, SpawnOptions, TaskContext, TaskOwner } from "./join-handle.js";
 import { currentHost, shield, spawnOn } from "./spawn.js";
 
@@ -117,4 +116,3 @@ export class JoinSet<T> implements AsyncDisposable, AsyncIterable<JoinResult<T>>
   }
 }
 
-export type { JoinError };

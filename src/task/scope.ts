@@ -1,6 +1,6 @@
 import { CancellationToken } from "../cancel/token.js";
 import { currentFrame } from "../core/context.js";
-import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
+import { checkFunction, checkOptions, checkSignal } from "../util/validate.js";
 import { ShutdownError } from "../errors.js";
 import type { JoinHandle, SpawnOptions, TaskContext, TaskHost, TaskOwner } from "./join-handle.js";
 import { currentHost, spawnOn } from "./spawn.js";

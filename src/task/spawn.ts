@@ -1,25 +1,30 @@
 /** Spawning tasks, and the small waits that belong to them: currentTask, yieldNow, shield. */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { createRequire } from "node:module";
 import { CancellationToken } from "../cancel/token.js";
 import type { Branch } from "../core/claim.js";
 import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
-import { Deque } from "../core/deque.js";
+import { Deque } from "../util/deque.js";
 import { hooks } from "../core/instrument.js";
-import { checkFunction, checkOptions, checkSignal } from "../core/validate.js";
+import { checkFunction, checkOptions, checkSignal } from "../util/validate.js";
 import { standaloneWaiter, type WaitOptions } from "../core/waiter.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost, type TaskOwner } from "./join-handle.js";
 
-/** Resolves which runtime new tasks belong to when none is given; set by runtime/runtime.ts. */
-let hostResolver: () => TaskHost;
-/** @internal */
-export function setHostResolver(fn: () => TaskHost): void {
-  hostResolver = fn;
+/**
+ * The runtime new tasks belong to outside any other: the default one, which runtime/runtime.ts
+ * creates on first use. Looked up the first time it is needed rather than imported, so the task
+ * layer stays below the runtime and this module works when imported on its own.
+ */
+let defaultHost: (() => TaskHost) | undefined;
+function resolveDefaultHost(): TaskHost {
+  defaultHost ??= (createRequire(import.meta.url)("../runtime/runtime.js") as { getDefaultRuntime(): TaskHost }).getDefaultRuntime;
+  return defaultHost();
 }
 
 /** @internal The runtime that code running now belongs to. */
 export function currentHost(): TaskHost {
   const f = currentFrame();
-  return f !== undefined && f.runtimeRef !== undefined ? (f.runtimeRef as TaskHost) : hostResolver();
+  return f !== undefined && f.runtimeRef !== undefined ? (f.runtimeRef as TaskHost) : resolveDefaultHost();
 }
 
 // Tasks start on a later microtask, in spawn order. Each spawn queues its own reaction on a

@@ -6,7 +6,7 @@
  * duration, so those deadlines move with the virtual time and with nothing else.
  */
 import { installClock, realClock } from "../core/timer.js";
-import { checkDuration, checkFunction, checkOptions, typeName } from "../core/validate.js";
+import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { VirtualClock } from "./virtual-clock.js";
 
 /** The virtual clock a {@link withTestClock} callback is given. */

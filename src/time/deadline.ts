@@ -1,6 +1,6 @@
 /** Deadlines on steward's clock (core/timer.ts `now()`): validation and the delay until one. */
 import { now } from "../core/timer.js";
-import { typeName } from "../core/validate.js";
+import { typeName } from "../util/validate.js";
 
 /**
  * A deadline in milliseconds on steward's clock: a finite number, or `Infinity` for never. One in

@@ -2,7 +2,7 @@ import { CancellationToken } from "../cancel/token.js";
 import { currentFrame } from "../core/context.js";
 import { CancelledError } from "../errors.js";
 import { now, schedule, type TimerHandle } from "../core/timer.js";
-import { checkDuration, checkOptions, checkSignal, typeName } from "../core/validate.js";
+import { checkDuration, checkOptions, checkSignal, typeName } from "../util/validate.js";
 import { WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { checkDeadline, delayUntil, reached } from "./deadline.js";
 

@@ -1,5 +1,5 @@
 import { now, schedule, type TimerHandle } from "../core/timer.js";
-import { checkDuration, checkOptions, checkSignal } from "../core/validate.js";
+import { checkDuration, checkOptions, checkSignal } from "../util/validate.js";
 import { WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { checkDeadline, delayUntil, reached } from "./deadline.js";
 

@@ -1,4 +1,4 @@
-import { checkDuration } from "../core/validate.js";
+import { checkDuration } from "../util/validate.js";
 import { schedule, type TimerHandle } from "../core/timer.js";
 import { checkDeadline, delayUntil, reached } from "./deadline.js";
 import { standaloneWaiter, type WaitOptions } from "../core/waiter.js";

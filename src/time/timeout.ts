@@ -1,5 +1,5 @@
 import { now, schedule, type TimerHandle } from "../core/timer.js";
-import { checkDuration, checkFunction } from "../core/validate.js";
+import { checkDuration, checkFunction } from "../util/validate.js";
 import { standaloneWaiter } from "../core/waiter.js";
 import { TimeoutError } from "../errors.js";
 import { checkDeadline, delayUntil, reached } from "./deadline.js";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
-import { checkDuration } from "../../src/core/validate.js";
+import { checkDuration } from "../../src/util/validate.js";
 import { Runtime, interval, select, sleep, spawn, timeout, TimeoutError } from "../../src/index.js";
 
 /** Collects process warnings while `fn` runs (a clamped timer emits a TimeoutOverflowWarning). */

@@ -36,12 +36,6 @@ import type { BlockedEpisode } from "../model/types.js";
 /** Attributes as steward records them. */
 export type MetricAttributes = Record<string, string | number | boolean>;
 
-/** What steward calls on a histogram or counter. */
-export interface SyncInstrumentLike {
-  record?(value: number, attributes?: MetricAttributes): void;
-  add?(value: number, attributes?: MetricAttributes): void;
-}
-
 /** A histogram, as steward records into it. */
 export interface HistogramLike {
   record(value: number, attributes?: MetricAttributes): void;
