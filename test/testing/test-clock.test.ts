@@ -133,9 +133,10 @@ void test("a real HTTP request under timeout(): the real server never answers, t
       },
       { autoAdvance: false },
     );
-    // The aborted fetch closes its connection (real I/O: give it real time).
+    // The aborted fetch closes its connection (real I/O: give it real time). Node 24's fetch may
+    // have opened a second one meanwhile: at least one closes.
     for (let i = 0; i < 100 && closed === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(closed, 1);
+    assert.ok(closed >= 1, `${closed} connection(s) closed`);
   } finally {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
