@@ -19,8 +19,7 @@
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
-import { Server as NetServer, type Socket } from "node:net";
-import { Server as TlsServer } from "node:tls";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { now, schedule, type TimerHandle } from "../core/timer.js";
 import { checkDuration, checkOptions, checkSignal, typeName } from "../util/validate.js";
@@ -175,7 +174,9 @@ export class HttpResource implements AsyncDisposable {
 
   /** Prefer {@link httpResource}. @throws as httpResource does. */
   constructor(server: HttpServer | HttpsServer, opts: HttpResourceOptions = {}) {
-    if (!(server instanceof NetServer) || typeof (server as { closeAllConnections?: unknown }).closeAllConnections !== "function") {
+    // node:net and node:tls are looked up here, not imported: loading them (and crypto with tls)
+    // is a third of what importing the package root would otherwise cost.
+    if (!(server instanceof process.getBuiltinModule("node:net").Server) || typeof (server as { closeAllConnections?: unknown }).closeAllConnections !== "function") {
       throw new TypeError(`server must be a node:http or node:https Server, got ${typeName(server)}`);
     }
     checkOptions(opts, "opts");
@@ -225,7 +226,7 @@ export class HttpResource implements AsyncDisposable {
     (server as unknown as { emit: Emit }).emit = patched;
     (server as unknown as Record<symbol, unknown>)[MANAGED] = this;
     // Connections (TLS: the secure socket, which is what requests run on).
-    this.connectionEvent = server instanceof TlsServer ? "secureConnection" : "connection";
+    this.connectionEvent = server instanceof process.getBuiltinModule("node:tls").Server ? "secureConnection" : "connection";
     server.on(this.connectionEvent, this.onConnection);
 
     rt.onStop({

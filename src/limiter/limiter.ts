@@ -11,7 +11,6 @@
  * The hot path (a free slot, nobody queued, no rate) allocates nothing and looks up no key.
  */
 import type { IncomingMessage } from "node:http";
-import { performance } from "node:perf_hooks";
 import { takeBudget } from "../core/budget.js";
 import { currentFrame } from "../core/context.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";

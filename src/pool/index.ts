@@ -6,7 +6,6 @@
  * synchronous loop stops. The queue of runs waiting for a thread is bounded. The pool belongs to
  * the runtime it was created in and is destroyed in the drop phase of that runtime's shutdown.
  */
-import { statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
@@ -111,7 +110,8 @@ function workerPath(worker: string | URL): string {
 
 function isFile(path: string): boolean {
   try {
-    return statSync(path).isFile();
+    // Looked up, not imported: node:fs's ES module facade loads all of node:stream with it.
+    return process.getBuiltinModule("node:fs").statSync(path).isFile();
   } catch {
     return false;
   }
