@@ -36,16 +36,23 @@ export function defaultPreStopDelayMs(): number {
 
 /** Options of {@link httpResource}. */
 export interface HttpResourceOptions {
-  /** The runtime whose shutdown drains the server. Default: the current runtime (`currentRuntime()`). */
+  /**
+   * The runtime whose shutdown drains the server.
+   * @default the current runtime (`currentRuntime()`)
+   */
   runtime?: Runtime;
-  /** Shown in dumps and reports. Default "http". */
+  /**
+   * Shown in dumps and reports.
+   * @default "http"
+   */
   name?: string;
   /**
    * How long, once shutdown starts, to keep serving normally with `ready` false before the
    * listener closes, in ms. The runtime waits the longest pre-stop delay of its participants
    * (and its own `preStopDelayMs`), within its shutdown budget. Set it a little above the time
    * your load balancer needs to stop sending traffic (for Kubernetes: endpoint removal, a few
-   * seconds). Default: 5 000 when running in Kubernetes (`KUBERNETES_SERVICE_HOST` is set), else 0.
+   * seconds).
+   * @default 5000 when running in Kubernetes (`KUBERNETES_SERVICE_HOST` is set), else 0
    */
   preStopDelayMs?: number;
   /**
@@ -62,9 +69,16 @@ export interface HttpResourceOptions {
    * @default 250
    */
   idleGraceMs?: number;
-  /** While draining, idle keep-alive connections are looked for every this many ms (and whenever a response ends). Default 50. */
+  /**
+   * While draining, idle keep-alive connections are looked for every this many ms (and whenever a
+   * response ends).
+   * @default 50
+   */
   sweepIntervalMs?: number;
-  /** The drain deadline when `drain()` or disposal is used without a runtime deadline. Default 20 000 ms. */
+  /**
+   * The drain deadline in ms when `drain()` or disposal is used without a runtime deadline.
+   * @default 20000
+   */
   drainTimeoutMs?: number;
 }
 

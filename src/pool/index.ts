@@ -18,18 +18,26 @@ import { currentRuntime } from "../runtime/runtime.js";
 
 /** Options of {@link blockingPool}. */
 export interface BlockingPoolOptions {
-  /** Most threads running at once. Default: `os.availableParallelism()`. */
+  /**
+   * Most threads running at once.
+   * @default os.availableParallelism()
+   */
   maxThreads?: number;
-  /** Shown in errors and in the runtime's shutdown report. Default: the worker module's file name. */
+  /**
+   * Shown in errors and in the runtime's shutdown report.
+   * @default the worker module's file name
+   */
   name?: string;
   /**
    * Most runs waiting for a free thread; one more rejects with {@link PoolFullError} at once.
-   * Default 256. `Infinity` removes the bound (and with it the backpressure).
+   * `Infinity` removes the bound (and with it the backpressure).
+   * @default 256
    */
   maxQueue?: number;
   /**
-   * An idle thread exits after this long (threads start on demand). Default 10 000 ms, as tokio's
-   * blocking threads.
+   * An idle thread exits after this long, in ms (threads start on demand), as tokio's blocking
+   * threads do.
+   * @default 10000
    */
   idleTimeoutMs?: number;
 }
@@ -38,7 +46,10 @@ export interface BlockingPoolOptions {
 export interface BlockingRunOptions {
   /** Withdraws the run (from the queue, or by terminating its thread); it rejects with `signal.reason`. */
   signal?: AbortSignal;
-  /** Which export of the worker module to call. Default: its default export. */
+  /**
+   * Which export of the worker module to call.
+   * @default "default"
+   */
   name?: string;
 }
 
