@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { type BenchContext, log, machine, type Section } from "./harness.js";
 
 /** Bench modules, in report order. A module that is not there yet is skipped with a note. */
-const MODULES = ["core", "select", "sync", "channel", "shutdown", "supervisor", "console", "recorder", "limiter", "http-adapters", "redis", "hot-paths"];
+const MODULES = ["core", "select", "sync", "channel", "shutdown", "supervisor", "console", "recorder", "limiter", "http-adapters", "redis", "hot-paths", "import-time"];
 
 type BenchModule = { default: (ctx: BenchContext) => Promise<Section> };
 

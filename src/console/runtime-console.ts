@@ -6,6 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { Deque } from "../util/deque.js";
+import { IntrusiveList } from "../util/list.js";
 import { type Collector, getCollector } from "./instrument/collector.js";
 import { notable } from "./model/lints.js";
 import type { DeferredLike } from "./model/resources.js";
@@ -39,7 +40,11 @@ export function consoleOf(runtime: object): RuntimeConsole | undefined {
  * A runtime's live console. Get it with {@link consoleOf}; it is made by `new Runtime({ console })`.
  */
 export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable {
-  /** @internal */ head: TaskStats | null = null;
+  /** @internal The live tasks, newest first. */ readonly live = new IntrusiveList<TaskStats>();
+  /** @internal First live task: walk on with `next`. */
+  get head(): TaskStats | null {
+    return this.live.head;
+  }
   /** Tasks of the runtime that have not ended (since the console started). */
   liveCount = 0;
   /** Tasks spawned since the console started. */
@@ -122,21 +127,14 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
 
   /** @internal */
   link(s: TaskStats): void {
-    s.next = this.head;
-    s.prev = null;
-    if (this.head !== null) this.head.prev = s;
-    this.head = s;
+    this.live.unshift(s);
     this.liveCount++;
     this.spawned++;
   }
 
   /** @internal */
   finished(s: TaskStats): void {
-    if (s.prev !== null) s.prev.next = s.next;
-    else if (this.head === s) this.head = s.next;
-    else return;
-    if (s.next !== null) s.next.prev = s.prev;
-    s.next = s.prev = null;
+    if (!this.live.remove(s)) return;
     this.liveCount--;
     const o = s.outcome ?? "ok";
     this.completed[o]++;

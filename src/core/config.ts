@@ -12,13 +12,20 @@ export type LockOrderMode = "warn" | "throw" | "off";
 
 /** Process-wide settings; change them with {@link configure}. */
 export interface StewardConfig {
-  /** Ready completions allowed per macrotask turn before a wait yields to the event loop. 0 disables. Default 128. */
+  /**
+   * Ready completions allowed per macrotask turn before a wait yields to the event loop. 0 disables.
+   * @default 128
+   */
   coopBudget: number;
-  /** Which tasks capture their spawn site: every task, only named ones (default), or none. */
+  /**
+   * Which tasks capture their spawn site: every task, only named ones, or none.
+   * @default "named"
+   */
   spawnSites: SpawnSiteMode;
   /**
    * Where steward's own messages go: a logger in pino's shape (`configure({ logger: app.log })`
-   * with Fastify, or a pino instance), or null to log nothing. Default: human lines on stderr.
+   * with Fastify, or a pino instance), or null to log nothing.
+   * @default human lines on stderr
    */
   logger: Logger | null;
   /**

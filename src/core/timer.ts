@@ -23,8 +23,9 @@ export interface TimerHandle {
 /** Options of {@link schedule}. */
 export interface ScheduleOptions {
   /**
-   * Whether the pending timer keeps the process alive (a Node ref'd timer). Default true: a
-   * deadline somebody waits on must hold the process open; housekeeping timers pass false.
+   * Whether the pending timer keeps the process alive (a Node ref'd timer): a deadline somebody
+   * waits on must hold the process open; housekeeping timers pass false.
+   * @default true
    */
   ref?: boolean;
 }

@@ -43,10 +43,9 @@ export type AnyResponse = ServerResponse | Http2ServerResponse;
 /** Options of the request scopes (`fastifySteward`, `expressSteward`, `handle`). */
 export interface HttpScopeOptions extends LimiterOptions {
   /**
-   * The request task's name. Default: "METHOD route" with the route's pattern
-   * ("GET /users/:id"), never the raw URL; just "METHOD" where no route is known (a 404,
-   * or `handle()`, which has no router). Keep names low-cardinality: they label dumps,
-   * reports and logs.
+   * The request task's name. Keep names low-cardinality: they label dumps, reports and logs.
+   * @default "METHOD route" with the route's pattern ("GET /users/:id"), never the raw URL; just
+   *   "METHOD" where no route is known (a 404, or `handle()`, which has no router)
    */
   name?: (req: IncomingMessage) => string;
   /**

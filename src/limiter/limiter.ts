@@ -11,7 +11,6 @@
  * The hot path (a free slot, nobody queued, no rate) allocates nothing and looks up no key.
  */
 import type { IncomingMessage } from "node:http";
-import { performance } from "node:perf_hooks";
 import { takeBudget } from "../core/budget.js";
 import { currentFrame } from "../core/context.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
@@ -37,9 +36,10 @@ export interface LimiterOptions {
    */
   key?: (req: IncomingMessage) => string;
   /**
-   * A token bucket per key: `perSecond` tokens a second, holding at most `burst` (default: one
-   * second's worth, at least 1). A job whose key has no token is rejected at once with
-   * {@link RateLimitedError} carrying when the next token comes.
+   * A token bucket per key: `perSecond` tokens a second, holding at most `burst`. A job whose key
+   * has no token is rejected at once with {@link RateLimitedError} carrying when the next token
+   * comes.
+   * @default none; `burst` when only `perSecond` is given: one second's worth, at least 1
    */
   rate?: { perSecond: number; burst?: number };
   /** Shown in dumps and the console: a task waiting here is `admit on Limiter#3 "api"`. */

@@ -6,7 +6,6 @@
  * synchronous loop stops. The queue of runs waiting for a thread is bounded. The pool belongs to
  * the runtime it was created in and is destroyed in the drop phase of that runtime's shutdown.
  */
-import { statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
@@ -19,18 +18,26 @@ import { currentRuntime } from "../runtime/runtime.js";
 
 /** Options of {@link blockingPool}. */
 export interface BlockingPoolOptions {
-  /** Most threads running at once. Default: `os.availableParallelism()`. */
+  /**
+   * Most threads running at once.
+   * @default os.availableParallelism()
+   */
   maxThreads?: number;
-  /** Shown in errors and in the runtime's shutdown report. Default: the worker module's file name. */
+  /**
+   * Shown in errors and in the runtime's shutdown report.
+   * @default the worker module's file name
+   */
   name?: string;
   /**
    * Most runs waiting for a free thread; one more rejects with {@link PoolFullError} at once.
-   * Default 256. `Infinity` removes the bound (and with it the backpressure).
+   * `Infinity` removes the bound (and with it the backpressure).
+   * @default 256
    */
   maxQueue?: number;
   /**
-   * An idle thread exits after this long (threads start on demand). Default 10 000 ms, as tokio's
-   * blocking threads.
+   * An idle thread exits after this long, in ms (threads start on demand), as tokio's blocking
+   * threads do.
+   * @default 10000
    */
   idleTimeoutMs?: number;
 }
@@ -39,7 +46,10 @@ export interface BlockingPoolOptions {
 export interface BlockingRunOptions {
   /** Withdraws the run (from the queue, or by terminating its thread); it rejects with `signal.reason`. */
   signal?: AbortSignal;
-  /** Which export of the worker module to call. Default: its default export. */
+  /**
+   * Which export of the worker module to call.
+   * @default "default"
+   */
   name?: string;
 }
 
@@ -111,7 +121,8 @@ function workerPath(worker: string | URL): string {
 
 function isFile(path: string): boolean {
   try {
-    return statSync(path).isFile();
+    // Looked up, not imported: node:fs's ES module facade loads all of node:stream with it.
+    return process.getBuiltinModule("node:fs").statSync(path).isFile();
   } catch {
     return false;
   }

@@ -18,7 +18,7 @@ export interface RedisLimiterOptions extends RedisSyncOptions {
   /**
    * Per key (`run(fn, { key })`), across every process: at most `perSecond` calls a second on
    * average, `burst` at once after a quiet spell; over it: RateLimitedError with `retryAfterMs`.
-   * `burst` defaults to one second's worth (`ceil(perSecond)`, at least 1).
+   * @default none; `burst` when only `perSecond` is given: one second's worth (`ceil(perSecond)`, at least 1)
    */
   rate?: { perSecond: number; burst?: number };
 }

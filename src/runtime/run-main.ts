@@ -11,17 +11,22 @@ import { dumpWithAwaitSites } from "../diagnostics/index.js";
 
 /** Options of {@link runMain}: the runtime's options, plus how the process is driven. */
 export interface RunMainOptions extends RuntimeOptions {
-  /** Signals that start a graceful shutdown (a second one forces the exit). Default `["SIGINT", "SIGTERM"]`. */
+  /**
+   * Signals that start a graceful shutdown (a second one forces the exit).
+   * @default ["SIGINT", "SIGTERM"]
+   */
   signals?: NodeJS.Signals[];
   /**
-   * Whether to end the process with `process.exit(code)` once done. Default `true`: a program's
-   * entry point wants its exit code, and nothing left over (a stray handle) should keep a
-   * process alive after its runtime shut down. With `false`, runMain only resolves with the code.
+   * Whether to end the process with `process.exit(code)` once done: a program's entry point
+   * wants its exit code, and nothing left over (a stray handle) should keep a process alive after
+   * its runtime shut down. With `false`, runMain only resolves with the code.
+   * @default true
    */
   exit?: boolean;
   /**
-   * The signal on which `dump()` is printed to stderr. Default `"SIGUSR2"` (none on Windows);
-   * `null` for none. (SIGUSR1 belongs to Node's inspector.)
+   * The signal on which `dump()` is printed to stderr; `null` for none. (SIGUSR1 belongs to
+   * Node's inspector.)
+   * @default "SIGUSR2" (none on Windows)
    */
   dumpSignal?: NodeJS.Signals | null;
 }

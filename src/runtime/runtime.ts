@@ -71,8 +71,8 @@ export interface RuntimeOptions {
    */
   drainTimeoutMs?: number;
   /**
-   * How long the collect phase waits, after the cancel, for tasks to end, in ms. Default: 2 000,
-   * or a quarter of `shutdownTimeoutMs` when that is shorter than 8 s.
+   * How long the collect phase waits, after the cancel, for tasks to end, in ms.
+   * @default 2000, or a quarter of `shutdownTimeoutMs` when that is shorter than 8 s
    */
   collectTimeoutMs?: number;
   /**
@@ -81,12 +81,15 @@ export interface RuntimeOptions {
    * @default 2000
    */
   disposeTimeoutMs?: number;
-  /** Called once for each task panic that nobody observed (default: one line to stderr). */
+  /**
+   * Called once for each task panic that nobody observed.
+   * @default one line to stderr
+   */
   onTaskPanic?: (error: JoinError) => void;
   /**
-   * `"log"` (default): an unobserved panic is only reported. `"shutdown"`: it is reported and
-   * then shuts the runtime down (its report's `reason` is the panic's JoinError; `runMain` then
-   * exits with 1).
+   * `"log"`: an unobserved panic is only reported. `"shutdown"`: it is reported and then shuts
+   * the runtime down (its report's `reason` is the panic's JoinError; `runMain` then exits with 1).
+   * @default "log"
    */
   unhandledPanic?: UnhandledPanicMode;
   /**
@@ -96,26 +99,30 @@ export interface RuntimeOptions {
   supervisor?: boolean | SupervisorOptions;
   /**
    * The live task view (API.md §9): instruments this runtime's tasks and serves them on
-   * http://127.0.0.1:6669/ (see ConsoleOptions). Default: off, or what STEWARD_CONSOLE says.
+   * http://127.0.0.1:6669/ (see ConsoleOptions).
+   * @default false, or what STEWARD_CONSOLE says
    * @throws TypeError for a host beyond loopback without a token.
    */
   console?: boolean | ConsoleOptions;
   /**
    * The flight recorder (steward/recorder): a ring of what tasks, resources and the loop did,
-   * dumped to a file when something goes wrong. Default: off, on under `runMain`;
-   * STEWARD_RECORDER=0 turns it off everywhere.
+   * dumped to a file when something goes wrong. STEWARD_RECORDER=0 turns it off everywhere.
+   * @default false, true under `runMain`
    */
   recorder?: boolean | RecorderOptions;
 }
 
 /** Options of {@link Runtime.shutdown}. */
 export interface ShutdownOptions {
-  /** The budget in ms (`Infinity` allowed); default: the runtime's `shutdownTimeoutMs` (20 000). */
+  /**
+   * The budget in ms (`Infinity` allowed).
+   * @default the runtime's `shutdownTimeoutMs` (20 000)
+   */
   timeoutMs?: number;
   /**
    * Why. `stopping` is cancelled with it, the root token with a CancelledError whose `reason` is
-   * it (so waits in tasks reject with that CancelledError), and the report carries it. Default:
-   * a {@link ShutdownError}.
+   * it (so waits in tasks reject with that CancelledError), and the report carries it.
+   * @default a {@link ShutdownError}
    */
   reason?: unknown;
 }

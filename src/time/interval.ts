@@ -23,7 +23,7 @@ export interface IntervalOptions {
   signal?: AbortSignal;
   /**
    * Whether iterating the interval (`for await`, `next()`) ends once the runtime it was created
-   * in announces its shutdown (`runtime.stopping`). Default true: a periodic loop holds no
+   * in announces its shutdown (`runtime.stopping`): a periodic loop holds no
    * accepted work between ticks, so it should not hold the drain until its deadline; the code
    * after the loop runs with every steward wait still working (a last flush, say). `tick()` is
    * never ended by it. Pass false for a loop that must keep ticking through the drain.

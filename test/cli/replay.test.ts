@@ -14,11 +14,11 @@ import { promisify } from "node:util";
 import type { Browser } from "playwright-core";
 import { readRecording } from "../../src/recorder/index.js";
 import { launchChromium } from "../helpers/chromium.js";
+import { tick } from "../helpers/timing.js";
 
 const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const SERVICE = fileURLToPath(new URL("../../demo/service.js", import.meta.url));
 const run = promisify(execFile);
-const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function lineFrom(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {

@@ -3,15 +3,9 @@ import type { Runtime } from "../../src/index.js";
 import type { ConsoleSnapshot, TaskSnapshot } from "../../src/console/index.js";
 import { consoleOf } from "../../src/console/index.js";
 
-export const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { tick } from "../helpers/timing.js";
 
-/** Busy-waits `ms` (a resume that keeps the thread). */
-export function spin(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    // keep the thread
-  }
-}
+export { spin, tick } from "../helpers/timing.js";
 
 export function snap(rt: Runtime): ConsoleSnapshot {
   const c = consoleOf(rt);

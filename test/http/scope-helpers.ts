@@ -41,12 +41,7 @@ export function rawRequest(method: string, path: string, body?: string): string 
   return `${head}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
-/** A promise and its resolver. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
+export { deferred } from "../helpers/timing.js";
 
 /** Resolves once `cond()` is true (checked every few ms), or rejects after `ms`. */
 export async function until(cond: () => boolean, ms = 10_000, what = "condition"): Promise<void> {

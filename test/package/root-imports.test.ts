@@ -41,6 +41,20 @@ test("the package root loads no optional part", () => {
   assert.deepEqual(optional, []);
 });
 
+test("the package root loads no node builtin the core does not use at import (tls, net, stream, perf_hooks)", () => {
+  // process.moduleLoadList names every builtin loaded so far; the difference is what the import added.
+  const index = pathToFileURL(join(root, "dist/src/index.js")).href;
+  const out = execFileSync(
+    process.execPath,
+    ["--input-type=module", "-e", `const before = new Set(process.moduleLoadList); await import(${JSON.stringify(index)}); const added = process.moduleLoadList.filter((m) => !before.has(m)); process.stdout.write(JSON.stringify(added));`],
+    { encoding: "utf8" },
+  );
+  const added = (JSON.parse(out) as string[]).filter((m) => m.startsWith("NativeModule "));
+  assert.ok(added.length > 0, "the import loaded no builtin at all: moduleLoadList is not what this test expects");
+  const heavy = added.filter((m) => /^NativeModule (tls|_tls_wrap|net|crypto|stream|perf_hooks|http|https)$/.test(m));
+  assert.deepEqual(heavy, [], `loaded: ${added.join(", ")}`);
+});
+
 test("every error class steward exports extends StewardError", async () => {
   const subpaths = ["index.js", "redis/index.js", "supervisor/index.js", "recorder/index.js", "http/handle.js"];
   const errors = (await import(new URL("../../src/errors.js", import.meta.url).href)) as { StewardError: new () => Error };

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { hooks, recordBlocked } from "../../src/core/instrument.js";
 import { channel, Mutex, Runtime, sleep } from "../../src/index.js";
 import { dumpFlightRecorder, flightRecorderActive, readRecording, stateAt, type Recording } from "../../src/recorder/index.js";
+import { tick } from "../helpers/timing.js";
 
-const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "steward-rec-test-"));

@@ -12,9 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readRecording, type Recording } from "../../src/recorder/index.js";
+import { tick } from "../helpers/timing.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/app.js", import.meta.url));
-const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Child {
   proc: ChildProcess;

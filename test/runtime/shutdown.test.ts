@@ -26,14 +26,7 @@ import {
   type RuntimeState,
 } from "../../src/index.js";
 
-/** A promise and its resolver. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { deferred, tick } from "../helpers/timing.js";
 
 void test("the announcement cancels nothing but `stopping`: tasks finish their work with every steward wait working, then drop runs", async () => {
   const rt = new Runtime({ name: "phases" });

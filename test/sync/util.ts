@@ -1,9 +1,8 @@
 // Small helpers shared by the sync tests.
 
-/** Lets every microtask and pending immediate (budget refills, late deliveries) run. */
-export async function settle(turns = 2): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
-}
+import { settle } from "../helpers/timing.js";
+
+export { settle };
 
 /** True while `p` has not settled, after letting everything already due run. */
 export async function isPending(p: Promise<unknown>): Promise<boolean> {

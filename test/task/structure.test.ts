@@ -3,9 +3,17 @@ import assert from "node:assert/strict";
 import { CancelledError, JoinError, JoinSet, Runtime, TaskTracker, scope, shield, sleep, spawn, yieldNow } from "../../src/index.js";
 
 test("JoinSet joins in completion order, then undefined", async () => {
+  // The tasks end in an order the test sets (gates opened one at a time), not by timers racing a
+  // loaded machine: spawned 30, 10, 20, they end 10, 20, 30.
   const set = new JoinSet<number>();
-  for (const ms of [30, 10, 20]) set.spawn(async () => (await sleep(ms), ms));
+  const gates = new Map<number, () => void>();
+  for (const v of [30, 10, 20]) set.spawn(async () => (await new Promise<void>((r) => gates.set(v, r)), v));
   assert.equal(set.size, 3);
+  await sleep(0);
+  for (const v of [10, 20, 30]) {
+    gates.get(v)!();
+    await sleep(0);
+  }
   const got: number[] = [];
   for (let r = await set.joinNext(); r !== undefined; r = await set.joinNext()) got.push(r.ok ? r.value : -1);
   assert.deepEqual(got, [10, 20, 30]);
