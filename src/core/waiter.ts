@@ -314,15 +314,21 @@ export function standaloneWaiter<T>(opts: WaitOptions | undefined, what: string)
 export function readyNow(): boolean {
   if (activeBranch !== undefined) return false;
   const frame = currentFrame();
+  let task: TaskLike | undefined;
   if (frame !== undefined) {
     if (frame.branch !== undefined) return false;
     if (!frame.shielded) {
       const token = frame.token;
       if (token !== undefined && token.isCancelled) return false;
     }
+    task = frame.taskRecord;
   }
+  readyTask = task;
   return takeBudget();
 }
+
+/** @internal The task (or undefined) of the wait {@link readyNow} last admitted: a lock's new holder. */
+export let readyTask: TaskLike | undefined;
 
 // ---------------------------------------------------------------------------------------------
 // FIFO queues
