@@ -79,6 +79,8 @@ class Context implements TaskContext {
   }
 }
 
+function ignore(): void {}
+
 const RUNNING = 0;
 /** See JoinHandle's spawnedOffsetMs. */
 const EPOCH_MS = Date.now();
@@ -286,7 +288,12 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
       if (r !== null && (typeof r === "object" || typeof r === "function") && typeof (r as PromiseLike<T>).then === "function") {
         // A user's thenable may throw from then (or its getter): that is the task's panic, not the start queue's.
         // Bound methods rather than arrow functions: no closure context, ≈ 80 B less per task.
-        (r as PromiseLike<T>).then(this.succeed.bind(this), this.fail.bind(this));
+        if (this.settled === undefined && r instanceof Promise) {
+          // Nobody has asked for the outcome yet (an `await h` right after spawn asks only on a
+          // later microtask): the reaction's own derived promise becomes the join promise, so a
+          // join makes no promise, executor or resolvers of its own.
+          this.settled = (r as Promise<T>).then(this.settleOk.bind(this), this.settleFailed.bind(this));
+        } else (r as PromiseLike<T>).then(this.succeed.bind(this), this.fail.bind(this));
         return;
       }
     } catch (e) {
@@ -294,6 +301,25 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
       return;
     }
     this.succeed(r as T);
+  }
+
+  /** The derived join promise's fulfilment (see start): the task's recorded outcome. */
+  private settleOk(v: T): T {
+    this.succeed(v);
+    return this.settledOutcome();
+  }
+
+  private settleFailed(e: unknown): T {
+    this.fail(e);
+    return this.settledOutcome();
+  }
+
+  private settledOutcome(): T {
+    if (this.state === OK) return this.value as T;
+    // The join promise rejects with the JoinError. Marked handled here: whether a panic went
+    // unobserved is the runtime's report (see fail), never an unhandledRejection.
+    this.settled!.then(undefined, ignore);
+    throw this.error!;
   }
 
   private succeed(v: T): void {
