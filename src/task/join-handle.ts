@@ -171,10 +171,12 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
     name: string | undefined,
     token: CancellationToken,
     owner: TaskOwner | undefined,
+    /** The task whose code spawns it (spawnOn read it from the frame). */
+    parent: TaskLike | undefined,
   ) {
     if (typeof fn !== "function" || !(token instanceof CancellationToken)) throw new TypeError("a JoinHandle is made by spawn(), not with new");
     this.id = taskIds.next++;
-    this.parent = currentFrame()?.taskRecord;
+    this.parent = parent;
     this.name = name;
     this.token = token;
     this.ctx = new Context(this as JoinHandle<unknown>);
