@@ -294,7 +294,8 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
           // Nobody has asked for the outcome yet (an `await h` right after spawn asks only on a
           // later microtask): the reaction's own derived promise becomes the join promise, so a
           // join makes no promise, executor or resolvers of its own.
-          this.settled = (r as Promise<T>).then(this.settleOk.bind(this), this.settleFailed.bind(this));
+          const d: unknown = (r as Promise<T>).then(this.settleOk.bind(this), this.settleFailed.bind(this));
+          if (d instanceof Promise) this.settled = d as Promise<T>; // else a patched `then`: promise() makes its own
         } else (r as PromiseLike<T>).then(this.succeed.bind(this), this.fail.bind(this));
         return;
       }
@@ -320,7 +321,7 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
     if (this.state === OK) return this.value as T;
     // The join promise rejects with the JoinError. Marked handled here: whether a panic went
     // unobserved is the runtime's report (see fail), never an unhandledRejection.
-    this.settled!.then(undefined, ignore);
+    this.settled?.then(undefined, ignore);
     throw this.error!;
   }
 
