@@ -318,7 +318,7 @@ export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedT
   }
 
   private settledOutcome(): T {
-    if (this.state === OK) return this.value as T;
+    if (this.state !== FAILED) return this.value as T;
     // The join promise rejects with the JoinError. Marked handled here: whether a panic went
     // unobserved is the runtime's report (see fail), never an unhandledRejection.
     this.settled?.then(undefined, ignore);
