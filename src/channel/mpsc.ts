@@ -16,7 +16,7 @@ import { parkUntilRefill, takeBudget } from "../core/budget.js";
 import { currentFrame } from "../core/context.js";
 import { Deque } from "../util/deque.js";
 import { checkInteger } from "../util/validate.js";
-import { claimSignal, lostReason, precheck, readyValue, RESOLVED, type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
+import { claimSignal, lostReason, precheck, readyNow, readyValue, RESOLVED, type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { ChannelClosedError } from "../errors.js";
 import { checkWaitOptions, nextChannelId, undefinedMessage } from "./ids.js";
 
@@ -246,7 +246,16 @@ export class Sender<T> implements Disposable {
       checkWaitOptions(opts); // malformed options throw, as they do everywhere
       return Promise.reject(new ChannelClosedError("this sender is closed"));
     }
-    if (c.cap !== Infinity) return c.waitSend(value, opts) as Promise<unknown> as Promise<void>;
+    if (c.cap !== Infinity) {
+      // WaitQueue.wait's ready path, inlined for the common case: no options, room now, no send
+      // queued or parked before this one, the receiver open (this sender is, so senders > 0).
+      const q = c.sendQ;
+      if (opts === undefined && q.head === null && q.parked === 0 && c.buf.length + c.reserved < c.cap && !c.rxClosed && readyNow()) {
+        c.deliver(value);
+        return RESOLVED;
+      }
+      return c.waitSend(value, opts) as Promise<unknown> as Promise<void>;
+    }
     // Unbounded: nothing to wait for; the send is on the budget so a send loop lets I/O in.
     const e = precheck(opts);
     if (e instanceof Promise) return e;
@@ -548,7 +557,16 @@ export class Receiver<T> implements Disposable, AsyncIterable<T> {
    * CancelledError when withdrawn.
    */
   recv(opts?: WaitOptions): Promise<T | undefined> {
-    return this.c.waitRecv(ONE, opts) as Promise<T | undefined>;
+    const c = this.c;
+    // WaitQueue.wait's ready path, inlined for the common case: no options, a message buffered,
+    // no recv queued or parked before this one.
+    const q = c.recvQ;
+    if (opts === undefined && q.head === null && q.parked === 0 && c.buf.length > 0 && readyNow()) {
+      const v = c.buf.shift() as T;
+      c.roomFreed();
+      return Promise.resolve(v);
+    }
+    return c.waitRecv(ONE, opts) as Promise<T | undefined>;
   }
 
   /**

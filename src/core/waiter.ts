@@ -303,6 +303,33 @@ export function standaloneWaiter<T>(opts: WaitOptions | undefined, what: string)
   return new Waiter<T, undefined>(undefined, what, e.signal, e.token, e.task, e.branch);
 }
 
+/**
+ * @internal The fast path of a wait called without options whose resource is ready now and has
+ * no one queued or parked: true when it may complete at once, having drawn one unit of the
+ * budget. False (nothing drawn) when it belongs to a select branch, its task is cancelled, or the
+ * budget is spent: the caller then takes the full path (WaitQueue.wait), which decides the same
+ * way precheck does. For the hottest waits (a channel's send and recv), so they skip precheck's
+ * option handling and the Resource dispatch.
+ */
+export function readyNow(): boolean {
+  if (activeBranch !== undefined) return false;
+  const frame = currentFrame();
+  let task: TaskLike | undefined;
+  if (frame !== undefined) {
+    if (frame.branch !== undefined) return false;
+    if (!frame.shielded) {
+      const token = frame.token;
+      if (token !== undefined && token.isCancelled) return false;
+    }
+    task = frame.taskRecord;
+  }
+  readyTask = task;
+  return takeBudget();
+}
+
+/** @internal The task (or undefined) of the wait {@link readyNow} last admitted: a lock's new holder. */
+export let readyTask: TaskLike | undefined;
+
 // ---------------------------------------------------------------------------------------------
 // FIFO queues
 

@@ -2,7 +2,7 @@ import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js
 import type { TaskLike } from "../core/context.js";
 import { diag, type OrderedHold, type OrderedLock, popHold, pushHold, replaceHold, taskIds } from "../core/holds.js";
 import { checkFunction } from "../util/validate.js";
-import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
+import { readyNow, readyTask, type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { entryTask, fastEntry, hasWaiters, label, type LockOptions, orderBeforeWait, rankOf, released, runGuarded, runningTask } from "./shared.js";
 
 /**
@@ -74,7 +74,7 @@ class MutexState<T> implements Resource<MutexGuard<T>, undefined>, OrderedLock {
     popHold(h);
     this.hold = undefined;
     this.locked = false;
-    this.q.pump();
+    if (this.q.head !== null) this.q.pump();
   }
 }
 
@@ -214,9 +214,10 @@ export class Mutex<T = void> {
    */
   lock(opts?: WaitOptions): Promise<MutexGuard<T>> {
     const s = this.#s;
-    // WaitQueue.wait's fast path, inlined so the call sites stay monomorphic (see fastEntry).
-    if (!s.locked && s.q.idle && fastEntry(opts)) {
-      const t = entryTask;
+    // WaitQueue.wait's fast path, inlined so the call sites stay monomorphic (see fastEntry);
+    // without options, readyNow skips precheck's option handling.
+    if (!s.locked && s.q.idle && (opts === undefined ? readyNow() : fastEntry(opts))) {
+      const t = opts === undefined ? readyTask : entryTask;
       if (t !== undefined && t.held !== null && diag !== null) {
         const err = diag.ordered(t, s);
         if (err !== undefined) return Promise.reject(err);

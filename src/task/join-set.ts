@@ -1,7 +1,7 @@
 import { Deque } from "../util/deque.js";
 import { WaitQueue, type WaitOptions } from "../core/waiter.js";
 import type { JoinHandle, JoinResult, SpawnOptions, TaskContext, TaskOwner } from "./join-handle.js";
-import { currentHost, shield, spawnOn } from "./spawn.js";
+import { shield, spawnHere } from "./spawn.js";
 
 /**
  * A set of tasks joined in completion order, like tokio's JoinSet. Its tasks' outcomes are
@@ -25,7 +25,7 @@ export class JoinSet<T> implements AsyncDisposable, AsyncIterable<JoinResult<T>>
 
   /** Spawns a task into the set, on the current runtime. */
   spawn(fn: (ctx: TaskContext) => T | PromiseLike<T>, opts?: SpawnOptions): JoinHandle<T> {
-    const h = spawnOn(currentHost(), fn, opts, this, undefined);
+    const h = spawnHere(fn, opts, this);
     this.live.add(h);
     return h;
   }

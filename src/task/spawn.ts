@@ -73,6 +73,21 @@ function startTaskInstrumented(h: JoinHandle<unknown>): void {
   }
 }
 
+/** spawnOn's default: the spawning task is looked up (callers that read the frame already pass it). */
+const LOOK_UP: unique symbol = Symbol("steward.lookUpSpawner");
+
+/**
+ * @internal Spawns `fn` as a task of the current runtime (see {@link spawn}), reading the async
+ * context once for both the runtime and the spawning task (each read costs ≈ 10–20 ns once a
+ * task has run).
+ */
+export function spawnHere<T>(fn: (ctx: TaskContext) => T | PromiseLike<T>, opts: SpawnOptions | undefined, owner: TaskOwner | undefined): JoinHandle<T> {
+  const f = currentFrame();
+  if (f === undefined) return spawnOn(resolveDefaultHost(), fn, opts, owner, undefined, undefined);
+  const host = f.runtimeRef !== undefined ? (f.runtimeRef as TaskHost) : resolveDefaultHost();
+  return spawnOn(host, fn, opts, owner, undefined, f.taskRecord);
+}
+
 /**
  * @internal Spawns `fn` on `host`. `parent` is the token the task's token is a child of (a
  * scope's); without one the task is cancelled only by its runtime, its handle or opts.signal.
@@ -83,6 +98,7 @@ export function spawnOn<T>(
   opts: SpawnOptions | undefined,
   owner: TaskOwner | undefined,
   parent: CancellationToken | undefined,
+  spawner: TaskLike | undefined | typeof LOOK_UP = LOOK_UP,
 ): JoinHandle<T> {
   checkFunction(fn, "fn");
   let name: string | undefined;
@@ -101,7 +117,7 @@ export function spawnOn<T>(
   const root = host.token;
   // A task spawned on a stopping runtime starts cancelled: spawn keeps working, intake stops.
   if (root.isCancelled) token.cancel(root.reason);
-  const h = new JoinHandle<T>(host, fn, name, token, owner);
+  const h = new JoinHandle<T>(host, fn, name, token, owner, spawner === LOOK_UP ? currentFrame()?.taskRecord : spawner);
   if (cancelOnStop === true) h.cancelOnStop = true; // before link: a stopping runtime cancels it there
   host.link(h as JoinHandle<unknown>);
   if (signal !== undefined) {
@@ -121,7 +137,7 @@ export function spawnOn<T>(
  * @throws TypeError when `fn` is not a function or `opts` is malformed.
  */
 export function spawn<T>(fn: (ctx: TaskContext) => T | PromiseLike<T>, opts?: SpawnOptions): JoinHandle<T> {
-  return spawnOn(currentHost(), fn, opts, undefined, undefined);
+  return spawnHere(fn, opts, undefined);
 }
 
 /** The task whose code is running now, or undefined outside any task. */

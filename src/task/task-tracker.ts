@@ -1,6 +1,6 @@
 import { WaitQueue, type WaitOptions } from "../core/waiter.js";
 import type { JoinHandle, SpawnOptions, TaskContext, TaskOwner } from "./join-handle.js";
-import { currentHost, spawnOn } from "./spawn.js";
+import { spawnHere } from "./spawn.js";
 
 /**
  * tokio-util's TaskTracker: counts tasks and promises, and `wait()` resolves once it is closed
@@ -18,7 +18,7 @@ export class TaskTracker implements TaskOwner {
 
   /** Spawns a task on the current runtime and tracks it. */
   spawn<T>(fn: (ctx: TaskContext) => T | PromiseLike<T>, opts?: SpawnOptions): JoinHandle<T> {
-    const h = spawnOn(currentHost(), fn, opts, this, undefined);
+    const h = spawnHere(fn, opts, this);
     this.count++;
     return h;
   }
