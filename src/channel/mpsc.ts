@@ -14,6 +14,7 @@
  */
 import { parkUntilRefill, takeBudget } from "../core/budget.js";
 import { currentFrame } from "../core/context.js";
+import { diag } from "../core/holds.js";
 import { Deque } from "../util/deque.js";
 import { checkInteger } from "../util/validate.js";
 import { claimSignal, lostReason, precheck, readyNow, readyValue, RESOLVED, type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
@@ -71,6 +72,7 @@ class Chan<T> {
    * queue behind the waiter and tryRecv serves waiters first.
    */
   deliver(value: T): void {
+    if (diag !== null) diag.handedOver(value); // a guard sent leaves its task's hands (diagnostics/handover.ts)
     this.buf.push(value);
     if (this.recvQ.head !== null && !this.pumpQueued) {
       this.pumpQueued = true;

@@ -3,6 +3,7 @@
  * `await rx` works; every receive is a core wait (abortable, withdrawn on task cancellation,
  * select-safe, on the budget).
  */
+import { diag } from "../core/holds.js";
 import { type Resource, WaitQueue, type WaitOptions } from "../core/waiter.js";
 import { ChannelClosedError } from "../errors.js";
 import { nextChannelId, undefinedMessage } from "./ids.js";
@@ -86,6 +87,7 @@ export class OneshotSender<T> implements Disposable {
     if (value === undefined) throw undefinedMessage("OneshotSender.send");
     const s = this.s;
     if (s.state !== EMPTY || s.txClosed || s.rxClosed) return false;
+    if (diag !== null) diag.handedOver(value); // a guard sent leaves its task's hands (diagnostics/handover.ts)
     s.value = value;
     s.state = SENT;
     s.recvQ.pump();

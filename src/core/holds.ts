@@ -55,6 +55,12 @@ export interface DiagHooks {
    * wrong: the acquire must then reject with it and take nothing.
    */
   ordered(t: TaskLike, lock: OrderedLock): Error | undefined;
+  /**
+   * `value` was put into a steward channel: the guards and permits in it (the value itself, or
+   * the values of a plain object or array) leave their task's hands, whoever receives them may
+   * release them, so they no longer close a reported cycle.
+   */
+  handedOver(value: unknown): void;
 }
 
 /** The installed diagnostics, or null (not loaded, or `configure({ deadlocks: "off", lockOrder: "off" })`). */

@@ -129,8 +129,11 @@ export class Waiter<T = unknown, D = unknown> implements CancelListener, ClaimWa
     if (task !== undefined) {
       task.waitingOn = what;
       task.waits++;
-      task.waitSince = Date.now();
-      task.wait = this;
+      if (diag !== null) {
+        // Read only by the diagnostics (detector, dumps): no clock read when they are off.
+        task.waitSince = Date.now();
+        task.wait = this;
+      }
     }
     if (hooks !== null && task !== undefined) hooks.taskParked(task, what);
   }

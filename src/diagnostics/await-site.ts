@@ -156,6 +156,18 @@ function captureSites(): CallSiteLike[] {
   }
 }
 
+/** Answers already given, by content: 10 000 tasks parked at one await share one answer (less for the GC to copy). */
+const answers = new Map<string, AwaitSite>();
+
+function intern(s: AwaitSite): AwaitSite {
+  const key = `${s.awaited ? 1 : 0}${s.frames.join("\n")}`;
+  const known = answers.get(key);
+  if (known !== undefined) return known;
+  if (answers.size >= MAX_MAPPED) answers.clear();
+  answers.set(key, s);
+  return s;
+}
+
 /**
  * Finds where `w`'s promise is awaited (see the module comment). Resolves a few microtasks
  * later; a second probe of the same waiter returns the first one's answer. A waiter that is no
@@ -176,7 +188,7 @@ export function probe(w: AnyWaiter): Promise<AwaitSite> {
   const r = gate.then(() => {
     let s: AwaitSite;
     try {
-      s = userFrames(captureSites());
+      s = intern(userFrames(captureSites()));
     } catch {
       s = { site: undefined, awaited: false, frames: [] };
     }

@@ -6,9 +6,10 @@
 import { config, onConfigChange } from "../core/config.js";
 import { type DiagHooks, setDiagHooks } from "../core/holds.js";
 import { noteQueued } from "./detector.js";
+import { handedOver } from "./handover.js";
 import { checkOrder } from "./lock-order.js";
 
-const hooks: DiagHooks = { queued: noteQueued, ordered: checkOrder };
+const hooks: DiagHooks = { queued: noteQueued, ordered: checkOrder, handedOver };
 
 function apply(c: typeof config): void {
   setDiagHooks(c.deadlocks === "off" && c.lockOrder === "off" ? null : hooks);

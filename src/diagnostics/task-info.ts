@@ -116,6 +116,30 @@ export function describeTask(t: TaskLike, info: WaitInfo, now: number): void {
   }
 }
 
+/** Queues `t`'s wait for probing if it has no await site yet (what {@link describeTask} does, without building anything). */
+export function queueProbe(t: TaskLike): void {
+  const w = t.wait as AnyWaiter | undefined;
+  if (w !== undefined && w.isPending && siteOf(w) === undefined && toProbe.push(w) === 1) void probeLater();
+}
+
+/** How long a sliced dump works before it yields to the event loop, in ms (as the probes do). */
+const SLICE_MS = 3;
+
+/**
+ * Calls `each` for every item of `items`, yielding to the event loop (setImmediate) whenever
+ * {@link SLICE_MS} have passed: the sliced dumps' loop, so that 10 000 tasks never hold one turn.
+ */
+export async function sliced<T>(items: readonly T[], each: (item: T) => void): Promise<void> {
+  let start = performance.now();
+  for (let i = 0; i < items.length; i++) {
+    each(items[i]!);
+    if ((i & 31) === 31 && performance.now() - start > SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      start = performance.now();
+    }
+  }
+}
+
 /** Resolves once every wait queued for probing by dumps so far has been probed. */
 export function awaitSitesSettled(): Promise<void> {
   return toProbe.length > 0 || probing !== undefined ? probeLater() : Promise.resolve();

@@ -19,6 +19,32 @@ const gzipAsync = promisify(gzip);
 export interface DumpHost {
   readonly name: string | undefined;
   tasks?(): DumpLiveTask[];
+  /** The same list with each waiting task's await site, built over several event-loop turns. */
+  tasksSliced?(): Promise<DumpLiveTask[]>;
+}
+
+/**
+ * The hosts, each listing its live tasks with their await sites (probed and listed in slices:
+ * diagnostics/task-info.ts); a host that takes longer than `waitMs` lists them as they are.
+ */
+export async function withAwaitSites(hosts: Iterable<DumpHost>, waitMs = 1_000): Promise<DumpHost[]> {
+  const out: DumpHost[] = [];
+  for (const h of hosts) {
+    let list: DumpLiveTask[] | undefined;
+    if (h.tasksSliced !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((r) => (timer = setTimeout(r, waitMs, undefined)).unref());
+      try {
+        list = await Promise.race([h.tasksSliced(), late]);
+      } catch {
+        list = undefined;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    out.push(list === undefined ? h : { name: h.name, tasks: () => list });
+  }
+  return out;
 }
 
 /** Dump files in a folder: `steward-<pid>-<time>-<trigger>.stwrec`. */

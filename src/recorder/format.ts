@@ -98,6 +98,8 @@ export interface DumpLiveTask {
   name?: string;
   state: string;
   waitingOn?: string;
+  /** Where it awaits in the user's code (`file:line:col`, source-mapped), when it waits. */
+  awaitSite?: string;
   spawnedAt: string;
   ageMs: number;
 }

@@ -5,7 +5,7 @@
  * together is held to `maxPerHour`; requests for a trigger already pending share its dump.
  */
 import type { TriggerKind } from "./format.js";
-import { type DumpHost, dumpFileName, encodeDump, writeDump } from "./dump.js";
+import { type DumpHost, dumpFileName, encodeDump, withAwaitSites, writeDump } from "./dump.js";
 import type { ResolvedRecorderOptions } from "./options.js";
 import type { FlightRecorder } from "./recorder.js";
 
@@ -112,7 +112,7 @@ export class DumpScheduler {
   async #write(kind: TriggerKind, detail: string | undefined): Promise<DumpResult> {
     try {
       this.#rec.mark(`dump: ${kind}${detail === undefined ? "" : ` (${detail})`}`);
-      const raw = encodeDump(this.#rec, detail === undefined ? { kind } : { kind, detail }, this.#hosts());
+      const raw = encodeDump(this.#rec, detail === undefined ? { kind } : { kind, detail }, await withAwaitSites(this.#hosts()));
       const file = await writeDump(raw, this.#o.dir, dumpFileName(kind), this.#o.maxFiles);
       this.written.push(file);
       if (this.written.length > 20) this.written.shift();

@@ -36,7 +36,7 @@ import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
 import { currentHost, spawnOn } from "../task/spawn.js";
 import { type AttachedExtension, attachExtensions } from "./extension.js";
-import { awaitSitesSettled, describeTask, type WaitInfo } from "../diagnostics/task-info.js";
+import { awaitSitesSettled, describeTask, queueProbe, sliced, type WaitInfo } from "../diagnostics/task-info.js";
 
 /** Where a runtime is in its life; shutdown moves it forward through each state in order. */
 export type RuntimeState = "running" | "stopping" | "draining" | "cancelling" | "collecting" | "dropping" | "closed";
@@ -503,6 +503,26 @@ export class Runtime implements TaskHost, AsyncDisposable {
   }
 
   /**
+   * @internal {@link tasks} with every waiting task's await site, built over as many event-loop
+   * turns as it takes (3 ms of work per turn): the await sites are probed first (sliced), then
+   * the TaskInfo of each task still live is built (sliced). A task that ends meanwhile is left
+   * out; one spawned meanwhile may be missing. For the library's own dumps (dumpWithAwaitSites,
+   * runMain's dump signal, the shutdown report's stuck tasks, the flight recorder).
+   * @param keep which tasks to list; default: every live task.
+   */
+  async tasksSliced(keep?: (t: JoinHandle<unknown>) => boolean): Promise<TaskInfo[]> {
+    const live: JoinHandle<unknown>[] = [];
+    for (let t = this.liveHead; t !== null; t = t.liveNext) if (keep === undefined || keep(t)) live.push(t);
+    await sliced(live, queueProbe);
+    await awaitSitesSettled();
+    const out: TaskInfo[] = [];
+    await sliced(live, (t) => {
+      if (!t.isFinished()) out.push(taskInfo(t, Date.now()));
+    });
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  /**
    * Hands `resource` to the runtime: it is disposed in the drop phase of shutdown, after every
    * task has ended — last deferred, first disposed, one at a time, each under `disposeTimeoutMs`.
    * An AsyncDisposable is awaited, a Disposable disposed, a function called (and awaited if it
@@ -610,6 +630,18 @@ export class Runtime implements TaskHost, AsyncDisposable {
 
   /** Every live task and every deferred resource (name, kind and what the resource adds). */
   dump(): RuntimeDump {
+    return this.dumpOf(this.tasks());
+  }
+
+  /**
+   * @internal {@link dump} built over several event-loop turns, with await sites (see
+   * {@link tasksSliced}); what `dumpWithAwaitSites()` returns.
+   */
+  async dumpSliced(): Promise<RuntimeDump> {
+    return this.dumpOf(await this.tasksSliced());
+  }
+
+  private dumpOf(tasks: TaskInfo[]): RuntimeDump {
     const resources: ResourceInfo[] = [];
     for (const r of this.resources) {
       let extra: Record<string, unknown> | undefined;
@@ -623,7 +655,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
       }
       resources.push({ ...extra, name: r.name, kind: r.kind });
     }
-    const dump: RuntimeDump = { tasks: this.tasks(), resources };
+    const dump: RuntimeDump = { tasks, resources };
     for (const [key, ext] of this.extensions) if (ext.dump !== undefined) (dump as unknown as Record<string, unknown>)[key] = ext.dump();
     return dump;
   }
@@ -714,15 +746,8 @@ export class Runtime implements TaskHost, AsyncDisposable {
     // 4. collect
     this.#state = "collecting";
     await this.collect(Math.min(t2 + collectMs, Math.max(t2, t0 + budget)));
-    // Tasks still here are stuck: find where they await (probes run in chunks) for the report.
-    if (this.liveHead !== null) {
-      this.tasks();
-      await awaitSitesSettled();
-    }
-    const at = Date.now();
-    const stuck: TaskInfo[] = [];
-    for (let t = this.liveHead; t !== null; t = t.liveNext) if (!this.exempt.has(t)) stuck.push(taskInfo(t, at));
-    stuck.sort((a, b) => a.id - b.id);
+    // Tasks still here are stuck: where they await (probed, and listed, in slices) for the report.
+    const stuck = this.liveHead === null ? [] : await this.tasksSliced((t) => !this.exempt.has(t));
     const tasks = {
       total: this.spawnedTotal,
       completed: this.completedCount,

@@ -73,6 +73,9 @@ void test("SIGUSR2 writes a dump (runMain has the recorder on by default)", { ti
     assert.equal(rec.header.trigger.detail, "SIGUSR2");
     assert.ok(rec.tasks.some((t) => t.name === "main"));
     assert.ok(rec.tasks.some((t) => t.name === "sleeper" && t.spans.some((s) => s.what === "sleep 60000 ms")));
+    // The live tasks carry their await sites: main awaits its token in the fixture.
+    const main = rec.header.live.flatMap((l) => l.tasks).find((t) => t.name === "main");
+    assert.match(main?.awaitSite ?? "", /fixtures\/app\.ts:51:\d+$/, JSON.stringify(rec.header.live));
     assert.match(c.stderr.join(""), /steward recorder: wrote .*-signal\.stwrec/);
     assert.match(c.stderr.join(""), /\[recorder\]/, "runMain's dump on SIGUSR2 says where dumps go");
   } finally {

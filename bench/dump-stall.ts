@@ -1,0 +1,99 @@
+/**
+ * The longest event-loop turn while 10 000 parked tasks are dumped: `runtime.dump()` (one
+ * synchronous call) and the sliced path the library itself uses (`dumpWithAwaitSites`: await
+ * sites probed, TaskInfo built in slices). A self re-arming setImmediate measures the wall gap of
+ * every turn; GC pauses seen meanwhile are reported beside it (a gap may be a GC, or the process
+ * not being scheduled on a loaded machine).
+ * Run: `node --expose-gc dist/bench/dump-stall.js [tasks]` (after `npx tsc`).
+ */
+import { PerformanceObserver } from "node:perf_hooks";
+import { dumpWithAwaitSites } from "../src/diagnostics/index.js";
+import { Mutex, Runtime, sleep } from "../src/index.js";
+
+const N = Number(process.argv[2] ?? 10_000);
+
+let gcs: number[] = [];
+const gcAt: [number, number, number][] = [];
+const obs = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcs.push(e.duration);
+    gcAt.push([e.startTime, e.duration, (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0]);
+  }
+});
+const gaps: [number, number][] = [];
+obs.observe({ entryTypes: ["gc"] });
+
+async function level3(m: Mutex<number>): Promise<void> {
+  (await m.lock()).release();
+}
+async function level2(m: Mutex<number>): Promise<void> {
+  await level3(m);
+}
+async function level1(m: Mutex<number>): Promise<void> {
+  await level2(m);
+}
+
+/** Runs `f` while measuring every turn's wall gap; returns the worst, turns over 10 ms, and the GC pauses meanwhile. */
+async function watch(f: () => Promise<unknown>): Promise<string> {
+  gcs = [];
+  let worst = 0;
+  let over = 0;
+  let turns = 0;
+  let last = performance.now();
+  let on = true;
+  // Main-thread CPU per turn where Node has it (24+): a wall gap also counts time the process
+  // was not scheduled on a loaded machine, and process.cpuUsage() counts GC helper threads.
+  const cpuOf = (process as unknown as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage ?? (() => process.cpuUsage());
+  const cpu: number[] = [];
+  let lastCpu = cpuOf();
+  const tick = (): void => {
+    const now = performance.now();
+    const c = cpuOf();
+    cpu.push((c.user - lastCpu.user + c.system - lastCpu.system) / 1000);
+    lastCpu = c;
+    worst = Math.max(worst, now - last);
+    if (now - last > 10) {
+      over++;
+      if (process.env.GAPS) gaps.push([last, now - last]);
+    }
+    turns++;
+    last = now;
+    if (on) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const t0 = performance.now();
+  await f();
+  const ms = performance.now() - t0;
+  on = false;
+  await new Promise((r) => setImmediate(r));
+  const g = [...gcs].sort((a, b) => b - a);
+  cpu.sort((a, b) => a - b);
+  const cpuOver = cpu.filter((x) => x > 10).length;
+  return `${ms.toFixed(0)} ms in all over ${turns} turns; longest turn ${worst.toFixed(1)} ms wall (${over} over 10 ms); CPU per turn median ${(cpu[cpu.length >> 1] ?? 0).toFixed(1)} ms, max ${(cpu[cpu.length - 1] ?? 0).toFixed(1)} ms (${cpuOver} over 10 ms); GC pauses ${g.length}, longest ${(g[0] ?? 0).toFixed(1)} ms`;
+}
+
+const rt = new Runtime({ name: "dump-stall" });
+const m = new Mutex(0, { name: "m" });
+const g = await m.lock();
+for (let i = 0; i < N; i++) rt.spawn(() => level1(m));
+await sleep(100);
+(globalThis as { gc?: () => void }).gc?.();
+
+console.log(`${N} parked tasks, Node ${process.version}`);
+let t0 = performance.now();
+if (process.argv[3] === "sync-first") {
+  rt.dump();
+  console.log(`runtime.dump() (sync, first: queues probes): ${(performance.now() - t0).toFixed(1)} ms in one turn`);
+}
+console.log(`dumpWithAwaitSites() (sliced, probes every await site): ${await watch(() => dumpWithAwaitSites(rt))}`);
+t0 = performance.now();
+const d = rt.dump();
+console.log(`runtime.dump() (sync, sites known): ${(performance.now() - t0).toFixed(1)} ms in one turn; ${d.tasks.filter((t) => t.awaitSite !== undefined).length} with a site`);
+console.log(`dumpWithAwaitSites() again (sites known): ${await watch(() => dumpWithAwaitSites(rt))}`);
+if (process.env.GAPS) {
+  console.log("gaps", gaps.map(([a, b]) => `${a.toFixed(0)}+${b.toFixed(0)}`).join(" "));
+  console.log("gcs", gcAt.filter(([, d]) => d > 2).map(([a, b, k]) => `${a.toFixed(0)}+${b.toFixed(0)}k${k}`).join(" "));
+}
+g.release();
+await rt.shutdown();
+obs.disconnect();
