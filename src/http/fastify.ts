@@ -113,7 +113,8 @@ export const fastifySteward: FastifyPluginCallback<HttpScopeOptions> = function 
   // re-enter the request's frame for validation, preHandler hooks and the handler.
   app.addHook("preValidation", function stewardPreValidation(request: FastifyRequest, _reply: FastifyReply, next: Done) {
     const s = (request as unknown as Record<symbol, RequestScope | null>)[SCOPE];
-    if (s === null || s === undefined) next();
+    // Already in it when nothing was parsed (GET, HEAD: Fastify went on synchronously from onRequest).
+    if (s === null || s === undefined || als.getStore() === s) next();
     else als.run(s, next);
   });
 
