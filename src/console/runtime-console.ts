@@ -13,6 +13,7 @@ import type { DeferredLike } from "./model/resources.js";
 import { buildSnapshot, type SnapshotSource } from "./model/snapshot.js";
 import type { TaskSink, TaskStats } from "./model/task-stats.js";
 import type { ConsoleSnapshot } from "./model/types.js";
+import { watchLimiters } from "./metrics/limiters.js";
 import { ConsoleMetrics, resolveProvider } from "./metrics/otel.js";
 import type { ResolvedConsoleOptions } from "./options.js";
 import { acquireServer, type ConsoleServer, type ServerLease } from "./server/server.js";
@@ -64,6 +65,7 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
   readonly #notable = new Deque<TaskStats>(16);
   readonly #metrics: ConsoleMetrics | undefined;
   readonly #lease: ServerLease | undefined;
+  readonly #unwatchLimiters: () => void;
   #closed: Promise<void> | undefined;
 
   /** @internal Use `new Runtime({ console })`. */
@@ -82,6 +84,7 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
       this.resumeHist = this.#metrics.resumeHist;
       this.attrs = this.#metrics.attrs;
     }
+    this.#unwatchLimiters = watchLimiters(this.collector, provider);
     if (options.server) this.#lease = acquireServer(options, this);
   }
 
@@ -193,6 +196,7 @@ export class RuntimeConsole implements TaskSink, SnapshotSource, AsyncDisposable
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.collector.detach(this.host);
+      this.#unwatchLimiters();
       this.#metrics?.close();
       this.resumeHist = null;
       this.#done.clear();

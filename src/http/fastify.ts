@@ -91,7 +91,7 @@ export const fastifySteward: FastifyPluginCallback<HttpScopeOptions> = function 
     s.next = next as (err?: unknown) => void;
     s.frameworkId = request.id;
     (request as unknown as Record<symbol, RequestScope>)[SCOPE] = s;
-    const url = request.is404 ? undefined : request.routeOptions.url;
+    const url = routeUrl(request);
     s.route = url;
     let name: string;
     if (core.nameFn !== undefined) {
@@ -113,7 +113,8 @@ export const fastifySteward: FastifyPluginCallback<HttpScopeOptions> = function 
   // re-enter the request's frame for validation, preHandler hooks and the handler.
   app.addHook("preValidation", function stewardPreValidation(request: FastifyRequest, _reply: FastifyReply, next: Done) {
     const s = (request as unknown as Record<symbol, RequestScope | null>)[SCOPE];
-    if (s === null || s === undefined) next();
+    // Already in it when nothing was parsed (GET, HEAD: Fastify went on synchronously from onRequest).
+    if (s === null || s === undefined || als.getStore() === s) next();
     else als.run(s, next);
   });
 
@@ -142,6 +143,30 @@ Object.assign(fastifySteward, {
   [Symbol.for("fastify.display-name")]: "steward",
   [Symbol.for("plugin-meta")]: { name: "steward", fastify: "5.x" },
 });
+
+/**
+ * The symbol under which Fastify keeps a request's route context (its description is
+ * "fastify.context"), found on the first request; null when this Fastify has none.
+ */
+let contextKey: symbol | null | undefined;
+
+/**
+ * The matched route's pattern, or undefined for a 404. `request.routeOptions.url` says the same,
+ * but that getter builds a fresh twelve-field object on every access (and asks the router for
+ * its version strategy): per request, that was a measurable part of the adapter's cost. The
+ * context's `config.url` is what the getter reads; without it, the getter.
+ */
+function routeUrl(request: FastifyRequest): string | undefined {
+  if (contextKey === undefined) contextKey = Object.getOwnPropertySymbols(request).find((k) => k.description === "fastify.context") ?? null;
+  if (contextKey !== null) {
+    const c = (request as unknown as Record<symbol, { config?: { url?: unknown } } | undefined>)[contextKey];
+    if (c !== null && typeof c === "object") {
+      const url = c.config?.url;
+      return typeof url === "string" ? url : undefined;
+    }
+  }
+  return request.is404 ? undefined : request.routeOptions.url;
+}
 
 /** Fastify passes the register options object with its own keys (prefix, logLevel...): keep ours. */
 function pluginOptions(opts: HttpScopeOptions | undefined): HttpScopeOptions | undefined {

@@ -260,8 +260,6 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
   #id: string | undefined = undefined;
   /** @internal What the request task's function returns. */
   readonly settler = new Settler();
-  /** 'finish' was emitted: the whole response was handed over. */
-  finished = false;
 
   constructor(
     readonly core: ScopeCore,
@@ -270,9 +268,8 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     rt: Runtime,
   ) {
     this.runtimeRef = rt;
-    // Shared listeners (the response's own `this`), not two closures per request.
+    // One shared listener (the response's own `this`), not a closure per request.
     (res as unknown as Record<symbol, RequestScope>)[SCOPE] = this;
-    res.on("finish", onResponseFinish);
     res.on("close", onResponseClose);
   }
 
@@ -397,11 +394,13 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     if (this.closed) return;
     this.closed = true;
     const res = this.res as ServerResponse;
-    // Finished and ended by the handler. Not the stream's own flags: an HTTP/2 stream the client
-    // reset emits 'finish' and reports writableFinished though the handler never ended it; an
-    // injected response (light-my-request, Fastify's inject) emits 'finish' but never reports
-    // writableFinished, and is destroyed once ended.
-    const finished = this.finished && res.writableEnded;
+    // Answered: the handler ended the response (`writableEnded`). Not 'finish' or
+    // writableFinished: an HTTP/2 stream the client reset emits 'finish' and reports
+    // writableFinished though the handler never ended it; an injected response (light-my-request,
+    // Fastify's inject) never reports writableFinished. A client that leaves while the last bytes
+    // of an ended response are in flight left a request whose work was done: nothing to cancel.
+    // (This also spares a 'finish' listener per request.)
+    const finished = res.writableEnded;
     if (!finished) this.cancel(new ClientClosedError());
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const lim = this.#limiter;
@@ -424,10 +423,6 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
 
 /** Where a response keeps its scope, for the shared listeners. */
 const SCOPE = Symbol("steward.requestScope");
-
-function onResponseFinish(this: AnyResponse): void {
-  (this as unknown as Record<symbol, RequestScope>)[SCOPE]!.finished = true;
-}
 
 function onResponseClose(this: AnyResponse): void {
   (this as unknown as Record<symbol, RequestScope>)[SCOPE]!.onClose();
@@ -585,6 +580,12 @@ export { logFieldsOf };
  * rebinding both measurably costs a hello route.)
  */
 export function bindEmit(em: EventEmitter, s: RequestScope): void {
+  // An HTTP/1 request without a body (no Content-Length, or 0, and no Transfer-Encoding: a GET)
+  // has no stream events that continue it: spare it the closure and the own `emit` property.
+  // (HTTP/2 says nothing in its headers: a stream may carry a body without either.)
+  const r = em as AnyRequest;
+  const h = r.headers as IncomingMessage["headers"] | undefined;
+  if (r.httpVersionMajor === 1 && h !== undefined && h["transfer-encoding"] === undefined && (h["content-length"] === undefined || h["content-length"] === "0")) return;
   const emit = em.emit;
   em.emit = function stewardEmit(this: unknown, ...args: unknown[]): boolean {
     return als.run(s, Reflect.apply, emit, this, args) as boolean;

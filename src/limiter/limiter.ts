@@ -14,9 +14,9 @@ import type { IncomingMessage } from "node:http";
 import { takeBudget } from "../core/budget.js";
 import { currentFrame } from "../core/context.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
-import { claimSignal, lostReason, precheck, type Resource, type WaitOptions, type Waiter, WaitQueue } from "../core/waiter.js";
+import { claimSignal, lostReason, precheck, type QueueDescription, type Resource, type WaitOptions, type Waiter, WaitQueue } from "../core/waiter.js";
 import { overloaded, rateLimited } from "./errors.js";
-import { observer } from "./observe.js";
+import { type LimiterObserver, observer } from "./observe.js";
 
 /** Options of a {@link Limiter} (and of the HTTP adapters, which take the same ones). */
 export interface LimiterOptions {
@@ -139,9 +139,14 @@ class KeyState implements Resource<undefined, Ticket> {
     this.lim.served(t);
     return undefined;
   }
-  /** What the console shows for the limiter (every key's queue reports the whole limiter). */
+  /**
+   * What the console shows for one key's queue: a resource of its own ("Limiter#3 key \"acme\""),
+   * next to the limiter's own row (`Limiter.inspect`), which has the totals.
+   */
   inspect(): Record<string, unknown> {
-    return { ...this.lim.stats, concurrency: this.lim.concurrency, queueLimit: this.lim.queueLimit };
+    const out: Record<string, unknown> = { kind: "Limiter", label: `${this.lim.name} key ${JSON.stringify(this.key)}`, key: this.key };
+    if (this.lim.rated) out.tokens = Math.floor(this.tokens);
+    return out;
   }
 }
 
@@ -201,6 +206,8 @@ export class Limiter {
   #queueTimeouts = 0;
   #rateLimited = 0;
   #withdrawn = 0;
+  /** The observer this limiter announced itself to (observe.ts): it is told once, even when installed after the limiter was made. */
+  #seenBy: LimiterObserver | null = null;
 
   /**
    * @throws TypeError/RangeError for a malformed option, naming it (`opts.concurrency must be an
@@ -235,7 +242,7 @@ export class Limiter {
     const id = nextLimiterId++;
     this.name = opts.label === undefined ? `Limiter#${id}` : `Limiter#${id} ${JSON.stringify(opts.label)}`;
     this.what = `admit on ${this.name}`;
-    if (observer !== null) observer.created(this);
+    if (observer !== null) this.#announce(observer);
   }
 
   /**
@@ -268,6 +275,24 @@ export class Limiter {
     return a.then(() => this.#call(fn, opts?.signal));
   }
 
+  /** @internal True when the limiter has a rate limit. */
+  get rated(): boolean {
+    return this.#perSecond > 0;
+  }
+
+  /**
+   * @internal What the console's resource view shows for the limiter (a wait queue's
+   * description, see core/waiter.ts): its counters, its limits, and the jobs waiting now.
+   */
+  inspect(): QueueDescription {
+    return { ...this.stats, kind: "Limiter", op: "admit", label: this.name, waiters: this.#queued, concurrency: this.concurrency, queueLimit: this.queueLimit };
+  }
+
+  #announce(o: LimiterObserver): void {
+    this.#seenBy = o;
+    o.created(this);
+  }
+
   /** Counts so far and the state now, as a fresh plain object. */
   get stats(): LimiterStats {
     return {
@@ -294,6 +319,7 @@ export class Limiter {
    * request), which no chain of ready waits can starve the loop with.
    */
   admit(key: string | undefined, opts: WaitOptions | undefined, budget = true): Promise<void> | undefined {
+    if (observer !== null && this.#seenBy !== observer) this.#announce(observer);
     const e = precheck(opts);
     if (e instanceof Promise) return e;
     const signal = e.signal;
@@ -317,6 +343,7 @@ export class Limiter {
       }
       this.running++;
       this.#admitted++;
+      if (observer !== null) observer.admitted(this, 0);
       return undefined;
     }
     // A free slot with the budget spent still queues (and is served at once, below): the queue

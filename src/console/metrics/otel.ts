@@ -91,7 +91,8 @@ export interface MeterProviderLike {
   getMeter(name: string, version?: string): MeterLike;
 }
 
-const VERSION: string = (() => {
+/** steward's version, the version of every steward meter's instrumentation scope. */
+export const VERSION: string = (() => {
   try {
     return (JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
   } catch {
