@@ -381,12 +381,17 @@ export class Collector implements InstrumentHooks {
   panicUnobserved(): void {}
 
   queueCreated(queue: object): void {
+    this.version++;
     this.queues.add(queue);
   }
 
-  queueWaited(): void {}
+  queueWaited(): void {
+    this.version++;
+  }
 
-  resource(): void {}
+  resource(): void {
+    this.version++;
+  }
 
   blocked(e: BlockedEventLike): void {
     if (e === null || typeof e !== "object" || typeof e.blockedMs !== "number" || !(e.blockedMs >= 0)) return;

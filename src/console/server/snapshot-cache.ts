@@ -4,8 +4,9 @@
  * or resynced client gets).
  *
  * The collector's `version` moves with every change it sees (a resume, a wake, a spawn, an end,
- * a loop sample). A snapshot is reused while the version has not moved (up to
- * {@link SNAPSHOT_REUSE_MAX_MS}), and, when the tasks keep changing, for
+ * a wait queued, a loop sample). A snapshot is reused while the version has not moved and no
+ * runtime changed state (up to {@link SNAPSHOT_REUSE_MAX_MS}: a retained task's expiry moves no
+ * version), and, when the tasks keep changing, for
  * {@link SNAPSHOT_REUSE_MS} or ten times what it cost to build, whichever is longer: a burst of
  * readers never makes the loop spend more than about a tenth of its time on snapshots.
  *
@@ -30,6 +31,8 @@ export const SLICE_MS = 3;
 export interface SharedSnapshot {
   /** The collector's version it was built at (its first slice). */
   readonly version: number;
+  /** Its runtimes' states then (a runtime shutting down changes no task at first). */
+  readonly states: string;
   /** performance.now() when it was finished. */
   readonly at: number;
   readonly snap: ConsoleSnapshot;
@@ -74,7 +77,7 @@ export class SnapshotCache {
     const e = this.#entry;
     if (e !== undefined) {
       const age = performance.now() - e.at;
-      if (age < e.reuseMs || (e.version === this.#collector.version && age < SNAPSHOT_REUSE_MAX_MS)) return e;
+      if (age < e.reuseMs || (e.version === this.#collector.version && age < SNAPSHOT_REUSE_MAX_MS && e.states === this.#states())) return e;
     }
     if (this.#building !== undefined) return this.#building;
     // Not `??=` with a finally in #build: a build that needs no slice settles before it returns.
@@ -94,10 +97,17 @@ export class SnapshotCache {
     this.#generation++;
   }
 
+  #states(): string {
+    let out = "";
+    for (const s of this.#sources()) out += `${s.runtimeState},`;
+    return out;
+  }
+
   async #build(): Promise<SharedSnapshot> {
     const gen = this.#generation;
     this.builds++;
     const version = this.#collector.version;
+    const states = this.#states();
     const steps = snapshotSteps(this.#sources(), this.#collector, SLICE_MS, true);
     let cost = 0;
     let maxSlice = 0;
@@ -113,6 +123,7 @@ export class SnapshotCache {
         cost += performance.now() - t1;
         const entry: SharedSnapshot = {
           version,
+          states,
           at: performance.now(),
           snap: r.value.snap,
           body,

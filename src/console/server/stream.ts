@@ -57,6 +57,8 @@ export class EventStream {
   #baseEvent: Buffer | undefined;
   /** A tick waiting for a build (a slow build skips ticks rather than stacking them). */
   #pending = false;
+  /** Clients waiting for their first snapshot (counted against maxClients). */
+  #joining = 0;
   /** Clients resynced, and deltas skipped for clients that were behind (for tests and the bench). */
   readonly stats = { resyncs: 0, skipped: 0, refused: 0 };
   constructor(snapshot: StreamSource, intervalMs: number, maxClients: number) {
@@ -77,7 +79,7 @@ export class EventStream {
 
   /** Serves `GET /api/events`. */
   open(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): void {
-    if (this.#clients.size >= this.#maxClients) {
+    if (this.#clients.size + this.#joining >= this.#maxClients) {
       this.stats.refused++;
       const body = JSON.stringify({ error: `the console serves at most ${this.#maxClients} event-stream clients at once (console.maxClients)` });
       res.writeHead(503, { ...headers, "content-type": "application/json", "retry-after": "5", "content-length": Buffer.byteLength(body) });
@@ -111,12 +113,17 @@ export class EventStream {
       this.#rebase(based(r));
       return join();
     }
+    this.#joining++;
     r.then(
       (e) => {
+        this.#joining--;
         if (this.#base === undefined) this.#rebase(based(e));
         join();
       },
-      () => res.destroy(),
+      () => {
+        this.#joining--;
+        res.destroy();
+      },
     );
   }
 
