@@ -110,6 +110,8 @@ export function buildSnapshot(sources: readonly SnapshotSource[], c: Collector):
 export interface SnapshotResult {
   snap: ConsoleSnapshot;
   json: string | undefined;
+  /** Tasks whose await site was not known yet (the build queued its probe: a later build shows it). */
+  unprobed: number;
 }
 
 /** Tasks built between two looks at the clock. */
@@ -161,6 +163,7 @@ export function* snapshotSteps(sources: readonly SnapshotSource[], c: Collector,
   picks.sort((a, b) => a.s.id - b.s.id);
   const tasks: TaskSnapshot[] = new Array<TaskSnapshot>(picks.length);
   const parts: string[] | undefined = json ? new Array<string>(picks.length) : undefined;
+  let unprobed = 0;
   for (let i = 0; i < picks.length; i += CHUNK) {
     let now = performance.now();
     if (now - stepStart >= sliceMs) {
@@ -173,6 +176,7 @@ export function* snapshotSteps(sources: readonly SnapshotSource[], c: Collector,
       const t = taskSnapshot(s, now, rt, c);
       taskLints(t, s, src.options, warnings);
       tasks[j] = t;
+      if (t.awaitSite === undefined && s.state !== DONE && s.handle?.wait !== undefined) unprobed++;
       if (parts !== undefined) parts[j] = JSON.stringify(t);
     }
   }
@@ -219,10 +223,10 @@ export function* snapshotSteps(sources: readonly SnapshotSource[], c: Collector,
   warnings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === "error" ? -1 : 1));
   if (warnings.length > MAX_WARNINGS) warnings.length = MAX_WARNINGS; // errors first, so they stay
   const snap: ConsoleSnapshot = { version: 2, now: nowEpoch, header, tasks, resources, warnings, blocked: c.episodes.list(), blockedGroups: c.episodes.groups() };
-  if (parts === undefined) return { snap, json: undefined };
+  if (parts === undefined) return { snap, json: undefined, unprobed };
   // The keys in the order of the literal above, so the text is what JSON.stringify(snap) gives.
   const text =
     `{"version":2,"now":${nowEpoch},"header":${JSON.stringify(header)},"tasks":[${parts.join(",")}],` +
     `"resources":${JSON.stringify(resources)},"warnings":${JSON.stringify(warnings)},"blocked":${JSON.stringify(snap.blocked)},"blockedGroups":${JSON.stringify(snap.blockedGroups)}}`;
-  return { snap, json: text };
+  return { snap, json: text, unprobed };
 }

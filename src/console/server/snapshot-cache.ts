@@ -16,6 +16,7 @@
  * Readers that come while a build runs wait for it; one build serves them all.
  */
 import { performance } from "node:perf_hooks";
+import { awaitSitesSettled } from "../../diagnostics/task-info.js";
 import type { Collector } from "../instrument/collector.js";
 import { type SnapshotSource, snapshotSteps } from "../model/snapshot.js";
 import type { ConsoleSnapshot } from "../model/types.js";
@@ -105,6 +106,18 @@ export class SnapshotCache {
 
   async #build(): Promise<SharedSnapshot> {
     const gen = this.#generation;
+    let built = await this.#buildOnce();
+    if (built.unprobed > 0) {
+      // Waits whose await site the build queued for probing: the snapshot every reader shares
+      // (and the stream's base) shows them once probed, instead of a delta resending the tasks later.
+      await awaitSitesSettled();
+      built = await this.#buildOnce();
+    }
+    if (gen === this.#generation) this.#entry = built.entry;
+    return built.entry;
+  }
+
+  async #buildOnce(): Promise<{ entry: SharedSnapshot; unprobed: number }> {
     this.builds++;
     const version = this.#collector.version;
     const states = this.#states();
@@ -132,8 +145,7 @@ export class SnapshotCache {
           reuseMs: Math.min(SNAPSHOT_REUSE_MAX_MS, Math.max(SNAPSHOT_REUSE_MS, 10 * cost)),
           gz: undefined,
         };
-        if (gen === this.#generation) this.#entry = entry;
-        return entry;
+        return { entry, unprobed: r.value.unprobed };
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
