@@ -98,6 +98,11 @@ export class Collector implements InstrumentHooks {
   readonly #tickListeners = new Set<(now: number, figures: LoopFigures) => void>();
   /** The task whose resume runs now, if any. */
   current: TaskStats | null = null;
+  /**
+   * Moves with every change the collector sees (a resume, a wake or park, a spawn, an end, an
+   * episode, a loop sample): a snapshot built at the same version still holds (server/snapshot-cache.ts).
+   */
+  version = 0;
   readonly #interrupted: (TaskStats | null)[] = [];
   /** Work outside tasks running now: its sink and its start. */
   #outside: TaskSink | null = null;
@@ -162,6 +167,7 @@ export class Collector implements InstrumentHooks {
   }
 
   #tick(now: number, f: LoopFigures, windowStart: number): void {
+    this.version++;
     // A stall: the final duration of one already reported at detection, or one no resume or
     // supervisor report explains (code outside tasks, a timer callback, GC).
     if (f.delayMaxMs > 0) this.episodes.loopStall(epoch(windowStart), epoch(now), f.delayMaxMs, f.delayMaxMs >= this.blockedMs);
@@ -233,6 +239,7 @@ export class Collector implements InstrumentHooks {
     s.state = RUNNING;
     f[F_SINCE] = now;
     s.resumes++;
+    this.version++;
     if (s.joining !== undefined) {
       s.joining = undefined;
       s.joiningMore = 0;
@@ -252,6 +259,7 @@ export class Collector implements InstrumentHooks {
     const rh = s.sink.resumeHist;
     if (rh !== null) rh.record(d / 1000, s.sink.attrs);
     if (d >= this.blockedMs) this.#resumeEpisode(s, now, d);
+    this.version++;
     if (s.ended) {
       s.state = DONE;
       this.#finalize(s, now);
@@ -272,6 +280,7 @@ export class Collector implements InstrumentHooks {
     f[F_SINCE] = now;
     f[F_END] = now;
     s.handle = undefined;
+    this.version++;
     s.sink.finished(s);
   }
 
@@ -291,6 +300,7 @@ export class Collector implements InstrumentHooks {
     const parent = als.getStore()?.taskRecord?.id;
     const s = new TaskStats(sink, h, parent, performance.now());
     h.instrument = s;
+    this.version++;
     sink.link(s);
   }
 
@@ -322,6 +332,7 @@ export class Collector implements InstrumentHooks {
   taskParked(task: TaskLike, what: string): void {
     const s = statsOf(task);
     if (s === undefined) return;
+    this.version++;
     if (s.wait0 === undefined) s.wait0 = what;
     else if (s.moreWaits === null) s.moreWaits = [what];
     else if (s.moreWaits.length < 64) s.moreWaits.push(what);
@@ -330,6 +341,7 @@ export class Collector implements InstrumentHooks {
   taskWoken(task: TaskLike, what: string): void {
     const s = statsOf(task);
     if (s === undefined) return;
+    this.version++;
     if (s.wait0 !== undefined) {
       const more = s.moreWaits;
       if (s.wait0 === what) s.wait0 = more === null ? undefined : more.shift();
@@ -361,6 +373,7 @@ export class Collector implements InstrumentHooks {
   taskJoined(task: InstrumentedTask): void {
     const me = statsOf(als.getStore()?.taskRecord);
     if (me === undefined || me === task.instrument || me.state === DONE) return;
+    this.version++;
     if (me.joining === undefined) me.joining = { id: task.id, name: task.name };
     else me.joiningMore++;
   }
@@ -368,12 +381,17 @@ export class Collector implements InstrumentHooks {
   panicUnobserved(): void {}
 
   queueCreated(queue: object): void {
+    this.version++;
     this.queues.add(queue);
   }
 
-  queueWaited(): void {}
+  queueWaited(): void {
+    this.version++;
+  }
 
-  resource(): void {}
+  resource(): void {
+    this.version++;
+  }
 
   blocked(e: BlockedEventLike): void {
     if (e === null || typeof e !== "object" || typeof e.blockedMs !== "number" || !(e.blockedMs >= 0)) return;
@@ -392,6 +410,7 @@ export class Collector implements InstrumentHooks {
     if (task !== undefined) r.task = task;
     if (stack !== undefined) r.stack = stack;
     r.phase = "stack" in e ? "blocked" : "unblocked";
+    this.version++;
     this.episodes.report(r);
   }
 }

@@ -98,26 +98,96 @@ export function taskSnapshot(s: TaskStats, now: number, runtime: string | undefi
   return t;
 }
 
-/** A snapshot over one or more runtimes' consoles (lint thresholds from the first). */
+/** A snapshot over one or more runtimes' consoles (lint thresholds from the first), in one go. */
 export function buildSnapshot(sources: readonly SnapshotSource[], c: Collector): ConsoleSnapshot {
-  const now = performance.now();
-  const nowEpoch = epoch(now);
+  const steps = snapshotSteps(sources, c, Infinity, false);
+  let r = steps.next();
+  while (r.done !== true) r = steps.next();
+  return r.value.snap;
+}
+
+/** A snapshot and, when asked for, its JSON (the same text `JSON.stringify(snap)` gives). */
+export interface SnapshotResult {
+  snap: ConsoleSnapshot;
+  json: string | undefined;
+  /** Tasks whose await site was not known yet (the build queued its probe: a later build shows it). */
+  unprobed: number;
+}
+
+/** Tasks built between two looks at the clock. */
+const CHUNK = 32;
+
+/**
+ * Builds a snapshot in steps: it yields (to let the caller give the loop back) whenever `sliceMs`
+ * has passed since the step began, between chunks of tasks. With `json`, each task is serialised
+ * as it is built, so the text is ready with the snapshot and no single step stringifies all of it.
+ *
+ * The tasks shown are chosen when it starts; each is read when its chunk is built, with the
+ * clock of that moment (its `asOf`): a sliced snapshot is a series of consistent task records,
+ * not one instant. The header, resources and episodes are read in the last step.
+ */
+export function* snapshotSteps(sources: readonly SnapshotSource[], c: Collector, sliceMs: number, json: boolean): Generator<void, SnapshotResult, void> {
+  let stepStart = performance.now();
   const o = sources[0]!.options;
   const multi = sources.length > 1;
-  const tasks: TaskSnapshot[] = [];
   const warnings: ConsoleWarning[] = [];
-  let live = 0;
-  let spawned = 0;
-  let retained = 0;
-  const completed = { ok: 0, panic: 0, cancelled: 0 };
-  const outside = { resumes: 0, busyMs: 0 };
   const runtimes: ConsoleHeader["runtimes"] = [];
   const deferred: DeferredLike[] = [];
   const idleSince = new Map<number, number>();
   let truncated = 0;
+  let retained = 0;
   const maxTasks = Math.min(...sources.map((s) => s.options.maxTasks));
+  // Which tasks, from which runtime: chosen now, built in chunks below.
+  const picks: { s: TaskStats; src: SnapshotSource; rt: string | undefined }[] = [];
   for (const src of sources) {
     const rt = multi ? src.runtimeName : undefined;
+    for (let s = src.head; s !== null; s = s.next) {
+      if (s.state === IDLE) idleSince.set(s.id, s.since);
+      if (picks.length >= maxTasks) {
+        truncated++;
+        continue;
+      }
+      picks.push({ s, src, rt });
+    }
+    const done = [...src.retainedTasks(stepStart)];
+    retained += src.retainedCount;
+    // Completed tasks: those a lint fires for, then the latest, newest first; under a high spawn
+    // rate thousands end every second, and the view (and the stream) must stay bounded.
+    const room = Math.min(Math.max(0, maxTasks - picks.length), MAX_COMPLETED_SHOWN);
+    const picked = new Set<TaskStats>();
+    for (let i = done.length - 1; i >= 0 && picked.size < room; i--) if (notable(done[i]!, src.options)) picked.add(done[i]!);
+    for (let i = done.length - 1; i >= 0 && picked.size < room; i--) picked.add(done[i]!);
+    truncated += done.length - picked.size;
+    for (const s of picked) picks.push({ s, src, rt });
+  }
+  picks.sort((a, b) => a.s.id - b.s.id);
+  const tasks: TaskSnapshot[] = new Array<TaskSnapshot>(picks.length);
+  const parts: string[] | undefined = json ? new Array<string>(picks.length) : undefined;
+  let unprobed = 0;
+  for (let i = 0; i < picks.length; i += CHUNK) {
+    let now = performance.now();
+    if (now - stepStart >= sliceMs) {
+      yield;
+      now = stepStart = performance.now();
+    }
+    const end = Math.min(picks.length, i + CHUNK);
+    for (let j = i; j < end; j++) {
+      const { s, src, rt } = picks[j]!;
+      const t = taskSnapshot(s, now, rt, c);
+      taskLints(t, s, src.options, warnings);
+      tasks[j] = t;
+      if (t.awaitSite === undefined && s.state !== DONE && s.handle?.wait !== undefined) unprobed++;
+      if (parts !== undefined) parts[j] = JSON.stringify(t);
+    }
+  }
+  if (performance.now() - stepStart >= sliceMs) yield;
+  const now = performance.now();
+  const nowEpoch = epoch(now);
+  let live = 0;
+  let spawned = 0;
+  const completed = { ok: 0, panic: 0, cancelled: 0 };
+  const outside = { resumes: 0, busyMs: 0 };
+  for (const src of sources) {
     runtimes.push({ name: src.runtimeName, state: src.runtimeState, liveTasks: src.liveCount });
     live += src.liveCount;
     spawned += src.spawned;
@@ -126,33 +196,8 @@ export function buildSnapshot(sources: readonly SnapshotSource[], c: Collector):
     completed.cancelled += src.completed.cancelled;
     outside.resumes += src.outside.resumes;
     outside.busyMs += src.outside.busyMs;
-    for (let s = src.head; s !== null; s = s.next) {
-      if (s.state === IDLE) idleSince.set(s.id, s.since);
-      if (tasks.length >= maxTasks) {
-        truncated++;
-        continue;
-      }
-      const t = taskSnapshot(s, now, rt, c);
-      taskLints(t, s, src.options, warnings);
-      tasks.push(t);
-    }
-    const done = [...src.retainedTasks(now)];
-    retained += src.retainedCount;
-    // Completed tasks: those a lint fires for, then the latest, newest first; under a high spawn
-    // rate thousands end every second, and the view (and the stream) must stay bounded.
-    const room = Math.min(Math.max(0, maxTasks - tasks.length), MAX_COMPLETED_SHOWN);
-    const picked = new Set<TaskStats>();
-    for (let i = done.length - 1; i >= 0 && picked.size < room; i--) if (notable(done[i]!, src.options)) picked.add(done[i]!);
-    for (let i = done.length - 1; i >= 0 && picked.size < room; i--) picked.add(done[i]!);
-    truncated += done.length - picked.size;
-    for (const s of picked) {
-      const t = taskSnapshot(s, now, rt, c);
-      taskLints(t, s, src.options, warnings);
-      tasks.push(t);
-    }
     deferred.push(...src.deferred());
   }
-  tasks.sort((a, b) => a.id - b.id);
   const resources = collectResources(c.queues.entries, deferred, now, (id) => {
     const since = idleSince.get(id);
     return since === undefined ? undefined : now - since;
@@ -177,5 +222,11 @@ export function buildSnapshot(sources: readonly SnapshotSource[], c: Collector):
   };
   warnings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === "error" ? -1 : 1));
   if (warnings.length > MAX_WARNINGS) warnings.length = MAX_WARNINGS; // errors first, so they stay
-  return { version: 2, now: nowEpoch, header, tasks, resources, warnings, blocked: c.episodes.list(), blockedGroups: c.episodes.groups() };
+  const snap: ConsoleSnapshot = { version: 2, now: nowEpoch, header, tasks, resources, warnings, blocked: c.episodes.list(), blockedGroups: c.episodes.groups() };
+  if (parts === undefined) return { snap, json: undefined, unprobed };
+  // The keys in the order of the literal above, so the text is what JSON.stringify(snap) gives.
+  const text =
+    `{"version":2,"now":${nowEpoch},"header":${JSON.stringify(header)},"tasks":[${parts.join(",")}],` +
+    `"resources":${JSON.stringify(resources)},"warnings":${JSON.stringify(warnings)},"blocked":${JSON.stringify(snap.blocked)},"blockedGroups":${JSON.stringify(snap.blockedGroups)}}`;
+  return { snap, json: text, unprobed };
 }

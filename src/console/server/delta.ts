@@ -37,6 +37,13 @@ export class DeltaTracker {
   #groups = "";
   /** The sequence number of the last delta (or base snapshot). */
   seq = 0;
+  #header: ConsoleSnapshot["header"] | undefined;
+
+  /** A delta for a tick at which the base is still current (`now`: epoch ms). */
+  unchanged(now: number): ConsoleDelta {
+    this.seq++;
+    return { seq: this.seq, now, header: this.#header!, tasks: [], removed: [] };
+  }
 
   /** Makes `snap` the base the next delta is computed against. */
   reset(snap: ConsoleSnapshot): void {
@@ -48,6 +55,7 @@ export class DeltaTracker {
     this.#warnings = JSON.stringify(snap.warnings);
     this.#blocked = new Map(snap.blocked.map((b) => [b.id, JSON.stringify(b)]));
     this.#groups = JSON.stringify(snap.blockedGroups);
+    this.#header = snap.header;
   }
 
   /** What changed since the base; `snap` becomes the new base. */
@@ -77,6 +85,7 @@ export class DeltaTracker {
     this.#tasks = nextTasks;
     this.seq++;
     const delta: ConsoleDelta = { seq: this.seq, now: snap.now, header: snap.header, tasks, removed };
+    this.#header = snap.header;
 
     const resources: ResourceChange[] = [];
     const nextRes = new Map<string, string>();

@@ -4,10 +4,10 @@
  *
  *   GET /                 the web page (client/web: index.html, app.js, style.css)
  *   GET /timeline.html    the flight recorder's timeline (when a recorder is on)
- *   GET /api/snapshot     the ConsoleSnapshot as JSON. One build serves every request for a
- *                         while ({@link SNAPSHOT_REUSE_MS}, longer when building costs more:
- *                         at most a tenth of the loop goes to a burst), gzip-compressed on the
- *                         thread pool for clients that accept it
+ *   GET /api/snapshot     the ConsoleSnapshot as JSON, from the snapshot every reader shares
+ *                         (server/snapshot-cache.ts: one sliced build per change of the model,
+ *                         reused for a while under churn), gzip-compressed once on the thread
+ *                         pool for clients that accept it
  *   GET /api/tasks/<id>   one task with its histograms and its full spawn stack
  *   GET /api/events       Server-Sent Events: `snapshot` first, then a `delta` every intervalMs
  *                         (server/stream.ts: bounded per client, at most maxClients)
@@ -36,13 +36,10 @@ import type { ConsoleSnapshot } from "../model/types.js";
 import { isLoopback, type ResolvedConsoleOptions } from "../options.js";
 import { asset, PAGE_CSP } from "./assets.js";
 import { consoleRoutes } from "./routes.js";
+import { type SharedSnapshot, SnapshotCache } from "./snapshot-cache.js";
 import { EventStream } from "./stream.js";
 
-/** A snapshot built less than this long ago answers GET /api/snapshot again. */
-export const SNAPSHOT_REUSE_MS = 50;
 const gzipAsync = promisify(gzip);
-/** A snapshot is reused at most this long, however costly it was to build. */
-const SNAPSHOT_REUSE_MAX_MS = 1000;
 
 /** Ports the Fetch standard blocks (browsers refuse them with ERR_UNSAFE_PORT). */
 const BROWSER_BLOCKED_PORTS = new Set([1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
@@ -114,16 +111,15 @@ export class ConsoleServer {
   readonly #collector: Collector = getCollector();
   /** The event stream's clients and deltas. */
   readonly stream: EventStream;
-  /** Snapshots built for GET /api/snapshot (a burst of requests shares one). */
-  snapshotBuilds = 0;
-  /** The latest snapshot's JSON, for GET /api/snapshot bursts. */
-  #cached: { at: number; reuseMs: number; body: Buffer; gz: Promise<Buffer> | undefined } | undefined;
+  /** The snapshot every reader shares (GET /api/snapshot, the event stream). */
+  readonly #cache: SnapshotCache;
   #closing: Promise<void> | undefined;
 
   constructor(o: ResolvedConsoleOptions, key: string, refuse?: Error) {
     this.#options = o;
     this.token = o.token;
-    this.stream = new EventStream(() => this.snapshot(), o.intervalMs, o.maxClients);
+    this.#cache = new SnapshotCache(() => [...this.sources], this.#collector);
+    this.stream = new EventStream(() => this.#cache.get(), o.intervalMs, o.maxClients);
     this.#tokenDigest = o.token === undefined ? undefined : digest(o.token);
     if (refuse !== undefined) {
       this.ready = Promise.reject(refuse);
@@ -187,32 +183,33 @@ export class ConsoleServer {
 
   /** Forgets the cached snapshot (the runtimes using the server changed). */
   invalidate(): void {
-    this.#cached = undefined;
+    this.#cache.invalidate();
   }
 
-  /**
-   * The snapshot's JSON: reused for {@link SNAPSHOT_REUSE_MS}, or ten times what it cost to build
-   * (at most a second), so a burst of requests never spends more than a tenth of the loop.
-   */
-  #snapshotCache(): NonNullable<ConsoleServer["cachedSnapshot"]> {
-    const now = performance.now();
-    const c = this.#cached;
-    if (c !== undefined && now - c.at < c.reuseMs) return c;
-    this.snapshotBuilds++;
-    const body = Buffer.from(JSON.stringify(this.snapshot()));
-    const cost = performance.now() - now;
-    const fresh = { at: performance.now(), reuseMs: Math.min(SNAPSHOT_REUSE_MAX_MS, Math.max(SNAPSHOT_REUSE_MS, 10 * cost)), body, gz: undefined };
-    this.#cached = fresh;
-    return fresh;
+  /** Snapshots built for readers (a burst of requests, and the stream's ticks, share one). */
+  get snapshotBuilds(): number {
+    return this.#cache.builds;
   }
 
-  /** @internal The cached snapshot, if any (tests). */
-  get cachedSnapshot(): { at: number; reuseMs: number; body: Buffer; gz: Promise<Buffer> | undefined } | undefined {
-    return this.#cached;
+  /** @internal The shared snapshot, if one was built (tests, the bench). */
+  get cachedSnapshot(): SharedSnapshot | undefined {
+    return this.#cache.peek();
   }
 
   #sendSnapshot(req: IncomingMessage, res: ServerResponse): void {
-    const c = this.#snapshotCache();
+    const r = this.#cache.get();
+    if (!(r instanceof Promise)) return this.#sendShared(req, res, r);
+    r.then(
+      (c) => {
+        if (!res.destroyed) this.#sendShared(req, res, c);
+      },
+      (e: unknown) => {
+        if (!res.destroyed) send(res, 500, "text/plain; charset=utf-8", `steward console: ${e instanceof Error ? e.message : String(e)}\n`);
+      },
+    );
+  }
+
+  #sendShared(req: IncomingMessage, res: ServerResponse, c: SharedSnapshot): void {
     if (!/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? "")) || c.body.length < 16 * 1024) return send(res, 200, "application/json", c.body);
     // Compressed once per snapshot, off the event loop; every request of a burst shares it.
     c.gz ??= gzipAsync(c.body, { level: 1 });
