@@ -1,6 +1,6 @@
 /**
  * Which task, runtime and cancellation a piece of code runs under. One AsyncLocalStorage holds a
- * Frame; spawn, shield, scope and Runtime.enter each run code under their own Frame.
+ * ContextFrame; spawn, shield, scope and Runtime.enter each run code under their own ContextFrame.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { CancellationToken } from "../cancel/token.js";
@@ -8,7 +8,7 @@ import type { Branch } from "./claim.js";
 import type { Hold } from "./holds.js";
 
 /** What the ALS holds. A task record is its own frame, so spawning allocates no extra object. */
-export interface Frame {
+export interface ContextFrame {
   /** The token whose cancellation withdraws steward waits, unless `shielded`. */
   readonly token: CancellationToken | undefined;
   readonly shielded: boolean;
@@ -36,9 +36,9 @@ export interface TaskLike {
   readonly parent: TaskLike | undefined;
 }
 
-export const als = new AsyncLocalStorage<Frame>();
+export const als = new AsyncLocalStorage<ContextFrame>();
 
-export function currentFrame(): Frame | undefined {
+export function currentFrame(): ContextFrame | undefined {
   return als.getStore();
 }
 
@@ -46,13 +46,13 @@ export function currentFrame(): Frame | undefined {
  * The frame an async select branch function runs in: its caller's frame, plus the branch. The
  * function's continuations inherit it, so the waits it starts after an `await` belong to the branch.
  */
-export class BranchFrame implements Frame {
+export class BranchFrame implements ContextFrame {
   readonly token: CancellationToken | undefined;
   readonly shielded: boolean;
   readonly taskRecord: TaskLike | undefined;
   readonly runtimeRef: unknown;
   constructor(
-    outer: Frame | undefined,
+    outer: ContextFrame | undefined,
     readonly branch: Branch,
   ) {
     this.token = outer?.token;

@@ -23,7 +23,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { CancellationToken } from "../cancel/token.js";
 import { config } from "../core/config.js";
-import { als, currentFrame, type Frame } from "../core/context.js";
+import { als, currentFrame, type ContextFrame } from "../core/context.js";
 import { log } from "../core/log.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { CancelledError } from "../errors.js";
@@ -239,7 +239,7 @@ class Settler {
  * One request: its frame (what `currentTask()` and steward waits see), its task, its admission
  * slot, its timeout. See the module comment.
  */
-export class RequestScope implements Frame, TaskOwner, RequestInfo {
+export class RequestScope implements ContextFrame, TaskOwner, RequestInfo {
   readonly runtimeRef: Runtime;
   /** The request task (Express: from the moment a route matched). */
   taskHandle: JoinHandle<void> | undefined = undefined;
@@ -273,13 +273,13 @@ export class RequestScope implements Frame, TaskOwner, RequestInfo {
     res.on("close", onResponseClose);
   }
 
-  /** Not shielded: the request's cancellation applies to the waits under it (Frame). */
+  /** Not shielded: the request's cancellation applies to the waits under it (ContextFrame). */
   get shielded(): boolean {
     return false;
   }
 
-  // --- Frame -------------------------------------------------------------------------------
-  /** The request's task record (Frame). */
+  // --- ContextFrame -------------------------------------------------------------------------------
+  /** The request's task record (ContextFrame). */
   get taskRecord(): JoinHandle<void> | undefined {
     return this.taskHandle;
   }

@@ -29,7 +29,7 @@ import type { ConsoleOptions } from "../console/options.js";
 import type { ConsoleSnapshot } from "../console/types.js";
 import type { RecorderOptions } from "../recorder/options.js";
 import type { SupervisorOptions } from "../supervisor/index.js";
-import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
+import { als, currentFrame, type ContextFrame, type TaskLike } from "../core/context.js";
 import { now, schedule, type TimerHandle } from "../core/timer.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
@@ -318,7 +318,7 @@ const DRAIN_POLL_MS = 10;
 export const resourceInfo: unique symbol = Symbol.for("steward.resourceInfo") as never;
 
 /** The frame shutdown runs under: no task, no token, and spawn() goes to the default runtime. */
-const NEUTRAL: Frame = { token: undefined, shielded: false, taskRecord: undefined, runtimeRef: undefined };
+const NEUTRAL: ContextFrame = { token: undefined, shielded: false, taskRecord: undefined, runtimeRef: undefined };
 
 
 /**
@@ -395,7 +395,7 @@ export class Runtime implements TaskHost, AsyncDisposable {
   protected readonly onTaskPanic: ((error: JoinError) => void) | undefined;
   private liveHead: JoinHandle<unknown> | null = null;
   private liveCount = 0;
-  private readonly frame: Frame;
+  private readonly frame: ContextFrame;
   private readonly shutdownTimeoutMs: number;
   private readonly unhandledPanic: UnhandledPanicMode;
   #state: RuntimeState = "running";

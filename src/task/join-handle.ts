@@ -4,7 +4,7 @@
  */
 import { asCancelledError, CancellationToken } from "../cancel/token.js";
 import { config } from "../core/config.js";
-import { currentFrame, type Frame, type TaskLike } from "../core/context.js";
+import { currentFrame, type ContextFrame, type TaskLike } from "../core/context.js";
 import { diag, type Hold, taskIds } from "../core/holds.js";
 import { hooks, type InstrumentedTask } from "../core/instrument.js";
 import { Waiter } from "../core/waiter.js";
@@ -121,7 +121,7 @@ class SignalLink {
  * Promise subclass because constructing one costs ≈ 0.6–1 µs more per spawn (measured on Node 20
  * and 24 for issue 11), more than the adoption it would save.
  */
-export class JoinHandle<T> implements Promise<T>, Frame, TaskLike, InstrumentedTask {
+export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, InstrumentedTask {
   readonly id: number;
   readonly name: string | undefined;
   /** @internal */ readonly token: CancellationToken;

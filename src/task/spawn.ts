@@ -3,7 +3,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { createRequire } from "node:module";
 import { CancellationToken } from "../cancel/token.js";
 import type { Branch } from "../core/claim.js";
-import { als, currentFrame, type Frame, type TaskLike } from "../core/context.js";
+import { als, currentFrame, type ContextFrame, type TaskLike } from "../core/context.js";
 import { Deque } from "../util/deque.js";
 import { hooks } from "../core/instrument.js";
 import { checkFunction, checkOptions, checkSignal } from "../util/validate.js";
@@ -158,9 +158,9 @@ export function yieldNow(opts?: WaitOptions): Promise<void> {
   return w.promise;
 }
 
-class ShieldFrame implements Frame {
+class ShieldFrame implements ContextFrame {
   readonly shielded = true;
-  constructor(private readonly outer: Frame) {}
+  constructor(private readonly outer: ContextFrame) {}
   get token(): CancellationToken | undefined {
     return this.outer.token;
   }

@@ -77,7 +77,11 @@ async function freePort(): Promise<number> {
 
 void test("binds 127.0.0.1 by default; refuses 0.0.0.0 (or any non-loopback host) without a token", async () => {
   for (const host of ["0.0.0.0", "::", "192.0.2.10", "example.com"]) {
-    assert.throws(() => new Runtime({ console: { host } }), (e: Error) => e instanceof TypeError && /token/.test(e.message), host);
+    assert.throws(
+      () => new Runtime({ console: { host } }),
+      (e: Error) => e instanceof TypeError && /token/.test(e.message),
+      host,
+    );
   }
   assert.throws(() => new Runtime({ console: { port: 70_000 } }), RangeError);
   assert.throws(() => new Runtime({ console: { token: "short" } }), TypeError);
@@ -134,34 +138,41 @@ void test("GET /api/snapshot, /api/tasks/:id, and the event stream's snapshot th
   assert.equal(snap.tasks.find((t) => t.id === worker.id)?.waitingOn, "sleep 60000 ms");
   const detail = JSON.parse((await request(`${url}api/tasks/${worker.id}`)).body) as { task: { name: string }; spawnStack: string[] };
   assert.equal(detail.task.name, "worker");
-  assert.ok(detail.spawnStack.some((l) => /server\.test\.(js|ts)/.test(l)), detail.spawnStack.join("\n"));
+  assert.ok(
+    detail.spawnStack.some((l) => /server\.test\.(js|ts)/.test(l)),
+    detail.spawnStack.join("\n"),
+  );
   assert.equal((await request(`${url}api/tasks/999999`)).status, 404);
   assert.equal((await request(`${url}nope`)).status, 404);
 
   const es = stream(`${url}api/events`);
-  await es.opened;
-  const first = await eventually(() => es.events[0], 3000, "the first event");
-  assert.equal(first.event, "snapshot");
-  assert.ok((first.data as ConsoleSnapshot).tasks.some((t) => t.id === worker.id));
-  const late = rt.spawn(
-    async () => {
-      await sleep(150);
-      return 1;
-    },
-    { name: "late-comer" },
-  );
-  const deltas = (): ConsoleDelta[] => es.events.filter((e) => e.event === "delta").map((e) => e.data as ConsoleDelta);
-  // The new task arrives in a delta; the idle worker, unchanged, is not sent again.
-  const added = await eventually(() => deltas().find((d) => d.tasks.some((t) => t.id === late.id)), 5000, "a delta with the new task");
-  assert.equal(added.tasks.find((t) => t.id === late.id)?.name, "late-comer");
-  assert.ok(!deltas().some((d) => d.tasks.some((t) => t.id === worker.id)), "an unchanged task is not resent");
-  assert.equal(typeof added.header.elu, "number");
-  await late;
-  await eventually(() => deltas().find((d) => d.tasks.some((t) => t.id === late.id && t.state === "done")), 5000, "the task's end");
-  await eventually(() => deltas().find((d) => d.removed.includes(late.id)), 5000, "the task's removal after retainMs");
-  es.close();
-  worker.abort();
-  await rt.shutdown();
+  try {
+    await es.opened;
+    const first = await eventually(() => es.events[0], 3000, "the first event");
+    assert.equal(first.event, "snapshot");
+    assert.ok((first.data as ConsoleSnapshot).tasks.some((t) => t.id === worker.id));
+    const late = rt.spawn(
+      async () => {
+        await sleep(150);
+        return 1;
+      },
+      { name: "late-comer" },
+    );
+    const deltas = (): ConsoleDelta[] => es.events.filter((e) => e.event === "delta").map((e) => e.data as ConsoleDelta);
+    // The new task arrives in a delta; the idle worker, unchanged, is not sent again.
+    const added = await eventually(() => deltas().find((d) => d.tasks.some((t) => t.id === late.id)), 5000, "a delta with the new task");
+    assert.equal(added.tasks.find((t) => t.id === late.id)?.name, "late-comer");
+    assert.ok(!deltas().some((d) => d.tasks.some((t) => t.id === worker.id)), "an unchanged task is not resent");
+    assert.equal(typeof added.header.elu, "number");
+    await late;
+    await eventually(() => deltas().find((d) => d.tasks.some((t) => t.id === late.id && t.state === "done")), 5000, "the task's end");
+    await eventually(() => deltas().find((d) => d.removed.includes(late.id)), 5000, "the task's removal after retainMs");
+  } finally {
+    // A failed assertion must not leave the stream's socket open: it would keep the file alive.
+    es.close();
+    worker.abort();
+    await rt.shutdown();
+  }
 });
 
 void test("runtimes asking for the same port share one server", async () => {
@@ -179,7 +190,11 @@ void test("runtimes asking for the same port share one server", async () => {
   assert.equal(s.tasks.find((t) => t.id === tb.id)?.runtime, "beta");
   await a.shutdown();
   const after = JSON.parse((await request(`${url}api/snapshot`)).body) as ConsoleSnapshot;
-  assert.deepEqual(after.header.runtimes.map((r) => r.name), ["beta"], "the server stays for the other runtime");
+  assert.deepEqual(
+    after.header.runtimes.map((r) => r.name),
+    ["beta"],
+    "the server stays for the other runtime",
+  );
   await b.shutdown();
   await assert.rejects(request(`${url}api/snapshot`));
 });

@@ -31,7 +31,7 @@
  */
 import v8 from "node:v8";
 import { performance } from "node:perf_hooks";
-import { als, type Frame, type TaskLike } from "../../core/context.js";
+import { als, type ContextFrame, type TaskLike } from "../../core/context.js";
 import {
   addInstrumentHooks,
   type BlockedEventLike,
@@ -186,7 +186,7 @@ export class Collector implements InstrumentHooks {
   // Resumes (the promise hooks call these directly: the hot path)
 
   readonly #before = (p: Promise<unknown>): void => {
-    const store = (K !== undefined ? (p as unknown as Record<symbol, Frame | undefined>)[K] : als.getStore()) as Frame | undefined;
+    const store = (K !== undefined ? (p as unknown as Record<symbol, ContextFrame | undefined>)[K] : als.getStore()) as ContextFrame | undefined;
     if (store === undefined) {
       this.current = null;
       return;
