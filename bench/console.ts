@@ -104,7 +104,17 @@ async function childServer(mode: Mode): Promise<void> {
       const maxTurnMs = turns.max / 1e6;
       turns.reset();
       const maxSliceMs = mode === "off" ? 0 : (consoleOf(rt)!.server?.cachedSnapshot?.maxSliceMs ?? 0);
-      const body = { cpuUs: cpu.user + cpu.system, served, activeMs: elu.active, heap: process.memoryUsage().heapUsed, maxTurnMs, maxSliceMs, mainCpuMs: mainThreadCpuMs(), handlerMaxMs: handlers.maxMs, handlerMs: handlers.totalMs };
+      const body = {
+        cpuUs: cpu.user + cpu.system,
+        served,
+        activeMs: elu.active,
+        heap: process.memoryUsage().heapUsed,
+        maxTurnMs,
+        maxSliceMs,
+        mainCpuMs: mainThreadCpuMs(),
+        handlerMaxMs: handlers.maxMs,
+        handlerMs: handlers.totalMs,
+      };
       handlers.maxMs = 0;
       res.end(JSON.stringify(body));
       return;
@@ -353,7 +363,7 @@ export default async function run(ctx: BenchContext): Promise<Section> {
   const cost = (res: Record<Mode, HttpResult[]>, m: Mode, k: keyof HttpResult, higherIsWorse: boolean): string => {
     if (m === "off") return "—";
     const ratio = median(res[m].map((x, i) => x[k] / res.off[i]![k]));
-    return `${(((higherIsWorse ? ratio - 1 : 1 - ratio) * 100)).toFixed(1)} %`;
+    return `${((higherIsWorse ? ratio - 1 : 1 - ratio) * 100).toFixed(1)} %`;
   };
   log("console: 100 concurrent GET /api/snapshot, 2,000 tasks (plain, then gzip)");
   const bursts = { plain: [] as BurstResult[], gzip: [] as BurstResult[] };

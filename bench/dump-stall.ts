@@ -92,7 +92,13 @@ console.log(`runtime.dump() (sync, sites known): ${(performance.now() - t0).toFi
 console.log(`dumpWithAwaitSites() again (sites known): ${await watch(() => dumpWithAwaitSites(rt))}`);
 if (process.env.GAPS) {
   console.log("gaps", gaps.map(([a, b]) => `${a.toFixed(0)}+${b.toFixed(0)}`).join(" "));
-  console.log("gcs", gcAt.filter(([, d]) => d > 2).map(([a, b, k]) => `${a.toFixed(0)}+${b.toFixed(0)}k${k}`).join(" "));
+  console.log(
+    "gcs",
+    gcAt
+      .filter(([, d]) => d > 2)
+      .map(([a, b, k]) => `${a.toFixed(0)}+${b.toFixed(0)}k${k}`)
+      .join(" "),
+  );
 }
 g.release();
 await rt.shutdown();

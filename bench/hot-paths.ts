@@ -292,12 +292,8 @@ export function peersTable(ss: Situation[]): string {
 }
 
 export function memoryTable(ms: Memory[]): string {
-  const lines = [
-    "| Node | idle task parked on a wait (handle kept) | parked recv() on a channel | parked Semaphore.acquire | parked Notify.notified |",
-    "| --- | ---: | ---: | ---: | ---: |",
-  ];
-  for (const m of ms)
-    lines.push(`| ${m.node} | ${m.idleTaskBytes.toFixed(0)} B | ${m.recvWaiterBytes.toFixed(0)} B | ${m.semWaiterBytes.toFixed(0)} B | ${m.notifyWaiterBytes.toFixed(0)} B |`);
+  const lines = ["| Node | idle task parked on a wait (handle kept) | parked recv() on a channel | parked Semaphore.acquire | parked Notify.notified |", "| --- | ---: | ---: | ---: | ---: |"];
+  for (const m of ms) lines.push(`| ${m.node} | ${m.idleTaskBytes.toFixed(0)} B | ${m.recvWaiterBytes.toFixed(0)} B | ${m.semWaiterBytes.toFixed(0)} B | ${m.notifyWaiterBytes.toFixed(0)} B |`);
   return lines.join("\n");
 }
 

@@ -56,7 +56,10 @@ function adapterOptions(variant: Variant): Record<string, unknown> {
 // The apps.
 
 /** The framework's app for `variant`: its node:http request listener, and a way to inject one request. */
-async function makeApp(framework: Framework, variant: Variant): Promise<{ listener: (req: never, res: never) => void; inject: () => Promise<unknown>; fastifyServer?: Server; listen?: () => Promise<number> }> {
+async function makeApp(
+  framework: Framework,
+  variant: Variant,
+): Promise<{ listener: (req: never, res: never) => void; inject: () => Promise<unknown>; fastifyServer?: Server; listen?: () => Promise<number> }> {
   const steward = variant === "steward" || variant === "steward+limiter";
   const { default: inject } = await import("light-my-request");
   if (framework === "fastify") {
@@ -150,7 +153,11 @@ async function childCount(framework: Framework, variant: Variant, n: number): Pr
  */
 function instructions(framework: Framework, variant: Variant, n: number): number {
   const out = `${tmpdir()}/steward-cg-${process.pid}.out`;
-  const r = spawnSync("valgrind", ["--tool=cachegrind", "--cache-sim=no", `--cachegrind-out-file=${out}`, process.execPath, "--single-threaded", fileURLToPath(import.meta.url), "--child-count", framework, variant, String(n)], { encoding: "utf8", timeout: 1_800_000 });
+  const r = spawnSync(
+    "valgrind",
+    ["--tool=cachegrind", "--cache-sim=no", `--cachegrind-out-file=${out}`, process.execPath, "--single-threaded", fileURLToPath(import.meta.url), "--child-count", framework, variant, String(n)],
+    { encoding: "utf8", timeout: 1_800_000 },
+  );
   rmSync(out, { force: true });
   const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr ?? "");
   if (m === null) throw new Error(`valgrind gave no count: ${(r.stderr ?? "").slice(-500)}`);
@@ -202,7 +209,10 @@ function instrument(server: Server): void {
 }
 
 function runChild(args: string[]): string {
-  return execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 600_000 }).trim().split("\n").pop()!;
+  return execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 600_000 })
+    .trim()
+    .split("\n")
+    .pop()!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,7 +360,10 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
     ...httpRows,
     "",
     ...(instrRows.length === 0
-      ? [`**Instructions per request** (immune to the machine's load): \`BENCH_INSTRUCTIONS=1 npm run bench -- --only http-adapters\` with valgrind installed${wantInstr ? " (valgrind was not found)" : ""}.`, ""]
+      ? [
+          `**Instructions per request** (immune to the machine's load): \`BENCH_INSTRUCTIONS=1 npm run bench -- --only http-adapters\` with valgrind installed${wantInstr ? " (valgrind was not found)" : ""}.`,
+          "",
+        ]
       : [
           `**Instructions per request** — valgrind (cachegrind, no cache simulation) counts every instruction the process executes, so other load on the machine does not change it: each variant alone in a process (\`node --single-threaded\`, so V8's background compiler and GC threads do not make the count depend on scheduling) with steward's context active, the difference between runs of ${quick ? "1,500 and 500" : "4,000 and 1,000"} injected requests, per request. The cost column reads instructions as time:`,
           "",

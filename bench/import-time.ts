@@ -52,7 +52,9 @@ export default async function importTime(ctx: BenchContext): Promise<Section> {
     ];
     return {
       title: "Import time (issue 13)",
-      markdown: [`CPU ms to import, fresh process each, ${rounds} interleaved rounds. Goal for the package root: ≤ 20 ms.`, "", "| module | best | median |", "| --- | ---: | ---: |", ...rows].join("\n"),
+      markdown: [`CPU ms to import, fresh process each, ${rounds} interleaved rounds. Goal for the package root: ≤ 20 ms.`, "", "| module | best | median |", "| --- | ---: | ---: |", ...rows].join(
+        "\n",
+      ),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -190,7 +190,9 @@ export default async function run(ctx: BenchContext): Promise<Section> {
   const microWarm = await compare(microCases(), { n, rounds: ctx.quick ? 3 : 5 });
   await warm.shutdown();
   const get = (res: typeof micro, name: string): number => res.find((r) => r.name === name)!.nsPerOp;
-  const rows = ["request-shaped task", "spawn+join", "mutex hand-over", "channel(16) message"].map((k) => [k, get(micro, `${k}, recorder off`), get(micro, `${k}, recorder on`), get(microWarm, `${k}, recorder off`), get(microWarm, `${k}, recorder on`)] as const);
+  const rows = ["request-shaped task", "spawn+join", "mutex hand-over", "channel(16) message"].map(
+    (k) => [k, get(micro, `${k}, recorder off`), get(micro, `${k}, recorder on`), get(microWarm, `${k}, recorder off`), get(microWarm, `${k}, recorder on`)] as const,
+  );
 
   const seconds = ctx.quick ? 2 : 5;
   const n2 = ctx.quick ? 2 : 6;

@@ -198,10 +198,7 @@ export default async function shutdownBench(ctx: BenchContext): Promise<Section>
   const rounds = ctx.quick ? 3 : 9;
   const conns = ctx.quick ? 100 : 200;
   const phaseMedian = (xs: IdleSample[], k: keyof ShutdownReport["phases"]): string => f2(median(xs.map((s) => s.report.phases[k])));
-  const idleRows = [
-    "| case | open idle connections | over the pre-stop delay, median ms | p90 ms | announce | drain | collect | drop |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-  ];
+  const idleRows = ["| case | open idle connections | over the pre-stop delay, median ms | p90 ms | announce | drain | collect | drop |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"];
   for (const n of [0, conns]) {
     log(`idle service, ${n} idle keep-alive connections`);
     await stewardIdleService(n, 0); // warm-up
@@ -219,7 +216,12 @@ export default async function shutdownBench(ctx: BenchContext): Promise<Section>
       ["steward, pre-stop delay 100 ms", idle100],
     ] as const) {
       idleRows.push(
-        `| ${name} | ${n} | ${f2(median(s.map((x) => x.overMs)))} | ${f2(percentile(s.map((x) => x.overMs), 90))} | ${phaseMedian(s, "announceMs")} | ${phaseMedian(s, "drainMs")} | ${phaseMedian(s, "collectMs")} | ${phaseMedian(s, "dropMs")} |`,
+        `| ${name} | ${n} | ${f2(median(s.map((x) => x.overMs)))} | ${f2(
+          percentile(
+            s.map((x) => x.overMs),
+            90,
+          ),
+        )} | ${phaseMedian(s, "announceMs")} | ${phaseMedian(s, "drainMs")} | ${phaseMedian(s, "collectMs")} | ${phaseMedian(s, "dropMs")} |`,
       );
     }
     idleRows.push(`| bare: \`server.close()\` + abort the worker | ${n} | ${f2(median(bareIdle))} | ${f2(percentile(bareIdle, 90))} | | | | |`);

@@ -125,7 +125,15 @@ export function prepareInputs(): void {
     markdown: md,
     email: `${"a".repeat(31)}!`,
     orders: Array.from({ length: 2500 }, (_, i) => ({ id: i % 2400, items: [i % 7, i % 11, i % 13] })),
-    zlibInput: Buffer.concat(Array.from({ length: 40 }, () => Buffer.from(randomBytes(512 * 1024).toString("hex").slice(0, 1024 * 1024)))),
+    zlibInput: Buffer.concat(
+      Array.from({ length: 40 }, () =>
+        Buffer.from(
+          randomBytes(512 * 1024)
+            .toString("hex")
+            .slice(0, 1024 * 1024),
+        ),
+      ),
+    ),
     jsonBody: JSON.stringify(Array.from({ length: 200_000 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ["a", "b"], score: i * 1.5 }))),
     exportData: Array.from({ length: 500_000 }, (_, i) => ({ id: i, name: `row ${i}`, values: [i, i * 2, i * 3], ok: i % 2 === 0 })),
     tree,
@@ -179,7 +187,8 @@ export function compressReport(buf: Buffer): Buffer {
 
 export function walkTree(dir: string): number {
   let n = 0;
-  for (const name of readdirSync(dir)) { // @case:dir-walk
+  for (const name of readdirSync(dir)) {
+    // @case:dir-walk
     const p = join(dir, name); // @case:dir-walk
     const st = statSync(p, { throwIfNoEntry: false }); // @case:dir-walk
     n++;

@@ -242,9 +242,7 @@ export async function diagnose(runs: number, root?: string, log: (s: string) => 
       const ev = events.find((e) => e.kind === "blocked" && e.episode === b.episode);
       stack = ev?.stack;
       task = ev?.task?.name;
-      const withStack = records.find(
-        (r) => r.episode === b.episode && ((r.stack?.length ?? 0) > 0 || r.sameStackAs !== undefined) && (r.event === "blocked" || r.event === "stack"),
-      );
+      const withStack = records.find((r) => r.episode === b.episode && ((r.stack?.length ?? 0) > 0 || r.sameStackAs !== undefined) && (r.event === "blocked" || r.event === "stack"));
       stackAt = withStack?.writtenAt;
     } else {
       const withStack = records.find((r) => r.index >= b.index && (r.event === "blocked" || r.event === "stack") && (r.stack?.length ?? 0) > 0 && r.index <= b.index + 3);
@@ -281,7 +279,9 @@ export function diagnosisTable(outcomes: Outcome[], labelled = true): { markdown
     allRight += right;
     if (right * 2 > n) full++;
     const notes = [...new Set(os.map((o) => o.note).filter((x) => x !== ""))].join("; ");
-    rows.push(`| ${labelled ? (LABELS[name] ?? name) : name} | ${c((o) => o.named)} | ${c((o) => o.line)} | ${c((o) => o.task)} | ${c((o) => o.live)} | ${l.length > 0 ? median(l).toFixed(0) : "–"}${notes !== "" ? ` (${notes})` : ""} |`);
+    rows.push(
+      `| ${labelled ? (LABELS[name] ?? name) : name} | ${c((o) => o.named)} | ${c((o) => o.line)} | ${c((o) => o.task)} | ${c((o) => o.live)} | ${l.length > 0 ? median(l).toFixed(0) : "–"}${notes !== "" ? ` (${notes})` : ""} |`,
+    );
   }
   return { markdown: rows.join("\n"), full, total: ORDER.length, medianMs: lat.length > 0 ? median(lat) : NaN, p90Ms: lat.length > 0 ? percentile(lat, 90) : NaN, runs: outcomes.length, allRight };
 }
@@ -293,7 +293,9 @@ async function main(): Promise<void> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const outcomes = await diagnose(runs, root, log);
   const t = diagnosisTable(outcomes);
-  process.stdout.write(`${t.markdown}\n\n${t.full}/${t.total} cases right in most runs (all four columns); ${t.allRight}/${t.runs} runs; stack written ${t.medianMs.toFixed(0)} ms (p50) / ${t.p90Ms.toFixed(0)} ms (p90) after the block began\n`);
+  process.stdout.write(
+    `${t.markdown}\n\n${t.full}/${t.total} cases right in most runs (all four columns); ${t.allRight}/${t.runs} runs; stack written ${t.medianMs.toFixed(0)} ms (p50) / ${t.p90Ms.toFixed(0)} ms (p90) after the block began\n`,
+  );
   process.stdout.write(`${JSON.stringify(outcomes)}\n`);
 }
 

@@ -282,9 +282,7 @@ async function latencyRun(label: string, method: "evaluate" | "pause", blocks: n
   const c = startChild(["latency", method, String(blocks), heavy ? "heavy" : "light"]);
   const out = await nextJson<{ starts: { start: number; ms: number }[]; scripts: number }>(c);
   await c.done;
-  const reports = c.stderr
-    .filter((l) => l.startsWith('{"steward":"supervisor"'))
-    .map((l) => JSON.parse(l) as { event: string; at: number; writtenAt: number; stackCapture?: string });
+  const reports = c.stderr.filter((l) => l.startsWith('{"steward":"supervisor"')).map((l) => JSON.parse(l) as { event: string; at: number; writtenAt: number; stackCapture?: string });
   const blockedReports = reports.filter((r) => r.event === "blocked");
   const stats: LatencyStats = { label, blocks, reported: 0, spurious: 0, detect: [], written: [], capture: [], late: 0, scripts: out.scripts };
   const used = new Set<number>();
@@ -457,8 +455,7 @@ export default async function supervisorBench(ctx: BenchContext): Promise<Sectio
     md.push(
       "### The hot path",
       "",
-      `ns per \`await\` of an async function, ${n} awaits, in a child process each, the cases interleaved; the ratio is ` +
-        "the median of per-round ratios.",
+      `ns per \`await\` of an async function, ${n} awaits, in a child process each, the cases interleaved; the ratio is ` + "the median of per-round ratios.",
       "",
       "| case | ns/await | × none |",
       "| --- | ---: | ---: |",

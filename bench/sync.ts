@@ -373,7 +373,12 @@ function semaphoreCases(): Case[] {
         const worker = Effect.gen(function* () {
           for (let i = 0; i < per; i++) yield* eff.withPermit(Effect.yieldNow);
         });
-        await Effect.runPromise(Effect.all(Array.from({ length: 16 }, () => worker), { concurrency: "unbounded" }));
+        await Effect.runPromise(
+          Effect.all(
+            Array.from({ length: 16 }, () => worker),
+            { concurrency: "unbounded" },
+          ),
+        );
       },
     },
     {

@@ -124,8 +124,7 @@ async function tour(): Promise<void> {
   // The episode ends with its own "unblocked" line: wait for it (by its id), so that nothing of
   // this step can spill into the next one on a busy machine.
   const episode = header === undefined ? undefined : /\(episode (\d+)\)/.exec(header.text)![1];
-  const unblocked =
-    episode === undefined ? undefined : await stderr.waitFor((l) => l.text.endsWith(`(episode ${episode})`) && l.text.includes("unblocked after"), 5000);
+  const unblocked = episode === undefined ? undefined : await stderr.waitFor((l) => l.text.endsWith(`(episode ${episode})`) && l.text.includes("unblocked after"), 5000);
   const report = stderr.after(mark2).filter((l) => unblocked === undefined || l.at <= unblocked.at);
   say("   the supervisor's report, as the watchdog thread wrote it to stderr:");
   for (const l of report.slice(0, 8)) say(`   │ ${l.text}`);
@@ -133,8 +132,14 @@ async function tour(): Promise<void> {
     say(`   report written ${(header.at - mark2).toFixed(0)} ms after /slow was sent; /slow answered after ${(s.end - mark2).toFixed(0)} ms`);
   }
   check(header !== undefined && header.at < s.end, "the report appeared while the loop was still blocked");
-  check(report.some((l) => l.text.includes("crunchNumbers") && l.text.includes("crunch.ts")), "it names crunchNumbers() and its line in crunch.ts (source-mapped)");
-  check(report.some((l) => l.text.includes("GET /slow")), "it names the request's task ('GET /slow #n')");
+  check(
+    report.some((l) => l.text.includes("crunchNumbers") && l.text.includes("crunch.ts")),
+    "it names crunchNumbers() and its line in crunch.ts (source-mapped)",
+  );
+  check(
+    report.some((l) => l.text.includes("GET /slow")),
+    "it names the request's task ('GET /slow #n')",
+  );
   check(unblocked !== undefined, `the episode ended with its own line (${unblocked?.text.replace(/^steward supervisor: /, "") ?? "none"})`);
   say(`   meanwhile a /fast request waited ${f.ms.toFixed(0)} ms: everything on the loop stalls`);
 
@@ -198,7 +203,9 @@ async function tour(): Promise<void> {
   const shutdownLine = stdout.find((x) => x.startsWith("SHUTDOWN")) ?? "";
   const m = /jobs received (\d+), processed (\d+)/.exec(shutdownLine);
   const queued = Number(/STOPPING with (\d+) job/.exec(stdout.find((x) => x.startsWith("STOPPING")) ?? "")?.[1] ?? 0);
-  say(`   ${complete}/20 in-flight responses complete; ${accepted}/60 late jobs accepted; ${queued} queued at SIGTERM; a request after SIGTERM got ${late.status === 0 ? "refused" : late.status}; exit after ${exitMs.toFixed(0)} ms`);
+  say(
+    `   ${complete}/20 in-flight responses complete; ${accepted}/60 late jobs accepted; ${queued} queued at SIGTERM; a request after SIGTERM got ${late.status === 0 ? "refused" : late.status}; exit after ${exitMs.toFixed(0)} ms`,
+  );
   check(complete === 20, "every in-flight request got its whole response (its signal intact through the drain)");
   for (const r of done) if (r.status !== 200) say(`   (failed: ${r.status} ${r.body})`);
   check(queued > 0 && m !== null && m[1] === m[2], `the worker drained its queue: ${m?.[2] ?? "?"} of ${m?.[1] ?? "?"} accepted jobs processed, ${queued} of them queued at SIGTERM`);

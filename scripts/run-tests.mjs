@@ -15,8 +15,7 @@ function find(dir) {
 }
 
 const files = find("dist/test").sort();
-const run = (list) =>
-  spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-reporter=tap", ...list], { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "inherit"] });
+const run = (list) => spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-reporter=tap", ...list], { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "inherit"] });
 
 const first = run(files);
 process.stdout.write(first.stdout);

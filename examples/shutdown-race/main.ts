@@ -12,8 +12,7 @@ if (!Number.isInteger(runs) || runs < 1) {
 }
 
 const { naive, naiveGrace, steward } = await runShutdownRace(runs);
-const line = (c: RaceCounts): string =>
-  `${c.variant.padEnd(12)} impossible ${String(c.impossible).padStart(6)} / ${c.runs}   (ok ${c.ok}, cancelled ${c.cancelled}; ${c.ms} ms)`;
+const line = (c: RaceCounts): string => `${c.variant.padEnd(12)} impossible ${String(c.impossible).padStart(6)} / ${c.runs}   (ok ${c.ok}, cancelled ${c.cancelled}; ${c.ms} ms)`;
 process.stdout.write(`shutdown in mid-flight, ${runs} runs each:\n${line(naive)}\n${line(naiveGrace)}\n${line(steward)}\n`);
 if (steward.impossible !== 0) {
   process.stdout.write("steward let a task see a resource torn down under it\n");

@@ -33,7 +33,6 @@ type SendResult<T> = SendPermit<T> | SendPermits<T> | undefined;
 /** recv()'s request in the receive queue; recvMany passes its `max` (>= 1). */
 const ONE = 0;
 
-
 /** @internal The state one channel's senders, permits and receiver share. */
 class Chan<T> {
   readonly id = nextChannelId();

@@ -174,10 +174,7 @@ export class OneshotReceiver<T> implements PromiseLike<T>, Disposable {
   }
 
   /** `await rx`: starts a {@link OneshotReceiver.recv} in the awaiting context. */
-  then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
+  then<R1 = T, R2 = never>(onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null, onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
     return this.recv().then(onfulfilled, onrejected);
   }
 }

@@ -93,7 +93,13 @@ export function formatRecording(rec: Recording, atMs: number): string {
   const held = rec.resources.filter((r) => r.holds.some((x) => x.start <= atMs && atMs < x.end));
   if (held.length > 0) {
     out.push("", "HELD THEN");
-    for (const r of held) out.push(`  ${r.label}: ${r.holds.filter((x) => x.start <= atMs && atMs < x.end).map((x) => name(x.task)).join(", ")}`);
+    for (const r of held)
+      out.push(
+        `  ${r.label}: ${r.holds
+          .filter((x) => x.start <= atMs && atMs < x.end)
+          .map((x) => name(x.task))
+          .join(", ")}`,
+      );
   }
   return out.join("\n") + "\n";
 }

@@ -51,4 +51,3 @@ export function parkUntilRefill(fn: () => void): void {
     refill.ref();
   }
 }
-

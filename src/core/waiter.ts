@@ -21,20 +21,7 @@
 import type { CancelListener, CancellationToken } from "../cancel/token.js";
 import { asCancelledError } from "../errors.js";
 import { parkUntilRefill, takeBudget } from "./budget.js";
-import {
-  activeBranch,
-  type Branch,
-  branchLive,
-  claimBranch,
-  type ClaimWaiter,
-  LOST,
-  LOST_REJECTED,
-  pickBranch,
-  registerWaiter,
-  signalBranch,
-  signalCovered,
-  unregisterWaiter,
-} from "./claim.js";
+import { activeBranch, type Branch, branchLive, claimBranch, type ClaimWaiter, LOST, LOST_REJECTED, pickBranch, registerWaiter, signalBranch, signalCovered, unregisterWaiter } from "./claim.js";
 import { currentFrame, type TaskLike } from "./context.js";
 import { diag } from "./holds.js";
 import { hooks } from "./instrument.js";

@@ -100,7 +100,6 @@ export function expressSteward(opts?: HttpScopeOptions): StewardMiddleware {
   };
 }
 
-
 const trapped = new WeakSet<object>();
 
 /**

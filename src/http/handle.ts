@@ -87,7 +87,6 @@ export function handle<Req extends AnyRequest = IncomingMessage, Res extends Any
   };
 }
 
-
 function statusOf(err: unknown): number | undefined {
   if (err === null || typeof err !== "object") return undefined;
   const e = err as { status?: unknown; statusCode?: unknown };

@@ -250,9 +250,10 @@ export class HttpResource implements AsyncDisposable {
         if (this.phase === SERVING) this.phase = PRE_STOP;
       },
       // The runtime ran the pre-stop delay; `force` aborts at its collect deadline.
-      stop: (force) => this.startDrain(undefined, force, false).then((r): StopOutcome | undefined =>
-        r.cut > 0 ? { lost: [{ kind: "requests", count: r.cut, what: `${r.cut} request(s) in flight on ${this.name} were cut at the deadline` }] } : undefined,
-      ),
+      stop: (force) =>
+        this.startDrain(undefined, force, false).then((r): StopOutcome | undefined =>
+          r.cut > 0 ? { lost: [{ kind: "requests", count: r.cut, what: `${r.cut} request(s) in flight on ${this.name} were cut at the deadline` }] } : undefined,
+        ),
     });
     rt.defer(this, this.name);
   }

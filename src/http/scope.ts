@@ -336,7 +336,6 @@ export class RequestScope implements ContextFrame, TaskOwner, RequestInfo {
     this.taskHandle = h;
   }
 
-
   /** Cancels the request: its task (or, before it exists, the scope's token). First reason wins. */
   cancel(reason: CancelledError): void {
     const t = this.taskHandle;

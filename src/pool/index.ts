@@ -254,8 +254,7 @@ export class BlockingPool<M = unknown> implements AsyncDisposable {
       // the DataCloneError flattened by the worker's error channel (`{}` on Node 20).
       const detail = e instanceof Error && e.stack !== undefined ? `: ${/^DataCloneError: (.*)$/m.exec(e.stack)?.[1] ?? ""}` : "";
       return new TypeError(
-        `blockingPool '${this.name}': the result of '${fn}' could not be cloned back to the calling thread ` +
-          `(functions, symbols and objects with native state cannot cross threads)${detail}`,
+        `blockingPool '${this.name}': the result of '${fn}' could not be cloned back to the calling thread ` + `(functions, symbols and objects with native state cannot cross threads)${detail}`,
         { cause: e },
       );
     }

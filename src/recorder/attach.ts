@@ -87,7 +87,10 @@ function start(options: ResolvedRecorderOptions): ActiveRecorder {
   }
   const route = registerConsoleRoute("/api/recorder", recorderRoute(a));
   const recording = registerConsoleRoute("/api/recording", recorderRoute(a));
-  cleanup.push(() => route[Symbol.dispose](), () => recording[Symbol.dispose]());
+  cleanup.push(
+    () => route[Symbol.dispose](),
+    () => recording[Symbol.dispose](),
+  );
   return a;
 }
 
@@ -114,12 +117,15 @@ export function attachRecorder(host: RecorderHost, options: ResolvedRecorderOpti
   if (a.options.triggers.shutdown && announced !== undefined) {
     announced.onCancel(() => {
       const deadline = host.options?.shutdownTimeoutMs ?? 10_000;
-      stuckTimer = setTimeout(() => {
-        const n = host.taskCount ?? 0;
-        if (n === 0 || host.state === "closed" || host.state === "dropping") return;
-        stuckDumped = true;
-        void a.scheduler.request("shutdown-stuck", `${n} task(s) of runtime '${host.name ?? "unnamed"}' still running near the shutdown deadline`);
-      }, Math.max(0, deadline - 100));
+      stuckTimer = setTimeout(
+        () => {
+          const n = host.taskCount ?? 0;
+          if (n === 0 || host.state === "closed" || host.state === "dropping") return;
+          stuckDumped = true;
+          void a.scheduler.request("shutdown-stuck", `${n} task(s) of runtime '${host.name ?? "unnamed"}' still running near the shutdown deadline`);
+        },
+        Math.max(0, deadline - 100),
+      );
       stuckTimer.unref();
     });
   }

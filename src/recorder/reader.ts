@@ -276,8 +276,7 @@ export function decodeRecording(bytes: Uint8Array): Recording {
           const hold = { start: t, end: endMs, task: id, permits: b, released: false };
           r.holds.push(hold);
           lastAcquire = { index: i, resource: a, hold };
-        }
-        else if (x8 === 2) {
+        } else if (x8 === 2) {
           const open = r.holds.filter((h) => !h.released);
           const h = open.find((x) => x.task === id && x.permits === b) ?? open.find((x) => x.permits === b) ?? open[0];
           if (h !== undefined) {

@@ -21,34 +21,13 @@
  */
 import { performance } from "node:perf_hooks";
 import { als, type TaskLike } from "../core/context.js";
-import {
-  addInstrumentHooks,
-  type BlockedEventLike,
-  type InstrumentedTask,
-  type InstrumentHooks,
-  removeInstrumentHooks,
-} from "../core/instrument.js";
+import { addInstrumentHooks, type BlockedEventLike, type InstrumentedTask, type InstrumentHooks, removeInstrumentHooks } from "../core/instrument.js";
 import type { JoinHandle } from "../task/join-handle.js";
 import type { SpawnSite } from "../task/spawn-site.js";
 import { LoopSampler } from "../console/instrument/loop.js";
 import { EpisodeLedger } from "../console/model/episodes.js";
 import type { BlockedEpisode } from "../console/model/types.js";
-import {
-  type DumpEpisode,
-  EV_BLOCKED,
-  EV_DEPTH,
-  EV_END,
-  EV_JOIN,
-  EV_LOOP,
-  EV_MARK,
-  EV_PARK,
-  EV_POLL,
-  EV_POLL_END,
-  EV_RESOURCE,
-  EV_SPAWN,
-  EV_WAKE,
-  UNBOUNDED,
-} from "./format.js";
+import { type DumpEpisode, EV_BLOCKED, EV_DEPTH, EV_END, EV_JOIN, EV_LOOP, EV_MARK, EV_PARK, EV_POLL, EV_POLL_END, EV_RESOURCE, EV_SPAWN, EV_WAKE, UNBOUNDED } from "./format.js";
 import { EventRing, StringTable } from "./ring.js";
 
 /** Spawn sites kept (the latest tasks that had one captured). */

@@ -277,10 +277,7 @@ export class Station {
       const t0 = performance.now();
       let r: unknown[];
       try {
-        r = await this.#eval(
-          ["enter", p.id, String(p.n), String(this.leaseMs), this.hub.clientId, String(this.leaseMs), String(p.ticket), "wait", String(queueMax), retry ? "1" : "0"],
-          "acquire",
-        );
+        r = await this.#eval(["enter", p.id, String(p.n), String(this.leaseMs), this.hub.clientId, String(this.leaseMs), String(p.ticket), "wait", String(queueMax), retry ? "1" : "0"], "acquire");
       } catch (e) {
         const f = classify(e, "acquire");
         if (f.kind === "reply" || this.cfg.onUnavailable === "fail") {
@@ -343,7 +340,8 @@ export class Station {
     if (this.#waiters.get(p.id) !== p) return;
     if (deadline - performance.now() <= this.#margin) {
       void this.releaseId(p.id);
-      if (p.ticket > 0) this.#kick(); // the next tick re-enqueues it with its ticket
+      if (p.ticket > 0)
+        this.#kick(); // the next tick re-enqueues it with its ticket
       else void this.#enter(p, -1); // never queued: enter again (after the release, in order)
       return;
     }

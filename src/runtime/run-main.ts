@@ -31,7 +31,6 @@ export interface RunMainOptions extends RuntimeOptions {
   dumpSignal?: NodeJS.Signals | null;
 }
 
-
 /**
  * Runs `main` as a task (named "main") of a new {@link Runtime}, holds the process open, and
  * shuts the runtime down — announce, drain, cancel, collect, drop — when main returns, when it

@@ -320,7 +320,6 @@ export const resourceInfo: unique symbol = Symbol.for("steward.resourceInfo") as
 /** The frame shutdown runs under: no task, no token, and spawn() goes to the default runtime. */
 const NEUTRAL: ContextFrame = { token: undefined, shielded: false, taskRecord: undefined, runtimeRef: undefined };
 
-
 /**
  * Waits that hold no accepted work: a receive with nothing to receive (a queued receive means the
  * buffer is empty), a wait for a notification, a config change, a cancellation, a joining of
@@ -598,20 +597,22 @@ export class Runtime implements TaskHost, AsyncDisposable {
     this.shutdownPromise = new Promise<ShutdownReport>((resolve) => (settle = resolve));
     // Outside any task: disposers and participants must not inherit a cancelled task's token.
     // (A neutral frame rather than als.exit(), which turns the promise hooks off and on again.)
-    als.run(NEUTRAL, () => this.runShutdown(t0, timeoutMs, reason)).then(settle, (error: unknown) => {
-      // Not expected (every phase catches what it calls); a report is still owed.
-      this.#state = "closed";
-      settle({
-        clean: false,
-        reason,
-        durationMs: round2(now() - t0),
-        tasks: { total: this.spawnedTotal, completed: this.completedCount, cancelled: this.cancelledCount, panicked: this.panickedCount, stuck: this.tasks() },
-        lost: [...this.lostTasks.values(), ...this.participantLost],
-        disposeErrors: [...this.stopErrors, { name: "shutdown", error }],
-        drain: { endedBy: "deadline", heldBy: [] },
-        phases: { announceMs: 0, drainMs: 0, collectMs: 0, dropMs: 0 },
+    als
+      .run(NEUTRAL, () => this.runShutdown(t0, timeoutMs, reason))
+      .then(settle, (error: unknown) => {
+        // Not expected (every phase catches what it calls); a report is still owed.
+        this.#state = "closed";
+        settle({
+          clean: false,
+          reason,
+          durationMs: round2(now() - t0),
+          tasks: { total: this.spawnedTotal, completed: this.completedCount, cancelled: this.cancelledCount, panicked: this.panickedCount, stuck: this.tasks() },
+          lost: [...this.lostTasks.values(), ...this.participantLost],
+          disposeErrors: [...this.stopErrors, { name: "shutdown", error }],
+          drain: { endedBy: "deadline", heldBy: [] },
+          phases: { announceMs: 0, drainMs: 0, collectMs: 0, dropMs: 0 },
+        });
       });
-    });
     return this.shutdownPromise;
   }
 

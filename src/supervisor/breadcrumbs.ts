@@ -145,25 +145,57 @@ export function installBreadcrumbs(sab: SharedArrayBuffer, requestId: (() => unk
   depth = 0;
   if (wrapped.length > 0) return;
   const load = createRequire(import.meta.url);
-  wrap(JSON, "parse", tracked("JSON.parse", (_s, text) => (typeof text === "string" && text.length >= TEXT_GATE ? text.length : undefined)));
+  wrap(
+    JSON,
+    "parse",
+    tracked("JSON.parse", (_s, text) => (typeof text === "string" && text.length >= TEXT_GATE ? text.length : undefined)),
+  );
   const crypto = load("node:crypto") as Record<string, unknown>;
   wrap(crypto, "scryptSync", tracked("crypto.scryptSync"));
-  wrap(crypto, "pbkdf2Sync", tracked("crypto.pbkdf2Sync", (_s, _p, _salt, iterations) => (typeof iterations === "number" && iterations >= 1000 ? iterations : undefined)));
-  wrap(crypto, "generateKeyPairSync", tracked("crypto.generateKeyPairSync", (_s, _type, opts) => modulusLength(opts)));
+  wrap(
+    crypto,
+    "pbkdf2Sync",
+    tracked("crypto.pbkdf2Sync", (_s, _p, _salt, iterations) => (typeof iterations === "number" && iterations >= 1000 ? iterations : undefined)),
+  );
+  wrap(
+    crypto,
+    "generateKeyPairSync",
+    tracked("crypto.generateKeyPairSync", (_s, _type, opts) => modulusLength(opts)),
+  );
   wrap(crypto, "generateKeySync", tracked("crypto.generateKeySync"));
-  wrap(crypto, "generatePrimeSync", tracked("crypto.generatePrimeSync", (_s, bits) => (typeof bits === "number" ? bits : 0)));
+  wrap(
+    crypto,
+    "generatePrimeSync",
+    tracked("crypto.generatePrimeSync", (_s, bits) => (typeof bits === "number" ? bits : 0)),
+  );
   wrap(crypto, "checkPrimeSync", tracked("crypto.checkPrimeSync"));
-  wrap(crypto, "hash", tracked("crypto.hash", (_s, _alg, data) => gated(byteLengthOf(data), BUFFER_GATE)));
+  wrap(
+    crypto,
+    "hash",
+    tracked("crypto.hash", (_s, _alg, data) => gated(byteLengthOf(data), BUFFER_GATE)),
+  );
   const createHash = crypto.createHash as (alg: string) => object;
   const createHmac = crypto.createHmac as (alg: string, key: string) => object;
   for (const [label, proto] of [
     ["Hash#update", Object.getPrototypeOf(createHash("sha256")) as object],
     ["Hmac#update", Object.getPrototypeOf(createHmac("sha256", "k")) as object],
   ] as const) {
-    wrap(proto, "update", tracked(label, (_s, data) => gated(byteLengthOf(data), BUFFER_GATE)));
+    wrap(
+      proto,
+      "update",
+      tracked(label, (_s, data) => gated(byteLengthOf(data), BUFFER_GATE)),
+    );
   }
-  wrap(Buffer.prototype as object, "toString", tracked("Buffer#toString", (self) => gated((self as Buffer).length, BUFFER_GATE)));
-  wrap(Buffer, "from", tracked("Buffer.from", (_s, x) => gated(typeof x === "string" ? x.length : undefined, BUFFER_GATE)));
+  wrap(
+    Buffer.prototype as object,
+    "toString",
+    tracked("Buffer#toString", (self) => gated((self as Buffer).length, BUFFER_GATE)),
+  );
+  wrap(
+    Buffer,
+    "from",
+    tracked("Buffer.from", (_s, x) => gated(typeof x === "string" ? x.length : undefined, BUFFER_GATE)),
+  );
   // `import { scryptSync } from "node:crypto"` bindings follow the CommonJS exports from here on.
   syncBuiltinESMExports();
 }

@@ -15,17 +15,7 @@ import type { BlockedEvent, FromWatchdog, UnblockedEvent, WatchOptions } from ".
 import type { ThreadWatch } from "./thread.js";
 import { StewardError } from "../errors.js";
 
-export type {
-  BlockedEvent,
-  Frame,
-  FrameKind,
-  InsideCall,
-  NativeState,
-  RepeatInfo,
-  StackCapture,
-  UnblockedEvent,
-  WatchOptions as ResolvedSupervisorOptions,
-} from "./shared.js";
+export type { BlockedEvent, Frame, FrameKind, InsideCall, NativeState, RepeatInfo, StackCapture, UnblockedEvent, WatchOptions as ResolvedSupervisorOptions } from "./shared.js";
 
 /** Options of {@link Supervisor.start} and {@link Supervisor.watchThisThread}. */
 export interface SupervisorOptions {

@@ -64,7 +64,8 @@ export function parseStackText(text: string): RawFrame[] {
     if (m === null) continue;
     const name = m[1] ?? "<anonymous>";
     const file = m[2] ?? "";
-    if (m[3] === undefined) frames.push([m[1] === undefined ? file : name, "", 0, 0]); // a builtin: "at JSON.parse (<anonymous>)"
+    if (m[3] === undefined)
+      frames.push([m[1] === undefined ? file : name, "", 0, 0]); // a builtin: "at JSON.parse (<anonymous>)"
     else frames.push([name, file, Number(m[3]), Number(m[4])]);
   }
   return frames;

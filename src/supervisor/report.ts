@@ -171,10 +171,7 @@ export function reportUnblocked(mode: Mode, e: UnblockedEvent): void {
 }
 
 /** Folded repeats of one stack since the last summary. */
-export function reportSummary(
-  mode: Mode,
-  s: { group: Group; folded: number; ended: number; totalMs: number; minMs: number; maxMs: number; sinceMs: number },
-): void {
+export function reportSummary(mode: Mode, s: { group: Group; folded: number; ended: number; totalMs: number; minMs: number; maxMs: number; sinceMs: number }): void {
   if (mode === "none") return;
   const g = s.group;
   const shown = g.lastFull > -Infinity;

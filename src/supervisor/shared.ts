@@ -212,7 +212,6 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // The probe: a function each watched thread installs on its globalThis; the watchdog calls it
 // there with Runtime.evaluate, which V8 runs in an interrupt on top of the blocked code.
@@ -282,6 +281,4 @@ export type FromWatchdog =
   | { type: "ready"; threadId?: number };
 
 /** Worker → watchdog over the BroadcastChannel. */
-export type Registration =
-  | { type: "register"; threadId: number; tid: number | undefined; sab: SharedArrayBuffer; options: WatchOptions }
-  | { type: "unregister"; threadId: number };
+export type Registration = { type: "register"; threadId: number; tid: number | undefined; sab: SharedArrayBuffer; options: WatchOptions } | { type: "unregister"; threadId: number };

@@ -67,7 +67,7 @@ export class Notify {
    */
   notifyLast(): void {
     const q = this.#s.q;
-    for (let w = q.tail; w !== null; ) {
+    for (let w = q.tail; w !== null;) {
       const prev = w.prev;
       q.unlink(w);
       // complete() claims first: a select loser still queued is withdrawn instead, and the

@@ -219,10 +219,7 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
     return this.state !== RUNNING;
   }
 
-  then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
+  then<R1 = T, R2 = never>(onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null, onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
     return this.promise().then(onfulfilled, onrejected);
   }
 
@@ -252,9 +249,7 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
   /** @internal The outcome, once finished (for JoinSet and scope, which observe it). */
   outcome(): JoinResult<T> {
     this.observed = true;
-    return this.state === OK
-      ? { ok: true, id: this.id, value: this.value as T }
-      : { ok: false, id: this.id, error: this.error! };
+    return this.state === OK ? { ok: true, id: this.id, value: this.value as T } : { ok: false, id: this.id, error: this.error! };
   }
 
   /** @internal Takes the outcome's error without marking it observed by a user. */

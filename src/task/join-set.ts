@@ -115,4 +115,3 @@ export class JoinSet<T> implements AsyncDisposable, AsyncIterable<JoinResult<T>>
     this.joins.pump();
   }
 }
-

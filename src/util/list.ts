@@ -61,7 +61,7 @@ export class IntrusiveList<T extends ListNode<T>> {
 
   /** The nodes, first to last. Unlinking the current node while iterating is allowed. */
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let n = this.head; n !== null; ) {
+    for (let n = this.head; n !== null;) {
       const next = n.next;
       yield n;
       n = next;

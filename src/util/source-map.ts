@@ -56,7 +56,8 @@ function loadMap(path: string, maxMapBytes: number): TraceMap | null {
   }
   let mapPath: string;
   if (ref.startsWith("file://")) mapPath = fileURLToPath(ref);
-  else if (/^[a-z]+:/i.test(ref)) return null; // http: and the like: not ours to fetch
+  else if (/^[a-z]+:/i.test(ref))
+    return null; // http: and the like: not ours to fetch
   else mapPath = resolve(dirname(path), decodeURIComponent(ref));
   if (maxMapBytes !== Infinity) {
     const fd = openSync(mapPath, "r");

@@ -106,7 +106,10 @@ test("runUntilCancelled gives fn's value, or undefined once cancelled", async ()
   assert.equal(await p, undefined);
   assert.equal(aborted, true);
   assert.equal(await t.runUntilCancelled(async () => 4), undefined);
-  await assert.rejects(new CancellationToken().runUntilCancelled(async () => Promise.reject(new Error("own"))), /own/);
+  await assert.rejects(
+    new CancellationToken().runUntilCancelled(async () => Promise.reject(new Error("own"))),
+    /own/,
+  );
 });
 
 test("fromSignal: one listener per signal at most, removed when the tokens are cancelled", async () => {

@@ -63,7 +63,10 @@ void test("broadcast: when full the oldest is overwritten; a lagging receiver ge
   assert.equal(rx.tryRecv(), undefined);
   // tryRecv reports the lag too.
   for (let i = 6; i <= 10; i++) tx.send(i);
-  assert.throws(() => rx.tryRecv(), (e: unknown) => e instanceof LaggedError && e.skipped === 2);
+  assert.throws(
+    () => rx.tryRecv(),
+    (e: unknown) => e instanceof LaggedError && e.skipped === 2,
+  );
   assert.equal(rx.tryRecv(), 8);
 });
 
@@ -72,8 +75,14 @@ void test("broadcast: recv returns undefined once every sender closed and the re
   const tx2 = tx.clone();
   tx.send(1);
   tx.close();
-  assert.throws(() => tx.send(2), (e: unknown) => e instanceof ChannelClosedError);
-  assert.throws(() => tx.clone(), (e: unknown) => e instanceof ChannelClosedError);
+  assert.throws(
+    () => tx.send(2),
+    (e: unknown) => e instanceof ChannelClosedError,
+  );
+  assert.throws(
+    () => tx.clone(),
+    (e: unknown) => e instanceof ChannelClosedError,
+  );
   assert.equal(rx.isClosed, false);
   tx2.send(2);
   const waiting = tx.subscribe();
@@ -190,7 +199,10 @@ void test("broadcast: the ring grows up to capacity and keeps order across its g
   assert.equal(rx.length, 80);
   for (let i = 0; i < 10; i++) assert.equal(await rx.recv(), i);
   for (let i = 80; i < 150; i++) tx.send(i);
-  assert.throws(() => rx.tryRecv(), (e: unknown) => e instanceof LaggedError && e.skipped === 40);
+  assert.throws(
+    () => rx.tryRecv(),
+    (e: unknown) => e instanceof LaggedError && e.skipped === 40,
+  );
   for (let i = 50; i < 150; i++) assert.equal(rx.tryRecv(), i);
   assert.equal(rx.tryRecv(), undefined);
 });

@@ -228,7 +228,10 @@ void test("property: batch reservations conserve slots and messages under random
         if (v === undefined) break;
         received.push(v);
       }
-      assert.deepEqual([...received].sort((a, b) => a - b), [...sent].sort((a, b) => a - b));
+      assert.deepEqual(
+        [...received].sort((a, b) => a - b),
+        [...sent].sort((a, b) => a - b),
+      );
       assert.equal(new Set(received).size, received.length, "no duplicate");
       assert.equal(rx.capacity, cap);
     }),

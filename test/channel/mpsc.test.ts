@@ -1,19 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
-import {
-  CancelledError,
-  ChannelClosedError,
-  JoinError,
-  Runtime,
-  channel,
-  configure,
-  select,
-  shield,
-  sleep,
-  spawn,
-  unboundedChannel,
-} from "../../src/index.js";
+import { CancelledError, ChannelClosedError, JoinError, Runtime, channel, configure, select, shield, sleep, spawn, unboundedChannel } from "../../src/index.js";
 
 /** Lets every queued microtask (and one macrotask turn) run. */
 const turn = (): Promise<void> => new Promise((res) => setImmediate(res));
@@ -312,7 +300,10 @@ void test("trySend and tryRecv never pass a send or recv parked by the cooperati
     }
     assert.equal(rx.tryRecv(), undefined, "the parked recv comes first");
     const got = await Promise.all(recvs);
-    assert.deepEqual(got, Array.from({ length: recvs.length }, (_, i) => i));
+    assert.deepEqual(
+      got,
+      Array.from({ length: recvs.length }, (_, i) => i),
+    );
     assert.ok(parked >= 0);
     const rest: number[] = [];
     for (let v = rx.tryRecv(); v !== undefined; v = rx.tryRecv()) rest.push(v);

@@ -252,46 +252,48 @@ void test("mpsc accounting with the cooperative budget nearly spent (parked wait
 
 void test("FIFO per sender with several concurrent producers under random schedules", async () => {
   await fc.assert(
-    fc.asyncProperty(
-      fc.scheduler(),
-      fc.integer({ min: 1, max: 3 }),
-      fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
-      fc.boolean(),
-      async (s, capacity, counts, unbounded) => {
-        const [tx, rx] = unbounded ? unboundedChannel<[number, number]>() : channel<[number, number]>(capacity);
-        const producers = counts.map(async (count, p) => {
-          const mine = tx.clone();
-          for (let i = 0; i < count; i++) {
-            await s.schedule(Promise.resolve(), `p${p} before send ${i}`);
-            await mine.send([p, i]);
-          }
-          mine.close();
-        });
-        tx.close();
-        const got: [number, number][] = [];
-        const consumer = (async () => {
-          for (;;) {
-            await s.schedule(Promise.resolve(), "consumer before recv");
-            const v = await rx.recv();
-            if (v === undefined) return;
-            got.push(v);
-          }
-        })();
-        const all = Promise.all([...producers, consumer]);
-        let done = false;
-        void all.then(() => (done = true));
-        for (let guard = 0; !done && guard < 10_000; guard++) {
-          await s.waitIdle();
-          if (!done) await turn();
+    fc.asyncProperty(fc.scheduler(), fc.integer({ min: 1, max: 3 }), fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }), fc.boolean(), async (s, capacity, counts, unbounded) => {
+      const [tx, rx] = unbounded ? unboundedChannel<[number, number]>() : channel<[number, number]>(capacity);
+      const producers = counts.map(async (count, p) => {
+        const mine = tx.clone();
+        for (let i = 0; i < count; i++) {
+          await s.schedule(Promise.resolve(), `p${p} before send ${i}`);
+          await mine.send([p, i]);
         }
-        await within(all, 5000, "producers and consumer");
-        assert.equal(got.length, counts.reduce((a, b) => a + b, 0), "every message arrived");
-        for (let p = 0; p < counts.length; p++) {
-          const mine = got.filter(([q]) => q === p).map(([, i]) => i);
-          assert.deepEqual(mine, Array.from({ length: counts[p]! }, (_, i) => i), `producer ${p} in order`);
+        mine.close();
+      });
+      tx.close();
+      const got: [number, number][] = [];
+      const consumer = (async () => {
+        for (;;) {
+          await s.schedule(Promise.resolve(), "consumer before recv");
+          const v = await rx.recv();
+          if (v === undefined) return;
+          got.push(v);
         }
-      },
-    ),
+      })();
+      const all = Promise.all([...producers, consumer]);
+      let done = false;
+      void all.then(() => (done = true));
+      for (let guard = 0; !done && guard < 10_000; guard++) {
+        await s.waitIdle();
+        if (!done) await turn();
+      }
+      await within(all, 5000, "producers and consumer");
+      assert.equal(
+        got.length,
+        counts.reduce((a, b) => a + b, 0),
+        "every message arrived",
+      );
+      for (let p = 0; p < counts.length; p++) {
+        const mine = got.filter(([q]) => q === p).map(([, i]) => i);
+        assert.deepEqual(
+          mine,
+          Array.from({ length: counts[p]! }, (_, i) => i),
+          `producer ${p} in order`,
+        );
+      }
+    }),
     { numRuns: 100 },
   );
 });
@@ -325,8 +327,20 @@ void test("reserve/permit slot conservation under random reserves, sends, releas
         assert.equal(tx.capacity, capacity - held - rx.length);
       };
       for (const st of steps) {
-        if (st.t === "reserve") pending.push(tx.reserve({ signal: sig(st.abort) }).then((p) => permits.push(p), () => {}));
-        else if (st.t === "send") pending.push(tx.send(1, { signal: sig(st.abort) }).then(() => sentOk++, () => {}));
+        if (st.t === "reserve")
+          pending.push(
+            tx.reserve({ signal: sig(st.abort) }).then(
+              (p) => permits.push(p),
+              () => {},
+            ),
+          );
+        else if (st.t === "send")
+          pending.push(
+            tx.send(1, { signal: sig(st.abort) }).then(
+              () => sentOk++,
+              () => {},
+            ),
+          );
         else if (st.t === "use") {
           const held = permits.filter((p) => p.isHeld);
           if (held.length > 0) {

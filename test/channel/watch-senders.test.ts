@@ -18,7 +18,10 @@ async function isPending(p: Promise<unknown>): Promise<boolean> {
 void test("sendIfModified notifies only when fn says it modified the value", async () => {
   const [tx, rx] = watch({ n: 0 });
   const waiting = rx.changed();
-  assert.equal(tx.sendIfModified(() => false), false);
+  assert.equal(
+    tx.sendIfModified(() => false),
+    false,
+  );
   assert.ok(await isPending(waiting));
   assert.equal(
     tx.sendIfModified((v) => {
@@ -36,7 +39,13 @@ void test("sendIfModified: a non-boolean result is a TypeError and notifies nobo
   const waiting = rx.changed();
   assert.throws(() => tx.sendIfModified((() => 1) as never), { name: "TypeError", message: /fn must return a boolean/ });
   assert.throws(() => tx.sendIfModified(undefined as never), { name: "TypeError", message: /fn/ });
-  assert.throws(() => tx.sendIfModified(() => { throw new Error("boom"); }), /boom/);
+  assert.throws(
+    () =>
+      tx.sendIfModified(() => {
+        throw new Error("boom");
+      }),
+    /boom/,
+  );
   assert.ok(await isPending(waiting));
   assert.ok(!rx.hasChanged);
   tx.close();

@@ -159,7 +159,10 @@ void test("watch: abort and cancellation withdraw changed() without marking anyt
   tx.send(1);
   assert.equal(rx.hasChanged, true);
   assert.equal(await rx.changed(), true);
-  await assert.rejects(rx.waitFor(() => true, { signal: AbortSignal.abort("pre") }), (e: unknown) => e === "pre");
+  await assert.rejects(
+    rx.waitFor(() => true, { signal: AbortSignal.abort("pre") }),
+    (e: unknown) => e === "pre",
+  );
 });
 
 void test("watch: select over two changed() ready in the same tick marks exactly one seen", async () => {

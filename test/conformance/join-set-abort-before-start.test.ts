@@ -29,5 +29,9 @@ void test("task_join_set::abort_tasks (an aborted task never starts)", async () 
   }
   assert.equal(numCanceled, 8);
   assert.equal(numCompleted, 8);
-  assert.deepEqual([...started].sort((a, b) => a - b), [0, 2, 4, 6, 8, 10, 12, 14], "aborted tasks never ran");
+  assert.deepEqual(
+    [...started].sort((a, b) => a - b),
+    [0, 2, 4, 6, 8, 10, 12, 14],
+    "aborted tasks never ran",
+  );
 });

@@ -220,7 +220,10 @@ paused("time_sleep::drop_after_reschedule_at_new_scheduled_time", async () => {
 async function checkIntervalPoll(i: Interval, start: number, ...deltas: number[]): Promise<void> {
   for (const d of deltas) {
     assert.equal(i.deadline, start + d, `the next tick is due at start + ${d}`);
-    await assertReady(spawned((signal) => i.tick({ signal })), `the tick due at start + ${d} is ready`);
+    await assertReady(
+      spawned((signal) => i.tick({ signal })),
+      `the tick due at start + ${d} is ready`,
+    );
   }
   const t = spawned((signal) => i.tick({ signal }));
   await assertPending(t, "then a tick is pending");
@@ -231,7 +234,13 @@ async function checkIntervalPoll(i: Interval, start: number, ...deltas: number[]
 const manual = { autoAdvance: false };
 
 function intervalTest(name: string, fn: (advance: (ms: number) => Promise<void>) => Promise<void>): void {
-  void test(name, () => within(withTestClock((clock) => fn((ms) => clock.advance(ms)), { start: 0, autoAdvance: false }), REAL_LIMIT_MS, name));
+  void test(name, () =>
+    within(
+      withTestClock((clock) => fn((ms) => clock.advance(ms)), { start: 0, autoAdvance: false }),
+      REAL_LIMIT_MS,
+      name,
+    ),
+  );
 }
 
 intervalTest("time_interval::burst", async (advance) => {
@@ -551,7 +560,11 @@ for (const poll of [true, false]) {
       const s = Sleep.until(start + 300);
       const ctrl = new AbortController();
       let settled = false;
-      if (poll) void s.wait({ signal: ctrl.signal }).then(() => (settled = true), () => {});
+      if (poll)
+        void s.wait({ signal: ctrl.signal }).then(
+          () => (settled = true),
+          () => {},
+        );
       const before = now();
       await clock.advance(100);
       assertElapsed(before, 100);

@@ -334,7 +334,12 @@ void test("sync_watch::receiver_changed_is_cooperative_ok", async () => {
 void test("sync_watch::receiver_wait_for_is_cooperative", async () => {
   const [tx, rx] = watch(0);
   tx.close();
-  await cooperative(() => assert.rejects(rx.waitFor((v) => v === 1), ChannelClosedError));
+  await cooperative(() =>
+    assert.rejects(
+      rx.waitFor((v) => v === 1),
+      ChannelClosedError,
+    ),
+  );
 });
 
 void test("sync_watch::receiver_wait_for_is_cooperative_ok", async () => {

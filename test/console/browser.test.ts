@@ -65,7 +65,10 @@ void test("the web page shows a named task, its detail, resources and warnings, 
     assert.match(text, /Resume times/);
     assert.match(text, /slow-resume/);
     assert.ok((await detail.locator(".hist div:not(.empty)").count()) >= 1, "the resume histogram has a bar");
-    await page.locator("#detail-stack").filter({ hasText: /browser\.test\.(js|ts)/ }).waitFor({ timeout: 10_000 });
+    await page
+      .locator("#detail-stack")
+      .filter({ hasText: /browser\.test\.(js|ts)/ })
+      .waitFor({ timeout: 10_000 });
     assert.match(page.url(), new RegExp(`#task-${reporter.id}$`));
 
     // Resources and warnings.

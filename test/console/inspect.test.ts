@@ -44,7 +44,10 @@ void test("locks, semaphores, notify, barrier, cells and channels describe kind,
   const check = (label: string, kind: string, op: string, details: Record<string, unknown>): void => {
     const r = find(label);
     assert.equal(r.kind, kind, label);
-    assert.ok(r.ops?.some((o) => o.op === op && o.waiters >= 1), `${label}: ${JSON.stringify(r.ops)}`);
+    assert.ok(
+      r.ops?.some((o) => o.op === op && o.waiters >= 1),
+      `${label}: ${JSON.stringify(r.ops)}`,
+    );
     for (const [k, v] of Object.entries(details)) assert.deepEqual(r.details?.[k], v, `${label}.${k}`);
   };
   check('Mutex "m"', "Mutex", "lock", { locked: true });

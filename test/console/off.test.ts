@@ -70,7 +70,10 @@ void test("importing the package root loads no console, recorder or OpenTelemetr
       execFile(process.execPath, ["--input-type=module", "-e", code], { env: { ...process.env, STEWARD_CONSOLE: "", STEWARD_RECORDER: "" } }, (e) => (e === null ? resolve() : reject(e))),
     );
     const loaded = readFileSync(out, "utf8").trim().split("\n");
-    assert.ok(loaded.some((u) => u.endsWith("/src/index.js")), "the hook saw the import");
+    assert.ok(
+      loaded.some((u) => u.endsWith("/src/index.js")),
+      "the hook saw the import",
+    );
     assert.deepEqual(
       loaded.filter((u) => /\/src\/(console|recorder)\/|opentelemetry/.test(u)),
       [],

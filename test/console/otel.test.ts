@@ -43,7 +43,16 @@ void test("a MeterProvider passed in gets steward's metrics and the nodejs.event
   try {
     await workload(rt);
     const m = await names(reader);
-    for (const n of ["steward.task.spawned", "steward.task.active", "steward.task.completed", "steward.task.resume.duration", "nodejs.eventloop.utilization", "nodejs.eventloop.delay.p99", "nodejs.eventloop.delay.max", "nodejs.eventloop.time"]) {
+    for (const n of [
+      "steward.task.spawned",
+      "steward.task.active",
+      "steward.task.completed",
+      "steward.task.resume.duration",
+      "nodejs.eventloop.utilization",
+      "nodejs.eventloop.delay.p99",
+      "nodejs.eventloop.delay.max",
+      "nodejs.eventloop.time",
+    ]) {
       assert.ok(m.has(n), `${n} (got ${[...m.keys()].join(", ")})`);
     }
     const spawned = m.get("steward.task.spawned")!.dataPoints[0]!;
@@ -53,7 +62,10 @@ void test("a MeterProvider passed in gets steward's metrics and the nodejs.event
     assert.equal(m.get("nodejs.eventloop.delay.p99")!.descriptor.unit, "s");
     const elu = m.get("nodejs.eventloop.utilization")!.dataPoints[0]!.value as number;
     assert.ok(elu >= 0 && elu <= 1, `utilization ${elu}`);
-    const states = m.get("nodejs.eventloop.time")!.dataPoints.map((p) => p.attributes["nodejs.eventloop.state"]).sort();
+    const states = m
+      .get("nodejs.eventloop.time")!
+      .dataPoints.map((p) => p.attributes["nodejs.eventloop.state"])
+      .sort();
     assert.deepEqual(states, ["active", "idle"]);
     const resumes = m.get("steward.task.resume.duration")!.dataPoints[0]!.value as { count: number };
     assert.ok(resumes.count >= 3, `${resumes.count} resumes`);

@@ -120,7 +120,11 @@ void test("a client that stops reading is skipped (its buffer bounded), then res
   stream.tick();
   assert.deepEqual(events(), ["snapshot", "delta", "snapshot", "delta"]);
   const seqs = writes.map((w) => Number(/^id: (\d+)/m.exec(w)?.[1])).filter((x) => !Number.isNaN(x));
-  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "sequence numbers only increase");
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    "sequence numbers only increase",
+  );
   stream.close();
 });
 

@@ -51,7 +51,10 @@ void test("a delay past 2^31-1 ms is chained: it fires at its time, never early,
   assert.deepEqual(fired, [], "fired a millisecond early");
   time.advance(1);
   assert.deepEqual(fired, [2 ** 31 + 1000]);
-  assert.ok(time.armed.every((ms) => ms <= MAX_TIMER_MS), `armed ${time.armed.join(", ")}`);
+  assert.ok(
+    time.armed.every((ms) => ms <= MAX_TIMER_MS),
+    `armed ${time.armed.join(", ")}`,
+  );
 });
 
 void test("a very long delay (three segments and more) fires once, at its time", () => {

@@ -9,7 +9,9 @@ import test from "node:test";
 import { fileURLToPath } from "node:url";
 import { DeadlockError, JoinError, type JoinHandle, Mutex, OnceCell, RwLock, Semaphore, sleep, spawn } from "../../src/index.js";
 
-const THIS_TS = fileURLToPath(import.meta.url).replace(/dist\/test\//, "test/").replace(/\.js$/, ".ts");
+const THIS_TS = fileURLToPath(import.meta.url)
+  .replace(/dist\/test\//, "test/")
+  .replace(/\.js$/, ".ts");
 
 /** The DeadlockError a task ended with (as its panic's cause), or undefined. */
 async function deadlockOf(h: JoinHandle<unknown>): Promise<DeadlockError | undefined> {
@@ -317,7 +319,7 @@ test("a wait raced against a sleep, or given an AbortSignal, is not reported", a
   assert.equal(await within(h, 10_000, "the task"), "sleep");
 });
 
-test("configure({ deadlocks: \"off\" }): the same self-deadlock just waits (until the task is aborted)", async () => {
+test('configure({ deadlocks: "off" }): the same self-deadlock just waits (until the task is aborted)', async () => {
   const { configure } = await import("../../src/index.js");
   configure({ deadlocks: "off" });
   try {

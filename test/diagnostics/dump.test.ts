@@ -11,7 +11,9 @@ import { fileURLToPath } from "node:url";
 import { dumpWithAwaitSites, Mutex, type MutexGuard, Runtime, shield, sleep, type TaskInfo } from "../../src/index.js";
 import { formatDump, formatReport } from "../../src/runtime/format.js";
 
-const THIS_TS = fileURLToPath(import.meta.url).replace(/dist\/test\//, "test/").replace(/\.js$/, ".ts");
+const THIS_TS = fileURLToPath(import.meta.url)
+  .replace(/dist\/test\//, "test/")
+  .replace(/\.js$/, ".ts");
 const escaped = THIS_TS.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 const LINES = readFileSync(THIS_TS, "utf8").split("\n");
@@ -168,10 +170,14 @@ test("the console's task view shows the await site and the holder of a task park
   await sleep(10);
   const want = lineOf("// PARKED-HERE");
   // The first snapshot queues the probe; a later one shows the site.
-  const t = await eventually(() => {
-    const x = task(snap(rt), waiter.id);
-    return x.awaitSite === undefined ? undefined : x;
-  }, 5_000, "the await site in a snapshot");
+  const t = await eventually(
+    () => {
+      const x = task(snap(rt), waiter.id);
+      return x.awaitSite === undefined ? undefined : x;
+    },
+    5_000,
+    "the await site in a snapshot",
+  );
   assert.match(t.awaitSite!, new RegExp(`^${escaped}:${want}:\\d+$`));
   assert.deepEqual(t.heldBy, [holder.id]);
   letGo();

@@ -9,7 +9,9 @@ import { fileURLToPath } from "node:url";
 import { configure, LockOrderError, type LockOrderViolation, lockOrderViolations, Mutex, onLockOrder, RwLock, spawn } from "../../src/index.js";
 import { resetLockOrder, setDiagnosticWriter } from "../../src/diagnostics/lock-order.js";
 
-const THIS_TS = fileURLToPath(import.meta.url).replace(/dist\/test\//, "test/").replace(/\.js$/, ".ts");
+const THIS_TS = fileURLToPath(import.meta.url)
+  .replace(/dist\/test\//, "test/")
+  .replace(/\.js$/, ".ts");
 const AT_THIS_FILE = new RegExp(`${THIS_TS.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+):\\d+`);
 
 let lines: string[] = [];

@@ -141,8 +141,20 @@ test("two tasks crossing two locks, over random pauses: always exactly one repor
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 8 }), async (a, b) => {
       const scenario = [
-        { startMs: 0, steps: [{ lock: 0, pauseMs: 15 + a }, { lock: 1, pauseMs: 0 }] },
-        { startMs: 0, steps: [{ lock: 1, pauseMs: 15 + b }, { lock: 0, pauseMs: 0 }] },
+        {
+          startMs: 0,
+          steps: [
+            { lock: 0, pauseMs: 15 + a },
+            { lock: 1, pauseMs: 0 },
+          ],
+        },
+        {
+          startMs: 0,
+          steps: [
+            { lock: 1, pauseMs: 15 + b },
+            { lock: 0, pauseMs: 0 },
+          ],
+        },
       ];
       assert.equal(await run(scenario), 1);
     }),

@@ -21,5 +21,8 @@ for (const t of await allTargets()) {
 
 test("fuzz: no parked case names a target that does not exist", async () => {
   const names = new Set((await allTargets()).map((t) => t.name));
-  assert.deepEqual(PARKED.filter((p) => !names.has(p.target)), []);
+  assert.deepEqual(
+    PARKED.filter((p) => !names.has(p.target)),
+    [],
+  );
 });

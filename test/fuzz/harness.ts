@@ -67,12 +67,7 @@ export interface Target<C = unknown> {
   runs?: number;
 }
 
-export type Outcome =
-  | { kind: "returned"; value: unknown }
-  | { kind: "threw"; error: unknown }
-  | { kind: "resolved"; value: unknown }
-  | { kind: "rejected"; error: unknown }
-  | { kind: "pending" };
+export type Outcome = { kind: "returned"; value: unknown } | { kind: "threw"; error: unknown } | { kind: "resolved"; value: unknown } | { kind: "rejected"; error: unknown } | { kind: "pending" };
 
 export interface Failure {
   area: Area;
@@ -159,10 +154,10 @@ export function hostileValues(): unknown[] {
 
 /** Seeded random values from fast-check's anything(). */
 export function randomValues(n: number, seed: number): unknown[] {
-  return fc.sample(
-    fc.anything({ withBigInt: true, withNullPrototype: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withSparseArray: true, maxDepth: 2 }),
-    { numRuns: n, seed },
-  );
+  return fc.sample(fc.anything({ withBigInt: true, withNullPrototype: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withSparseArray: true, maxDepth: 2 }), {
+    numRuns: n,
+    seed,
+  });
 }
 
 export function describe(v: unknown): string {
@@ -209,14 +204,29 @@ export const isStr = (v: unknown): boolean => typeof v === "string";
 export const isBool = (v: unknown): boolean => typeof v === "boolean";
 export const isObj = (v: unknown): boolean => v !== null && typeof v === "object";
 export const isSignal = (v: unknown): boolean => v instanceof AbortSignal;
-export const isInt = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown): boolean => typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+export const isInt =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (v: unknown): boolean =>
+    typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
 /** A duration in ms: finite, >= 0 (`min` to exclude 0). */
-export const isMs = (min = 0) => (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v >= min;
+export const isMs =
+  (min = 0) =>
+  (v: unknown): boolean =>
+    typeof v === "number" && Number.isFinite(v) && v >= min;
 /** A duration that may also be `Infinity` ("never": a sleep or deadline that never fires). */
-export const isMsOrNever = (min = 0) => (v: unknown): boolean => v === Infinity || isMs(min)(v);
-export const optional = (p: (v: unknown) => boolean) => (v: unknown): boolean => v === undefined || p(v);
+export const isMsOrNever =
+  (min = 0) =>
+  (v: unknown): boolean =>
+    v === Infinity || isMs(min)(v);
+export const optional =
+  (p: (v: unknown) => boolean) =>
+  (v: unknown): boolean =>
+    v === undefined || p(v);
 export const anything = (): boolean => true;
-export const oneOfValues = (...values: unknown[]) => (v: unknown): boolean => values.includes(v);
+export const oneOfValues =
+  (...values: unknown[]) =>
+  (v: unknown): boolean =>
+    values.includes(v);
 export function isCloneable(v: unknown): boolean {
   try {
     structuredClone(v);
@@ -267,7 +277,11 @@ export function options(
     },
   };
   const perField = Object.entries(fields).map(([k, f]) => {
-    const inner = param(`${name}.${k}`, (v) => v === undefined || f.accepts(v), () => f.good);
+    const inner = param(
+      `${name}.${k}`,
+      (v) => v === undefined || f.accepts(v),
+      () => f.good,
+    );
     return (): Sample[] =>
       inner.samples().map((s) => {
         let value = s.value;
@@ -287,7 +301,18 @@ export function options(
 
 const INTERNAL =
   /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not a constructor|Cannot convert|Cannot destructure|Illegal invocation|Invalid array length|Maximum call stack|undefined is not|null is not|Cannot use 'in' operator|Reduce of empty array|Cannot mix BigInt|Invalid time value|Do not know how to serialize/;
-const STEWARD_ERRORS = new Set(["CancelledError", "JoinError", "TimeoutError", "ChannelClosedError", "LaggedError", "SemaphoreClosedError", "ShutdownError", "PoolFullError", "OverloadedError", "RateLimitedError"]);
+const STEWARD_ERRORS = new Set([
+  "CancelledError",
+  "JoinError",
+  "TimeoutError",
+  "ChannelClosedError",
+  "LaggedError",
+  "SemaphoreClosedError",
+  "ShutdownError",
+  "PoolFullError",
+  "OverloadedError",
+  "RateLimitedError",
+]);
 
 function isInternal(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
@@ -407,8 +432,7 @@ export async function fuzzTarget<C>(t: Target<C>, only?: readonly string[], skip
   const failures: Failure[] = [];
   await t.before?.();
   const rt = t.direct === true ? undefined : new Runtime({ name: `fuzz ${t.name}`, onTaskPanic: () => {} });
-  const record = (param: string, value: unknown, f: { category: Category; detail: string }): void =>
-    void failures.push({ area: t.area, target: t.name, param, value: describe(value), ...f });
+  const record = (param: string, value: unknown, f: { category: Category; detail: string }): void => void failures.push({ area: t.area, target: t.name, param, value: describe(value), ...f });
   const hangs = new Map<string, number>();
   const runOne = async (args: unknown[], s: Sample, paramName: string): Promise<void> => {
     const ctx = (t.setup?.() ?? undefined) as C;
@@ -484,15 +508,7 @@ export async function allTargets(): Promise<Target<never>[]> {
     import("./targets/other.js"),
     import("./targets/sweep.js"),
   ]);
-  return [
-    ...core.coreTargets,
-    ...channel.channelTargets,
-    ...sync.syncTargets,
-    ...time.timeTargets,
-    ...runtime.runtimeTargets,
-    ...other.otherTargets,
-    ...sweep.sweepTargets,
-  ];
+  return [...core.coreTargets, ...channel.channelTargets, ...sync.syncTargets, ...time.timeTargets, ...runtime.runtimeTargets, ...other.otherTargets, ...sweep.sweepTargets];
 }
 
 /**

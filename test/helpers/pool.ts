@@ -13,4 +13,3 @@ export class Pool {
     return this.q.wait(undefined, opts);
   }
 }
-

@@ -55,10 +55,7 @@ void test("late requests on an existing connection get 503 + Connection: close; 
   assert.equal(report.drain.endedBy, "done");
   assert.equal(web.state, "closed");
   assert.equal(server.listening, false);
-  assert.deepEqual(
-    { accepted: web.stats.accepted, rejected: web.stats.rejected, cut: web.stats.cut, forced: web.stats.forced },
-    { accepted: 2, rejected: 1, cut: 0, forced: false },
-  );
+  assert.deepEqual({ accepted: web.stats.accepted, rejected: web.stats.rejected, cut: web.stats.cut, forced: web.stats.forced }, { accepted: 2, rejected: 1, cut: 0, forced: false });
 });
 
 void test("a response in flight whose headers are not sent yet carries Connection: close: the client is told to go", async () => {
@@ -248,7 +245,10 @@ void test("request tasks keep their signal through the drain; it aborts when the
   assert.equal(report.clean, false);
   const requests = report.lost.find((l) => l.kind === "requests");
   assert.deepEqual(requests, { kind: "requests", count: 1, what: "1 request(s) in flight on stuck-api were cut at the deadline", participant: "stuck-api" });
-  assert.deepEqual(report.tasks.stuck.map((t) => t.name), ["GET /stuck"]);
+  assert.deepEqual(
+    report.tasks.stuck.map((t) => t.name),
+    ["GET /stuck"],
+  );
   assert.equal(web.stats.cut, 1);
   assert.equal(web.stats.forced, true);
   assert.equal(web.state, "closed");

@@ -378,7 +378,11 @@ void test("a queued request whose client goes away is withdrawn at once and hold
   try {
     const holder = call(origin, "/q", { headers: { "x-hold": "1" } });
     await until(() => ran === 1);
-    await disconnectAfter(port, rawRequest("GET", "/q"), until(() => queued() === 1));
+    await disconnectAfter(
+      port,
+      rawRequest("GET", "/q"),
+      until(() => queued() === 1),
+    );
     await until(() => queued() === 0, 2000, "the queued request to be withdrawn");
     gate.resolve();
     assert.equal((await holder).status, 200);
@@ -449,7 +453,7 @@ void test("HTTP/2 (Fastify's http2: true): a stream the client resets aborts the
     slow.on("error", () => {});
     await started.promise;
     slow.close(h2constants.NGHTTP2_CANCEL);
-    assert.equal((await aborted.promise as Error).name, "ClientClosedError");
+    assert.equal(((await aborted.promise) as Error).name, "ClientClosedError");
   } finally {
     client.close();
     await app.close();
@@ -496,8 +500,11 @@ void test("malformed options fail register with a TypeError/RangeError that name
   ];
   for (const [opts, message, name] of cases) {
     const app = Fastify();
-    await assert.rejects(async () => {
-      await app.register(fastifySteward, opts);
-    }, { name, message });
+    await assert.rejects(
+      async () => {
+        await app.register(fastifySteward, opts);
+      },
+      { name, message },
+    );
   }
 });

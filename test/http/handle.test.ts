@@ -45,7 +45,9 @@ void test("each request is a task (named by its method, or by opts.name); reques
       { runtime: rt },
     ),
   );
-  const named = createServer(handle(async (req, res) => void res.end(currentTask()?.name), { runtime: rt, name: (req) => `${req.method} ${new URL(req.url ?? "/", "http://x").pathname.split("/")[1]}` }));
+  const named = createServer(
+    handle(async (req, res) => void res.end(currentTask()?.name), { runtime: rt, name: (req) => `${req.method} ${new URL(req.url ?? "/", "http://x").pathname.split("/")[1]}` }),
+  );
   const port = await listen(server);
   const port2 = await listen(named);
   try {
@@ -100,11 +102,7 @@ void test("errors: an error's 4xx/5xx status and headers are answered; anything 
     const errors = log.lines.filter((l) => l.level === "error");
     assert.deepEqual(
       errors.map((l) => l.msg.replace(/task \d+/, "task N")),
-      [
-        "request 'GET' (task N) failed: Error: db password=hunter2 rejected",
-        "request 'GET' (task N) failed: Error: sync secret=1",
-        "request 'GET' (task N) failed: Error: after headers",
-      ],
+      ["request 'GET' (task N) failed: Error: db password=hunter2 rejected", "request 'GET' (task N) failed: Error: sync secret=1", "request 'GET' (task N) failed: Error: after headers"],
     );
     assert.ok(errors[0]!.obj.err instanceof Error);
     assert.equal(errors[0]!.obj.taskName, "GET");

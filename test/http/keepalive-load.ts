@@ -63,7 +63,21 @@ export async function keepAliveLoad(opts: { clients: number; trafficMs: number; 
     void exited.then((code) => reject(new Error(`service exited early (${code}): ${err}`)));
   });
   const origin = `http://127.0.0.1:${port}`;
-  const o: LoadOutcome = { clients: opts.clients, ok: 0, rejected: 0, refused: 0, resets: 0, unanswered: 0, other: {}, corrupt: 0, beforeStop: {}, exitCode: null, exitMs: 0, stats: undefined, stderr: "" };
+  const o: LoadOutcome = {
+    clients: opts.clients,
+    ok: 0,
+    rejected: 0,
+    refused: 0,
+    resets: 0,
+    unanswered: 0,
+    other: {},
+    corrupt: 0,
+    beforeStop: {},
+    exitCode: null,
+    exitMs: 0,
+    stats: undefined,
+    stderr: "",
+  };
   // Every client opens its connection and gets one answer first; then all send back to back.
   const clients: Client[] = [];
   for (let c = 0; c < opts.clients; c++) {

@@ -41,10 +41,12 @@ void test("a full queue sheds at once with OverloadedError (503, Retry-After), h
   const a = lim.run(() => g.promise);
   const b = lim.run(() => "b");
   const t0 = performance.now();
-  const err = await lim.run(() => "c").then(
-    () => assert.fail("must be shed"),
-    (e: unknown) => e,
-  );
+  const err = await lim
+    .run(() => "c")
+    .then(
+      () => assert.fail("must be shed"),
+      (e: unknown) => e,
+    );
   assert.ok(performance.now() - t0 < 1000);
   assert.ok(err instanceof OverloadedError);
   assert.equal(err.name, "OverloadedError");
@@ -64,7 +66,10 @@ void test("queue: 0 never queues, but a free slot still admits", async () => {
   const lim = new Limiter({ concurrency: 1, queue: 0 });
   const g = gate();
   const a = lim.run(() => g.promise);
-  await assert.rejects(lim.run(() => 1), OverloadedError);
+  await assert.rejects(
+    lim.run(() => 1),
+    OverloadedError,
+  );
   g.release();
   await a;
   assert.equal(await lim.run(() => 2), 2);
@@ -206,7 +211,10 @@ void test("the slot is held until fn's promise settles, also when it rejects or 
     /sync/,
   );
   assert.equal(lim.stats.running, 0);
-  await assert.rejects(lim.run(() => Promise.reject(new Error("async"))), /async/);
+  await assert.rejects(
+    lim.run(() => Promise.reject(new Error("async"))),
+    /async/,
+  );
   assert.equal(lim.stats.running, 0);
   assert.equal(await lim.run(() => 7), 7);
 });

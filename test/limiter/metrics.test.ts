@@ -159,7 +159,10 @@ void test("rate-limited and queue-timeout rejections are counted by reason; the 
   try {
     const held = lim.run(() => hold.promise);
     const timedOut = lim.run(() => "late"); // takes the second token, and waits
-    await assert.rejects(lim.run(() => "third"), { name: "RateLimitedError" });
+    await assert.rejects(
+      lim.run(() => "third"),
+      { name: "RateLimitedError" },
+    );
     await assert.rejects(timedOut, { name: "OverloadedError" });
     hold.resolve();
     await held;

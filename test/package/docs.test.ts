@@ -8,7 +8,13 @@ import ts from "typescript";
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
 test("every root export has a doc comment", () => {
-  const program = ts.createProgram([`${root}src/index.ts`], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true });
+  const program = ts.createProgram([`${root}src/index.ts`], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    skipLibCheck: true,
+  });
   const checker = program.getTypeChecker();
   const index = program.getSourceFile(`${root}src/index.ts`)!;
   const moduleSymbol = checker.getSymbolAtLocation(index)!;
@@ -160,7 +166,17 @@ test("every ts snippet of README.md type-checks against the published types", ()
     }
     const decls = [...wanted].map((n) => DECLARATIONS[n]!);
     // The declarations name steward's types too (`Receiver<Msg>`): import those as well.
-    const own = new Set([...s.code.matchAll(/import\s*\{([^}]*)\}\s*from\s*"steward[^"]*"/g)].flatMap((m) => m[1]!.split(",").map((x) => x.trim().replace(/^type\s+/, "").split(/\s+as\s+/).pop()!)));
+    const own = new Set(
+      [...s.code.matchAll(/import\s*\{([^}]*)\}\s*from\s*"steward[^"]*"/g)].flatMap((m) =>
+        m[1]!.split(",").map((x) =>
+          x
+            .trim()
+            .replace(/^type\s+/, "")
+            .split(/\s+as\s+/)
+            .pop()!,
+        ),
+      ),
+    );
     for (const word of decls.join(" ").match(/[A-Za-z_$][\w$]*/g) ?? []) if (stewardExports.has(word) && !imports.includes(word) && !own.has(word)) imports.push(word);
     full.set(fileOf(i), moduleText(s, imports, decls));
   });

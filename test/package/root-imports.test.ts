@@ -46,7 +46,11 @@ test("the package root loads no node builtin the core does not use at import (tl
   const index = pathToFileURL(join(root, "dist/src/index.js")).href;
   const out = execFileSync(
     process.execPath,
-    ["--input-type=module", "-e", `const before = new Set(process.moduleLoadList); await import(${JSON.stringify(index)}); const added = process.moduleLoadList.filter((m) => !before.has(m)); process.stdout.write(JSON.stringify(added));`],
+    [
+      "--input-type=module",
+      "-e",
+      `const before = new Set(process.moduleLoadList); await import(${JSON.stringify(index)}); const added = process.moduleLoadList.filter((m) => !before.has(m)); process.stdout.write(JSON.stringify(added));`,
+    ],
     { encoding: "utf8" },
   );
   const added = (JSON.parse(out) as string[]).filter((m) => m.startsWith("NativeModule "));
@@ -77,12 +81,20 @@ test("a module imported on its own works: no import-order setters", () => {
   const spawn = pathToFileURL(join(root, "dist/src/task/spawn.js")).href;
   const tokenOut = execFileSync(
     process.execPath,
-    ["--input-type=module", "-e", `const { CancellationToken } = await import(${JSON.stringify(token)}); const t = new CancellationToken(); setTimeout(() => t.cancel(), 1); await t.cancelled(); process.stdout.write("cancelled");`],
+    [
+      "--input-type=module",
+      "-e",
+      `const { CancellationToken } = await import(${JSON.stringify(token)}); const t = new CancellationToken(); setTimeout(() => t.cancel(), 1); await t.cancelled(); process.stdout.write("cancelled");`,
+    ],
     { encoding: "utf8" },
   );
   assert.equal(tokenOut, "cancelled");
-  const spawnOut = execFileSync(process.execPath, ["--input-type=module", "-e", `const { spawn } = await import(${JSON.stringify(spawn)}); process.stdout.write(String(await spawn(async () => 42)));`], {
-    encoding: "utf8",
-  });
+  const spawnOut = execFileSync(
+    process.execPath,
+    ["--input-type=module", "-e", `const { spawn } = await import(${JSON.stringify(spawn)}); process.stdout.write(String(await spawn(async () => 42)));`],
+    {
+      encoding: "utf8",
+    },
+  );
   assert.equal(spawnOut, "42");
 });

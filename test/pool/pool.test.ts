@@ -173,11 +173,14 @@ test("a result or input that cannot be structured-cloned rejects with a TypeErro
       assert.match(e.message, /blockingPool 'clone'.*result of 'unclonable'.*could not be cloned/);
       return true;
     });
-    await assert.rejects(pool.run(() => 1), (e: unknown) => {
-      assert.ok(e instanceof TypeError, `got ${String(e)}`);
-      assert.match(e.message, /input.*could not be cloned/);
-      return true;
-    });
+    await assert.rejects(
+      pool.run(() => 1),
+      (e: unknown) => {
+        assert.ok(e instanceof TypeError, `got ${String(e)}`);
+        assert.match(e.message, /input.*could not be cloned/);
+        return true;
+      },
+    );
     assert.equal(await pool.run({ a: 1, b: 2 }, { name: "add" }), 3, "the pool goes on");
   } finally {
     await pool.close();

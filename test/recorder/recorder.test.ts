@@ -14,7 +14,6 @@ import { channel, Mutex, Runtime, sleep } from "../../src/index.js";
 import { dumpFlightRecorder, flightRecorderActive, readRecording, stateAt, type Recording } from "../../src/recorder/index.js";
 import { tick } from "../helpers/timing.js";
 
-
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "steward-rec-test-"));
 }
@@ -65,7 +64,10 @@ void test("a dump shows each task's waits, the lock's holders, a channel's depth
     const byName = (n: string): Recording["tasks"][number] => rec.tasks.find((t) => t.name === n) ?? assert.fail(`no task ${n}: ${rec.tasks.map((t) => t.name).join(", ")}`);
     // Workers 1 and 2 waited for the lock that worker 0 held.
     const w2 = byName("worker 2");
-    assert.ok(w2.spans.some((s) => s.kind === "waiting" && s.what === 'lock on Mutex "db"'), JSON.stringify(w2.spans));
+    assert.ok(
+      w2.spans.some((s) => s.kind === "waiting" && s.what === 'lock on Mutex "db"'),
+      JSON.stringify(w2.spans),
+    );
     assert.ok(w2.spans.some((s) => s.kind === "waiting" && s.what === "sleep 15 ms"));
     assert.equal(w2.outcome, "ok");
     assert.equal(w2.runtime, "shop");
@@ -78,7 +80,10 @@ void test("a dump shows each task's waits, the lock's holders, a channel's depth
     );
     for (const h of lock.holds) assert.ok(h.released && h.end - h.start >= 10, `a hold of ${h.end - h.start} ms`);
     // The channel something waited on has its depth sampled.
-    assert.ok(rec.resources.some((r) => r.kind === "channel" && r.depth.length > 0), JSON.stringify(rec.resources));
+    assert.ok(
+      rec.resources.some((r) => r.kind === "channel" && r.depth.length > 0),
+      JSON.stringify(rec.resources),
+    );
     assert.equal(byName("failing").outcome, "panic");
     assert.ok(byName("joiner").spans.some((s) => s.kind === "joining" && s.what === `join task ${failing.id}`));
     // The consumer, still running, is waiting on the channel at the end.

@@ -17,7 +17,11 @@ void test("the ring keeps the latest events, oldest first, in a fixed buffer", (
   const f64 = new Float64Array(copy.buffer, copy.byteOffset, copy.length / 8);
   const u32 = new Uint32Array(copy.buffer, copy.byteOffset, copy.length / 4);
   const times = Array.from({ length: 16 }, (_, i) => f64[i * 3]);
-  assert.deepEqual(times, Array.from({ length: 16 }, (_, i) => 25 + i), "the 16 latest, oldest first");
+  assert.deepEqual(
+    times,
+    Array.from({ length: 16 }, (_, i) => 25 + i),
+    "the 16 latest, oldest first",
+  );
   assert.equal(u32[3], 25);
   assert.equal(u32[4], 250);
   r.setLastB(7);

@@ -112,7 +112,10 @@ void test("a blocked loop seen by the supervisor writes a dump with the stack an
     const rec = await dumpOf(c, "blocked");
     const ep = rec.episodes.find((e) => e.task?.name === "cruncher") ?? assert.fail(JSON.stringify(rec.episodes));
     assert.ok(ep.durationMs >= 400, `blocked ${ep.durationMs} ms`);
-    assert.ok(ep.stack?.some((f) => /^crunch \(.*fixtures\/app\.ts:\d+:\d+\)$/.test(f)), JSON.stringify(ep.stack));
+    assert.ok(
+      ep.stack?.some((f) => /^crunch \(.*fixtures\/app\.ts:\d+:\d+\)$/.test(f)),
+      JSON.stringify(ep.stack),
+    );
   } finally {
     await finish(c);
   }

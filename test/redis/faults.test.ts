@@ -74,8 +74,7 @@ if (REDIS_SERVER !== undefined) {
         const waiter = new RedisMutex(b, "paused", { leaseMs: 400 }).lock({ signal: AbortSignal.timeout(15_000) });
         await sleepMs(50);
         const t0 = performance.now();
-        const paused =
-          pause === "CLIENT PAUSE" ? admin.sendCommand(["CLIENT", "PAUSE", "1500", "WRITE"]) : admin.sendCommand(["DEBUG", "SLEEP", "1.5"]);
+        const paused = pause === "CLIENT PAUSE" ? admin.sendCommand(["CLIENT", "PAUSE", "1500", "WRITE"]) : admin.sendCommand(["DEBUG", "SLEEP", "1.5"]);
         const ended = await holder.ended;
         assert.ok(ended.reason instanceof LeaseLostError, `holder task ended with ${String(ended.reason)}`);
         assert.equal(ended.reason.why, "unconfirmed", "the holder cannot confirm a renewal, so it gives the lease up by itself");

@@ -56,32 +56,32 @@ if (REDIS_SERVER !== undefined) {
   });
 
   async function check({ permits, ops }: { permits: number; ops: { n: number; holdMs: number; abortAfterMs: number | undefined; viaSelect: boolean }[][] }): Promise<void> {
-        const name = `prop${run++}`;
-        replicas.forEach((r, i) => r.send({ cmd: "run", name, permits, leaseMs: 2_000, ops: ops[i] }));
-        const results = await Promise.all(replicas.map((r) => r.next("ran", 30_000)));
-        const violations = results.flatMap((r) => r.violations as string[]);
-        assert.deepEqual(violations, []);
-        const granted = results.reduce((s, r) => s + (r.granted as number), 0);
-        const withdrawn = results.reduce((s, r) => s + (r.withdrawn as number), 0);
-        assert.equal(granted + withdrawn, ops.flat().length, "every op ended one way or the other");
-        // Withdrawals are sent as the wait is given up; give them a moment to land.
-        const clean = await until(async () => {
-          const h = await held(c, name);
-          return h.holders === 0 && h.queued === 0 && h.used === 0;
-        }, 3_000);
-        if (!clean) {
-          const base = `steward:{${name}}`;
-          const dump = {
-            time: await c.sendCommand(["TIME"]),
-            holders: await c.sendCommand(["ZRANGE", `${base}:holders`, "0", "-1", "WITHSCORES"]),
-            hinfo: await c.sendCommand(["HGETALL", `${base}:hinfo`]),
-            queue: await c.sendCommand(["ZRANGE", `${base}:queue`, "0", "-1", "WITHSCORES"]),
-            winfo: await c.sendCommand(["HGETALL", `${base}:winfo`]),
-            clients: await c.sendCommand(["ZRANGE", `${base}:clients`, "0", "-1", "WITHSCORES"]),
-          };
-          process.stderr.write(`DUMP ${JSON.stringify(dump)}\n`);
-        }
-        assert.ok(clean, `left in Redis: ${JSON.stringify(await held(c, name))}`);
-        assert.equal(Number((await c.get(`${name}:crit`)) ?? 0), 0, "every holder left the critical section");
+    const name = `prop${run++}`;
+    replicas.forEach((r, i) => r.send({ cmd: "run", name, permits, leaseMs: 2_000, ops: ops[i] }));
+    const results = await Promise.all(replicas.map((r) => r.next("ran", 30_000)));
+    const violations = results.flatMap((r) => r.violations as string[]);
+    assert.deepEqual(violations, []);
+    const granted = results.reduce((s, r) => s + (r.granted as number), 0);
+    const withdrawn = results.reduce((s, r) => s + (r.withdrawn as number), 0);
+    assert.equal(granted + withdrawn, ops.flat().length, "every op ended one way or the other");
+    // Withdrawals are sent as the wait is given up; give them a moment to land.
+    const clean = await until(async () => {
+      const h = await held(c, name);
+      return h.holders === 0 && h.queued === 0 && h.used === 0;
+    }, 3_000);
+    if (!clean) {
+      const base = `steward:{${name}}`;
+      const dump = {
+        time: await c.sendCommand(["TIME"]),
+        holders: await c.sendCommand(["ZRANGE", `${base}:holders`, "0", "-1", "WITHSCORES"]),
+        hinfo: await c.sendCommand(["HGETALL", `${base}:hinfo`]),
+        queue: await c.sendCommand(["ZRANGE", `${base}:queue`, "0", "-1", "WITHSCORES"]),
+        winfo: await c.sendCommand(["HGETALL", `${base}:winfo`]),
+        clients: await c.sendCommand(["ZRANGE", `${base}:clients`, "0", "-1", "WITHSCORES"]),
+      };
+      process.stderr.write(`DUMP ${JSON.stringify(dump)}\n`);
+    }
+    assert.ok(clean, `left in Redis: ${JSON.stringify(await held(c, name))}`);
+    assert.equal(Number((await c.get(`${name}:crit`)) ?? 0), 0, "every holder left the critical section");
   }
 }

@@ -80,11 +80,17 @@ if (REDIS_SERVER !== undefined) {
     assert.equal((await sems[2]!.status()).queued, 5);
     await first.release();
     const bigLease = await big;
-    assert.deepEqual(grants.map((g) => g.who), ["big"]);
+    assert.deepEqual(
+      grants.map((g) => g.who),
+      ["big"],
+    );
     await bigLease.release();
     await Promise.all(smalls);
     grants.sort((x, y) => x.fence - y.fence);
-    assert.deepEqual(grants.map((g) => g.who), ["big", "small0", "small1", "small2", "small3"]);
+    assert.deepEqual(
+      grants.map((g) => g.who),
+      ["big", "small0", "small1", "small2", "small3"],
+    );
     assert.deepEqual(await held(c, "fifo"), { holders: 0, queued: 0, used: 0 });
   });
 
@@ -140,10 +146,12 @@ if (REDIS_SERVER !== undefined) {
     const lb = new RedisLimiter(b, "rate", opts);
     assert.equal(await la.run(() => 1, { key: "t1" }), 1);
     assert.equal(await lb.run(() => 2, { key: "t1" }), 2);
-    const e = await lb.run(() => 3, { key: "t1" }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const e = await lb
+      .run(() => 3, { key: "t1" })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     assert.ok(e instanceof RateLimitedError);
     assert.ok(e.retryAfterMs > 0 && e.retryAfterMs <= 200, `retryAfterMs ${e.retryAfterMs}`);
     assert.equal(await la.run(() => 4, { key: "t2" }), 4, "another key has its own rate");

@@ -159,7 +159,14 @@ void describe("runMain in a child process, in the shapes the README writes", { c
     assert.equal(code, 128 + 2, c.stderr());
     assert.match(c.stderr(), /SIGINT received again, exiting at once \(draining\); 200 task\(s\) still running\n/);
     assert.match(c.stderr(), /^ {2}×200 tasks \(e\.g\. \d+ 'GET \/slow #\d+'\) waiting on sleep 60000 ms, spawned at .*run-main\.(ts|js):\d+:\d+$/m);
-    assert.equal(c.stderr().split("\n").filter((l) => l.includes("GET /slow")).length, 1, "one line for 200 tasks");
+    assert.equal(
+      c
+        .stderr()
+        .split("\n")
+        .filter((l) => l.includes("GET /slow")).length,
+      1,
+      "one line for 200 tasks",
+    );
     assert.doesNotMatch(c.stdout(), /dropped db/); // it did not get to the drop phase
   });
 

@@ -74,7 +74,10 @@ void test("the announcement cancels nothing but `stopping`: tasks finish their w
   assert.equal(report.drain.endedBy, "done");
   const firstDispose = events.findIndex((e) => e.startsWith("dispose"));
   assert.equal(firstDispose, 50, "every task cleaned up before the first disposal");
-  assert.ok(events.slice(0, 50).every((e) => e.endsWith("in draining, token cancelled: false")), events[0]);
+  assert.ok(
+    events.slice(0, 50).every((e) => e.endsWith("in draining, token cancelled: false")),
+    events[0],
+  );
   assert.deepEqual(events.slice(50), ["dispose queue (dropping, 0 running)", "dispose db (dropping, 0 running)"]);
   tx.close();
   assert.equal((await rx.recvMany(100)).length, 50);
@@ -256,7 +259,10 @@ void test("at the drain deadline, tasks at work are cut and grouped by spawn sit
     report.tasks.stuck.map((t) => t.name),
     ["stubborn"],
   );
-  assert.equal(report.drain.heldBy.reduce((n, g) => n + g.count, 0), 202);
+  assert.equal(
+    report.drain.heldBy.reduce((n, g) => n + g.count, 0),
+    202,
+  );
   const text = formatReport(report, "test");
   assert.match(text, /held the drain to its deadline: ×200 tasks \(e\.g\. \d+ 'GET \/slow #\d+'\) waiting on sleep 60000 ms/);
   assert.equal(text.split("\n").filter((l) => l.includes("GET /slow")).length, 2, "one line held the drain, one line lost");
@@ -292,7 +298,10 @@ void test("messages left in a channel of the runtime when its tasks ended are lo
   assert.equal(messages.channel, chanName);
   assert.equal(messages.createdIn, "task 'main'");
   assert.equal(messages.what, `19 message(s) left in ${chanName} (created in task 'main')`);
-  assert.equal(report.lost.filter((l) => l.kind === "tasks").reduce((n, l) => n + l.count, 0), 2);
+  assert.equal(
+    report.lost.filter((l) => l.kind === "tasks").reduce((n, l) => n + l.count, 0),
+    2,
+  );
   assert.equal(report.clean, false);
 });
 
@@ -448,14 +457,11 @@ void test("throwing onCancel callbacks and onTaskPanic never crash the process: 
     const report = await rt.shutdown();
     await sleep(10);
     assert.equal(otherRan, true);
-    assert.deepEqual(
-      report.disposeErrors.map((e) => [e.name, (e.error as Error).message]).sort(),
-      [
-        ["onCancel", "announce listener failed"],
-        ["onCancel", "task cancel listener failed"],
-        ["onTaskPanic", "the panic hook itself failed"],
-      ],
-    );
+    assert.deepEqual(report.disposeErrors.map((e) => [e.name, (e.error as Error).message]).sort(), [
+      ["onCancel", "announce listener failed"],
+      ["onCancel", "task cancel listener failed"],
+      ["onTaskPanic", "the panic hook itself failed"],
+    ]);
     assert.equal(report.clean, false);
     // Outside any shutdown: one line on stderr, the next listener still runs.
     const token = new CancellationToken();
@@ -686,9 +692,11 @@ void test("task outcomes are counted over the runtime's life", async () => {
   const rt = new Runtime({ onTaskPanic: () => {}, shutdownTimeoutMs: 100 });
   await rt.spawn(() => 1);
   await rt.spawn(async () => 2);
-  await rt.spawn(() => {
-    throw new Error("boom");
-  }).result();
+  await rt
+    .spawn(() => {
+      throw new Error("boom");
+    })
+    .result();
   rt.spawn(() => sleep(60_000));
   rt.spawn(async () => {
     await sleep(60_000);
@@ -840,7 +848,10 @@ void test("idle waits are told apart from work by what each wait says it waits o
   });
   await sleep(5);
   for (const t of rt.tasks()) if (t.name !== undefined) kinds.set(t.name, `${t.waitingOn}: ${isIdleWait(t.waitingOn) ? "idle" : "work"}`);
-  const idle = [...kinds].filter(([, v]) => v.endsWith(": idle")).map(([k]) => k).sort();
+  const idle = [...kinds]
+    .filter(([, v]) => v.endsWith(": idle"))
+    .map(([k]) => k)
+    .sort();
   assert.deepEqual(idle, ["broadcast", "cancelled", "joinNext", "notify", "recv", "tracker", "watch"], JSON.stringify(Object.fromEntries(kinds), null, 1));
   assert.equal(isIdleWait(undefined), false);
   guard.release();
@@ -851,7 +862,10 @@ void test("enter() makes spawn() and currentRuntime() use the runtime", async ()
   const rt = new Runtime({ name: "entered" });
   const h = rt.enter(() => spawn(() => currentRuntime()));
   assert.equal(await h, rt);
-  assert.equal(rt.enter(() => currentRuntime()), rt);
+  assert.equal(
+    rt.enter(() => currentRuntime()),
+    rt,
+  );
   await rt.shutdown();
 });
 

@@ -25,7 +25,10 @@ test("start, current, a second start throws, stop is idempotent and frees the th
     assert.equal(sup.options.thresholdMs, 100);
     assert.equal(sup.options.startupGraceMs, 0, "no start-up grace by default");
     assert.throws(() => Supervisor.start(), /already runs/);
-    assert.equal(sup.on("blocked", () => {}), sup);
+    assert.equal(
+      sup.on("blocked", () => {}),
+      sup,
+    );
     assert.throws(() => sup.on("nope" as "blocked", () => {}), TypeError);
   } finally {
     const a = sup.stop();
@@ -39,17 +42,31 @@ test("start, current, a second start throws, stop is idempotent and frees the th
 });
 
 test("allowBlocking returns fn's value and rethrows its error, with or without a supervisor", async () => {
-  assert.equal(Supervisor.allowBlocking(() => 42), 42);
-  assert.throws(() => Supervisor.allowBlocking(() => {
-    throw new Error("inner");
-  }), /inner/);
+  assert.equal(
+    Supervisor.allowBlocking(() => 42),
+    42,
+  );
+  assert.throws(
+    () =>
+      Supervisor.allowBlocking(() => {
+        throw new Error("inner");
+      }),
+    /inner/,
+  );
   assert.throws(() => Supervisor.allowBlocking(1 as unknown as () => void), TypeError);
   const sup = Supervisor.start({ report: "none" });
   try {
-    assert.equal(Supervisor.allowBlocking(() => "v"), "v");
-    assert.throws(() => Supervisor.allowBlocking(() => {
-      throw new RangeError("x");
-    }), RangeError);
+    assert.equal(
+      Supervisor.allowBlocking(() => "v"),
+      "v",
+    );
+    assert.throws(
+      () =>
+        Supervisor.allowBlocking(() => {
+          throw new RangeError("x");
+        }),
+      RangeError,
+    );
   } finally {
     await sup.stop();
   }
@@ -68,7 +85,10 @@ test("breadcrumbs: the wrapped calls behave as the originals, and stop() puts th
     const big = JSON.stringify(Array.from({ length: 40_000 }, (_, i) => ({ i })));
     assert.ok(big.length > 256 * 1024);
     assert.equal((JSON.parse(big) as unknown[]).length, 40_000);
-    assert.deepEqual(JSON.parse('{"a":1,"b":2}', (k, v: unknown) => (k === "a" ? 10 : v)), { a: 10, b: 2 });
+    assert.deepEqual(
+      JSON.parse('{"a":1,"b":2}', (k, v: unknown) => (k === "a" ? 10 : v)),
+      { a: 10, b: 2 },
+    );
     assert.throws(() => JSON.parse("{"), SyntaxError);
     // Buffer#toString keeps its arguments.length semantics; Buffer.from all its forms.
     const buf = Buffer.from("héllo wörld");

@@ -72,7 +72,10 @@ test("the human report: one header line naming the task, then '    at fn (file.t
   }
   // The unblocked line carries the episode id of the header.
   const id = /\(episode (\d+)\)/.exec(run.lines[i]!.text)?.[1];
-  assert.ok(run.lines.some((l) => l.text === `steward supervisor: main thread unblocked after ${/after (\d+) ms/.exec(l.text)?.[1]} ms (episode ${id})`), show(run));
+  assert.ok(
+    run.lines.some((l) => l.text === `steward supervisor: main thread unblocked after ${/after (\d+) ms/.exec(l.text)?.[1]} ms (episode ${id})`),
+    show(run),
+  );
 });
 
 test("captureMethod 'pause' (Debugger.pause) finds the same frame, 0-based protocol positions made 1-based", async () => {
@@ -129,5 +132,8 @@ test("after stop() nothing is reported and the process ends", async () => {
   assert.equal(run.code, 0, show(run));
   assert.ok(run.markIndex("block-end") >= 0);
   assert.deepEqual(codeBlocks(run), [], show(run));
-  assert.ok(run.reports().every((r) => r.index < run.markIndex("stopped")), show(run));
+  assert.ok(
+    run.reports().every((r) => r.index < run.markIndex("stopped")),
+    show(run),
+  );
 });

@@ -49,7 +49,10 @@ test("no listening socket is opened and inspector.url() stays undefined", { skip
     },
   );
   assert.equal(run.code, 0, show(run));
-  assert.ok(run.reports().some((r) => r.event === "blocked" && r.stackCapture === "live"), "the session was used");
+  assert.ok(
+    run.reports().some((r) => r.event === "blocked" && r.stackCapture === "live"),
+    "the session was used",
+  );
   assert.ok(seen !== undefined, show(run));
   assert.deepEqual(seen.listening, []);
   assert.equal(run.markData<{ inspectorUrl: string | null }>("ready")?.inspectorUrl, null);
@@ -130,7 +133,10 @@ test("with a user's debugger attached it still reports blocks, and steps aside w
   const paused = inPause.find((r) => r.event === "debugger-paused")!;
   const blockedInPause = inPause.filter((r) => r.event === "blocked");
   assert.ok(blockedInPause.length <= 1, `the debugger's pause is not reported as blocks\n${show(run)}`);
-  assert.ok(blockedInPause.every((r) => r.index < paused.index), `no block is reported once the pause is known\n${show(run)}`);
+  assert.ok(
+    blockedInPause.every((r) => r.index < paused.index),
+    `no block is reported once the pause is known\n${show(run)}`,
+  );
 });
 
 for (const [scenario, code] of [
@@ -141,7 +147,10 @@ for (const [scenario, code] of [
   test(`exit (${scenario}): the watchdog keeps nothing alive and Node does not wait for a debugger`, async () => {
     const run = await runFixture(scenario, {}, { timeoutMs: 10_000 });
     assert.equal(run.code, code, show(run));
-    assert.ok(run.reports().some((r) => r.event === "blocked"), show(run));
+    assert.ok(
+      run.reports().some((r) => r.event === "blocked"),
+      show(run),
+    );
     assert.doesNotMatch(run.stderr, /Waiting for the debugger/);
     assert.ok(run.durationMs < 5000, `ended in ${run.durationMs} ms`);
   });

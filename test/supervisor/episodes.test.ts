@@ -45,19 +45,31 @@ test("a block 30 frames from the stack limit is reported while blocked, naming t
   assert.equal(user.line, sourceLine("blocker", "// @spin-line"));
   assert.ok(b.stack!.length <= 32, "the recursion is folded");
   assert.ok(!b.stack!.some((f) => f.file.includes("steward-supervisor-probe")), "the probe's own frames are left out");
-  assert.ok(run.reports().some((r) => r.event === "unblocked" && r.episode === b.episode), show(run));
+  assert.ok(
+    run.reports().some((r) => r.event === "unblocked" && r.episode === b.episode),
+    show(run),
+  );
 });
 
 test("a storm of 60 blocks from one stack: a handful of lines and a summary; listeners get every episode, once", async () => {
   const run = await runFixture("storm", { thresholdMs: 50, report: "stderr" });
   assert.equal(run.code, 0, show(run));
-  const blocked = run.lines.filter((l) => l.text.startsWith("MARK listener-blocked ")).map((l) => JSON.parse(l.text.split(" ").slice(3).join(" ")) as { episode: number; repeat?: { of: number; count: number } });
+  const blocked = run.lines
+    .filter((l) => l.text.startsWith("MARK listener-blocked "))
+    .map((l) => JSON.parse(l.text.split(" ").slice(3).join(" ")) as { episode: number; repeat?: { of: number; count: number } });
   const unblocked = run.lines.filter((l) => l.text.startsWith("MARK listener-unblocked ")).map((l) => JSON.parse(l.text.split(" ").slice(3).join(" ")) as { episode: number; blockedMs: number });
   assert.ok(blocked.length >= 40, `most of the 60 blocks are episodes (${blocked.length})\n${show(run)}`);
   const ids = blocked.map((b) => b.episode);
   assert.equal(new Set(ids).size, ids.length, "each episode once");
-  assert.deepEqual(unblocked.map((u) => u.episode).sort((a, b) => a - b), [...ids].sort((a, b) => a - b), "one unblocked per episode, same ids");
-  assert.ok(unblocked.every((u) => u.blockedMs >= 50), "final durations");
+  assert.deepEqual(
+    unblocked.map((u) => u.episode).sort((a, b) => a - b),
+    [...ids].sort((a, b) => a - b),
+    "one unblocked per episode, same ids",
+  );
+  assert.ok(
+    unblocked.every((u) => u.blockedMs >= 50),
+    "final durations",
+  );
   // Grouped by stack: the same block, sampled 50 ms in, is one stack (a sample that lands just
   // after busyWork returned, on a loaded machine, is another).
   const groups = new Map<number, number>();
@@ -68,7 +80,10 @@ test("a storm of 60 blocks from one stack: a handful of lines and a summary; lis
   // Ungrouped, 60 episodes write ≥ 60 × (header + 3 frames + unblocked) = 300 lines. A loaded
   // machine adds a few stacks of its own (samples that land elsewhere), each with a full report.
   assert.ok(supLines.length <= 60, `report lines bounded (${supLines.length})\n${show(run)}`);
-  assert.ok(run.lines.some((l) => /^steward supervisor: main thread blocked \d+ more times? in the last \d+ s with the same stack as episode \d+ \(at busyWork .*\): \d+(–\d+)? ms each/.test(l.text)), show(run));
+  assert.ok(
+    run.lines.some((l) => /^steward supervisor: main thread blocked \d+ more times? in the last \d+ s with the same stack as episode \d+ \(at busyWork .*\): \d+(–\d+)? ms each/.test(l.text)),
+    show(run),
+  );
 });
 
 test("permission model without --allow-worker: new Runtime({ supervisor: true }) starts the app with one warning; Supervisor.start() throws a typed error", async () => {
@@ -113,7 +128,10 @@ test("a block deep inside a library recursion keeps the user's frame: library fr
   const top = stack.find((f) => f.kind !== "native");
   assert.equal(top?.kind, "library", show(run));
   assert.equal(top?.package, "lodash");
-  assert.ok(stack.some((f) => f.kind === "collapsed" && (f.count ?? 0) > 100), show(run));
+  assert.ok(
+    stack.some((f) => f.kind === "collapsed" && (f.count ?? 0) > 100),
+    show(run),
+  );
   const user = stack.find((f) => f.functionName === "copyTree");
   assert.ok(user !== undefined, `the user's frame survives hundreds of lodash frames\n${show(run)}`);
   assert.equal(user.line, sourceLine("blocker", "// @deep-line"));

@@ -30,5 +30,8 @@ test("execSync: reported at once with the syscall, then the stack marked as take
   assert.equal(lb.stackCapture, "late");
   assert.ok(lb.stack.some((f) => f.functionName === "runShell"));
   if (process.platform === "linux") assert.ok(lb.native !== undefined);
-  assert.ok(reports.some((r) => r.event === "unblocked" && r.index > first.index), show(run));
+  assert.ok(
+    reports.some((r) => r.event === "unblocked" && r.index > first.index),
+    show(run),
+  );
 });

@@ -16,7 +16,10 @@ test("a blocked worker thread is reported with its own stack, and its listeners 
   assert.equal(b.stack![0]!.functionName, "workerBusy");
   assert.ok(b.stack![0]!.file.endsWith("/test/supervisor/fixtures/worker.ts"));
   assert.equal(b.stack![0]!.line, sourceLine("worker", "// @worker-line"));
-  assert.ok(run.reports().some((r) => r.event === "unblocked" && r.thread === threadId), show(run));
+  assert.ok(
+    run.reports().some((r) => r.event === "unblocked" && r.thread === threadId),
+    show(run),
+  );
 
   const lb = run.markData<{ thread: number; stack: { functionName: string }[] }>("worker-listener-blocked");
   assert.ok(lb !== undefined, show(run));

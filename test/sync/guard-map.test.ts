@@ -26,7 +26,13 @@ void test("MutexGuard.map moves the lock to a guard of the part; releasing it un
 void test("a map whose function throws changes nothing; bad input is a TypeError naming fn", async () => {
   const m = new Mutex({ a: 1 });
   using g = await m.lock();
-  assert.throws(() => g.map(() => { throw new Error("boom"); }), /boom/);
+  assert.throws(
+    () =>
+      g.map(() => {
+        throw new Error("boom");
+      }),
+    /boom/,
+  );
   assert.equal(g.value.a, 1, "the guard still holds the lock");
   assert.throws(() => g.map(5 as never), { name: "TypeError", message: /fn/ });
   assert.throws(() => g.map(undefined as never), { name: "TypeError", message: /fn/ });
@@ -150,7 +156,12 @@ void test("property: downgrade and map keep the RwLock's exclusion and counts ex
           const c = new AbortController();
           controllers.push(c);
           const p = op.t === "read" ? lock.read({ signal: c.signal }) : lock.write({ signal: c.signal });
-          pending.push(p.then((g) => void held.push({ kind: op.t, g: g as unknown as G }), () => {}));
+          pending.push(
+            p.then(
+              (g) => void held.push({ kind: op.t, g: g as unknown as G }),
+              () => {},
+            ),
+          );
           if (op.abort) c.abort(new Error("abort"));
         } else if (op.t === "downgrade") {
           const h = pick(op.k);

@@ -50,9 +50,12 @@ test("an async panic: an awaited one rejects with its JoinError and is not repor
     const joined = await nobody.result();
     assert.equal(joined.ok, false);
     assert.equal(!joined.ok && joined.error, reported[0], "the same JoinError");
-    await assert.rejects(async () => {
-      await nobody;
-    }, (e: unknown) => e === reported[0]);
+    await assert.rejects(
+      async () => {
+        await nobody;
+      },
+      (e: unknown) => e === reported[0],
+    );
     await rt.shutdown();
   } finally {
     process.off("unhandledRejection", onUnhandled);

@@ -31,15 +31,19 @@ void test("tasks spawned back to back from different ALS contexts each start in 
     "currentTask() in each task is that task",
   );
   // Start order is still spawn order.
-  assert.deepEqual(seen.map((s) => s.task), handles.map((h) => h.id));
+  assert.deepEqual(
+    seen.map((s) => s.task),
+    handles.map((h) => h.id),
+  );
 });
 
 void test("a task spawned inside another task's synchronous run sees its own spawner's store", async () => {
   const user = new AsyncLocalStorage<number>();
-  const stores = await Promise.all(
-    Array.from({ length: 50 }, (_, i) => user.run(i, () => spawn(() => user.getStore()))),
+  const stores = await Promise.all(Array.from({ length: 50 }, (_, i) => user.run(i, () => spawn(() => user.getStore()))));
+  assert.deepEqual(
+    stores,
+    Array.from({ length: 50 }, (_, i) => i),
   );
-  assert.deepEqual(stores, Array.from({ length: 50 }, (_, i) => i));
 });
 
 void test("a task's start does not leak its context into the spawner's later microtasks or turns", async () => {

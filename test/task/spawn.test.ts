@@ -75,9 +75,12 @@ test("spawn(fn, { signal }) leaves no listener on the signal once the task ended
   const { getEventListeners } = (await import("node:events")).EventEmitter;
   const server = new AbortController();
   for (let i = 0; i < 1000; i++) await spawn(() => i, { signal: server.signal });
-  const failing = spawn(() => {
-    throw new Error("x");
-  }, { signal: server.signal });
+  const failing = spawn(
+    () => {
+      throw new Error("x");
+    },
+    { signal: server.signal },
+  );
   await failing.result();
   const aborted = spawn(() => sleep(10_000), { signal: server.signal });
   aborted.abort();

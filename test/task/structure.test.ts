@@ -156,11 +156,14 @@ test("scope: fn's own throw, and opts.signal, cancel the children and are thrown
   const c = new AbortController();
   setTimeout(() => c.abort("aborted"), 5);
   await assert.rejects(
-    scope(async (s) => {
-      s.spawn(() => sleep(10_000));
-      await s.token.cancelled();
-      return 1;
-    }, { signal: c.signal }),
+    scope(
+      async (s) => {
+        s.spawn(() => sleep(10_000));
+        await s.token.cancelled();
+        return 1;
+      },
+      { signal: c.signal },
+    ),
     (e) => e === "aborted",
   );
 });
@@ -191,9 +194,12 @@ test("an unobserved panic is reported once through onTaskPanic, never as unhandl
   process.on("unhandledRejection", onUnhandled);
   try {
     const rt = new Runtime({ onTaskPanic: (e) => reported.push(e) });
-    rt.spawn(async () => {
-      throw new Error("nobody looks");
-    }, { name: "lonely" });
+    rt.spawn(
+      async () => {
+        throw new Error("nobody looks");
+      },
+      { name: "lonely" },
+    );
     const seen = rt.spawn(async () => {
       throw new Error("observed");
     });

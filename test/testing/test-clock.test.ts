@@ -102,7 +102,10 @@ void test("a request under timeout(): a slow backend times out at exactly its de
       // One deadline across several calls bounds the whole request.
       const deadline = now() + 2000;
       assert.equal(await timeoutAt(deadline, (signal) => fast.get(signal)), "body");
-      await assert.rejects(timeoutAt(deadline, (signal) => fast.get(signal)), TimeoutError);
+      await assert.rejects(
+        timeoutAt(deadline, (signal) => fast.get(signal)),
+        TimeoutError,
+      );
       assert.equal(now(), deadline);
     },
     { start: 0 },
@@ -270,14 +273,23 @@ void test("misuse: nested and concurrent test clocks, advance after the end, bad
     );
   });
   const first = withTestClock(() => sleep(10));
-  await assert.rejects(withTestClock(async () => {}), { name: "TestClockError", message: /already running/ });
+  await assert.rejects(
+    withTestClock(async () => {}),
+    { name: "TestClockError", message: /already running/ },
+  );
   await first;
   let saved: { advance(ms: number): Promise<void> } | undefined;
   await withTestClock((c) => void (saved = c));
   assert.throws(() => saved!.advance(1), TestClockError);
   await assert.rejects(withTestClock(null as never), { name: "TypeError", message: /fn/ });
-  await assert.rejects(withTestClock(async () => {}, { autoAdvance: "yes" as never }), { name: "TypeError", message: /opts\.autoAdvance/ });
-  await assert.rejects(withTestClock(async () => {}, { start: NaN }), { name: "RangeError", message: /opts\.start/ });
+  await assert.rejects(
+    withTestClock(async () => {}, { autoAdvance: "yes" as never }),
+    { name: "TypeError", message: /opts\.autoAdvance/ },
+  );
+  await assert.rejects(
+    withTestClock(async () => {}, { start: NaN }),
+    { name: "RangeError", message: /opts\.start/ },
+  );
   await withTestClock(async (c) => {
     assert.throws(() => void c.advance(-1), { name: "RangeError", message: /\bms\b/ });
     assert.throws(() => void c.advance("1" as never), { name: "TypeError", message: /\bms\b/ });
@@ -313,10 +325,9 @@ void test("auto-advance with tasks talking over a channel: a producer with pause
       const consumer = spawn(async () => {
         using beat = interval(5000, { start: now() + 5500 });
         for (;;) {
-          const r = await select(
-            { msg: (signal) => timeout(3000, (s2) => rx.recv({ signal: AbortSignal.any([signal, s2]) })), beat: (signal) => beat.tick({ signal }) },
-            { biased: true },
-          ).catch((e: unknown) => (e instanceof TimeoutError ? ({ key: "timeout", value: undefined } as const) : Promise.reject(e)));
+          const r = await select({ msg: (signal) => timeout(3000, (s2) => rx.recv({ signal: AbortSignal.any([signal, s2]) })), beat: (signal) => beat.tick({ signal }) }, { biased: true }).catch(
+            (e: unknown) => (e instanceof TimeoutError ? ({ key: "timeout", value: undefined } as const) : Promise.reject(e)),
+          );
           if (r.key === "msg" && r.value === undefined) break;
           out.push(`${now()} ${r.key}${r.key === "msg" ? ` ${r.value}` : ""}`);
         }

@@ -140,5 +140,8 @@ void test("the package root does not load steward/testing", () => {
   const root = join(here, "../../src/index.js");
   visit(root);
   assert.ok(seen.size > 20, `walked ${seen.size} modules`);
-  assert.deepEqual([...seen].filter((f) => f.includes("/testing/")), []);
+  assert.deepEqual(
+    [...seen].filter((f) => f.includes("/testing/")),
+    [],
+  );
 });

@@ -25,7 +25,10 @@ void test("sleep past 2^31-1 ms does not fire early (Node alone would fire it af
     const r2 = await select({ long: (signal) => sleep(Number.MAX_SAFE_INTEGER, { signal }), short: (signal) => sleep(20, { signal }) });
     assert.equal(r2.key, "short");
   });
-  assert.deepEqual(warnings.filter((w) => w === "TimeoutOverflowWarning"), []);
+  assert.deepEqual(
+    warnings.filter((w) => w === "TimeoutOverflowWarning"),
+    [],
+  );
 });
 
 void test("sleep(Infinity) waits until it is withdrawn, and says so in dumps", async () => {
@@ -66,7 +69,10 @@ void test("timeout(Infinity) never times out; a timeout past 2^31-1 ms does not 
     assert.equal(await timeout(2 ** 31 + 10, () => sleep(30).then(() => "late but fine")), "late but fine");
   });
   assert.ok(!warnings.includes("TimeoutOverflowWarning"));
-  await assert.rejects(timeout(10, () => sleep(1000)), TimeoutError);
+  await assert.rejects(
+    timeout(10, () => sleep(1000)),
+    TimeoutError,
+  );
 });
 
 void test("an interval past 2^31-1 ms: first tick at once, the second not early", async () => {

@@ -32,16 +32,21 @@ test("a cancelled task's sleep rejects with CancelledError", async () => {
 
 test("timeout: value, fn's own error, TimeoutError with fn's signal aborted", async () => {
   assert.equal(await timeout(1000, async () => 5), 5);
-  await assert.rejects(timeout(1000, async () => Promise.reject(new Error("own"))), /own/);
+  await assert.rejects(
+    timeout(1000, async () => Promise.reject(new Error("own"))),
+    /own/,
+  );
   let seen: unknown;
   await assert.rejects(
-    timeout(10, (signal) =>
-      new Promise((_, rej) =>
-        signal.addEventListener("abort", () => {
-          seen = signal.reason;
-          rej(signal.reason as Error);
-        }),
-      ),
+    timeout(
+      10,
+      (signal) =>
+        new Promise((_, rej) =>
+          signal.addEventListener("abort", () => {
+            seen = signal.reason;
+            rej(signal.reason as Error);
+          }),
+        ),
     ),
     TimeoutError,
   );

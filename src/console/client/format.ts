@@ -63,7 +63,12 @@ export const TASK_COLUMNS: readonly (Column<TaskSnapshot> & { key: keyof TaskSna
 ];
 
 export function resourceDetails(r: ResourceSnapshot): string {
-  const d = r.details === undefined ? "" : Object.entries(r.details).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(" ");
+  const d =
+    r.details === undefined
+      ? ""
+      : Object.entries(r.details)
+          .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+          .join(" ");
   return d;
 }
 
@@ -138,12 +143,16 @@ export function formatSnapshot(s: ConsoleSnapshot, opts: { width?: number } = {}
 /** What SIGUSR2 adds to a runtime dump when its console is on: the lints and the loop. */
 export function formatConsoleSummary(s: ConsoleSnapshot): string {
   const lines = headerLines(s).map((l) => `  ${l}`);
-  for (const r of s.resources) if (r.source === "wait-queue" && (r.waiters > 0 || r.details !== undefined)) {
-    lines.push(`  resource ${r.id} (${r.kind}): ${r.waiters} waiting${r.details === undefined ? "" : `, ${resourceDetails(r)}`}`);
-  }
-  for (const t of s.tasks) if (t.state !== "done") {
-    lines.push(`  task ${t.id}${t.name === undefined ? "" : ` '${t.name}'`}: ${t.state}, busy ${fmtMs(t.busyMs)}, idle ${fmtMs(t.idleMs)}, scheduled ${fmtMs(t.scheduledMs)}, ${t.resumes} resumes (max ${fmtMs(t.maxResumeMs)})`);
-  }
+  for (const r of s.resources)
+    if (r.source === "wait-queue" && (r.waiters > 0 || r.details !== undefined)) {
+      lines.push(`  resource ${r.id} (${r.kind}): ${r.waiters} waiting${r.details === undefined ? "" : `, ${resourceDetails(r)}`}`);
+    }
+  for (const t of s.tasks)
+    if (t.state !== "done") {
+      lines.push(
+        `  task ${t.id}${t.name === undefined ? "" : ` '${t.name}'`}: ${t.state}, busy ${fmtMs(t.busyMs)}, idle ${fmtMs(t.idleMs)}, scheduled ${fmtMs(t.scheduledMs)}, ${t.resumes} resumes (max ${fmtMs(t.maxResumeMs)})`,
+      );
+    }
   for (const w of s.warnings) lines.push(`  [${w.severity}] ${w.lint}: ${w.message}`);
   return lines.join("\n") + "\n";
 }

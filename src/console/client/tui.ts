@@ -319,13 +319,11 @@ class Tui {
     } else {
       const [h1, h2] = headerLines(s);
       lines.push(`${BOLD}${h1}${RESET}`, h2!);
-      const tabs = VIEWS
-        .map((v) => {
-          const n = v === "tasks" ? s.tasks.length : v === "resources" ? s.resources.length : v === "blocked" ? s.header.blockedEpisodes : s.warnings.length;
-          const label = `${v[0]!.toUpperCase()}${v.slice(1)} (${n})`;
-          return v === this.view && this.detail === undefined ? `${INV} ${label} ${RESET}` : ` ${label} `;
-        })
-        .join(" ");
+      const tabs = VIEWS.map((v) => {
+        const n = v === "tasks" ? s.tasks.length : v === "resources" ? s.resources.length : v === "blocked" ? s.header.blockedEpisodes : s.warnings.length;
+        const label = `${v[0]!.toUpperCase()}${v.slice(1)} (${n})`;
+        return v === this.view && this.detail === undefined ? `${INV} ${label} ${RESET}` : ` ${label} `;
+      }).join(" ");
       lines.push(tabs + (this.paused ? `  ${YELLOW}[paused]${RESET}` : "") + (this.error !== undefined ? `  ${RED}${this.error}${RESET}` : ""));
       const body = rows - lines.length - 1;
       if (this.detail !== undefined) lines.push(...this.detailLines(s, cols));
@@ -416,7 +414,7 @@ function stripAnsi(s: string): string {
 function clip(s: string, cols: number): string {
   let visible = 0;
   let out = "";
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     if (s[i] === "\x1b") {
       const m = /^\x1b\[[0-9;?]*[A-Za-z]/.exec(s.slice(i));
       if (m !== null) {

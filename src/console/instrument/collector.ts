@@ -32,13 +32,7 @@
 import v8 from "node:v8";
 import { performance } from "node:perf_hooks";
 import { als, type ContextFrame, type TaskLike } from "../../core/context.js";
-import {
-  addInstrumentHooks,
-  type BlockedEventLike,
-  type InstrumentedTask,
-  type InstrumentHooks,
-  removeInstrumentHooks,
-} from "../../core/instrument.js";
+import { addInstrumentHooks, type BlockedEventLike, type InstrumentedTask, type InstrumentHooks, removeInstrumentHooks } from "../../core/instrument.js";
 import type { JoinHandle } from "../../task/join-handle.js";
 import { EpisodeLedger } from "../model/episodes.js";
 import {

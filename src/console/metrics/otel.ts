@@ -168,12 +168,8 @@ export class ConsoleMetrics {
       advice: { explicitBucketBoundaries: RESUME_BUCKETS },
     });
     this.resumeHist = isNoop(hist) ? null : hist;
-    this.observe(m.createObservableCounter("steward.task.spawned", { unit: "{task}", description: "Tasks spawned on the runtime." }), (r) =>
-      r.observe(src.spawned, attrs),
-    );
-    this.observe(m.createObservableUpDownCounter("steward.task.active", { unit: "{task}", description: "Tasks that have not ended." }), (r) =>
-      r.observe(src.liveCount, attrs),
-    );
+    this.observe(m.createObservableCounter("steward.task.spawned", { unit: "{task}", description: "Tasks spawned on the runtime." }), (r) => r.observe(src.spawned, attrs));
+    this.observe(m.createObservableUpDownCounter("steward.task.active", { unit: "{task}", description: "Tasks that have not ended." }), (r) => r.observe(src.liveCount, attrs));
     this.observe(m.createObservableCounter("steward.task.completed", { unit: "{task}", description: "Tasks that ended, by outcome." }), (r) => {
       const c = src.completed;
       r.observe(c.ok, { ...attrs, "steward.task.outcome": "ok" });

@@ -65,7 +65,12 @@ export function resourceLints(r: ResourceSnapshot, o: ResolvedConsoleOptions, no
     const holder = d?.holder;
     if (typeof heldSince === "number" && nowEpoch - heldSince >= L.lockHeldMs) {
       const by = typeof holder === "number" ? ` by task ${holder}` : "";
-      out.push({ lint: "lock-held", severity: "warn", resource: r.id, message: `${r.label} held${by} for ${fmt(nowEpoch - heldSince)}: a lock held across a long await blocks everyone behind it (${r.waiters} waiting)` });
+      out.push({
+        lint: "lock-held",
+        severity: "warn",
+        resource: r.id,
+        message: `${r.label} held${by} for ${fmt(nowEpoch - heldSince)}: a lock held across a long await blocks everyone behind it (${r.waiters} waiting)`,
+      });
       return;
     }
     let worst: { headWaitMs?: number; headTask?: number } | undefined;

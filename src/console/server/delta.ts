@@ -47,10 +47,12 @@ export class DeltaTracker {
 
   /** Makes `snap` the base the next delta is computed against. */
   reset(snap: ConsoleSnapshot): void {
-    this.#tasks = new Map(snap.tasks.map((t) => {
-      const r = row(t);
-      return [t.id, { row: r, key: eventKey(r) }];
-    }));
+    this.#tasks = new Map(
+      snap.tasks.map((t) => {
+        const r = row(t);
+        return [t.id, { row: r, key: eventKey(r) }];
+      }),
+    );
     this.#resources = new Map(snap.resources.map((r) => [r.id, JSON.stringify(r)]));
     this.#warnings = JSON.stringify(snap.warnings);
     this.#blocked = new Map(snap.blocked.map((b) => [b.id, JSON.stringify(b)]));

@@ -154,8 +154,7 @@ export class EventStream {
   #send(next: Based): void {
     // The same snapshot as the base: nothing the collector saw changed; an empty delta keeps the
     // clients' sequence (and their "live" indicator) going without comparing 2,000 records.
-    const delta =
-      this.#base !== undefined && next.snap === this.#base.snap ? this.#tracker.unchanged(Date.now()) : this.#tracker.next(next.snap);
+    const delta = this.#base !== undefined && next.snap === this.#base.snap ? this.#tracker.unchanged(Date.now()) : this.#tracker.next(next.snap);
     if (this.#base === undefined || next.snap !== this.#base.snap) this.#base = next;
     this.#baseEvent = undefined; // it carries the sequence number, which moved
     const bytes = Buffer.from(`id: ${delta.seq}\nevent: delta\ndata: ${JSON.stringify(delta)}\n\n`);

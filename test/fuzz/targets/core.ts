@@ -45,10 +45,7 @@ export const coreTargets: Target<never>[] = [
   {
     area: "core",
     name: "select(branches, opts)",
-    params: [
-      param("branches", isBranches, () => ({ a: () => sleep(1), b: never })),
-      options("opts", { biased: { accepts: isBool }, signal: { accepts: isSignal } }),
-    ],
+    params: [param("branches", isBranches, () => ({ a: () => sleep(1), b: never })), options("opts", { biased: { accepts: isBool }, signal: { accepts: isSignal } })],
     call: ([b, o]) => select(b as never, o as never),
   },
   {
@@ -89,13 +86,37 @@ export const coreTargets: Target<never>[] = [
   },
   { area: "core", name: "token.onCancel(cb)", params: [param("cb", isFn, () => () => {})], call: ([cb]) => token(false).onCancel(cb as never) },
   { area: "core", name: "cancelled token.onCancel(cb)", params: [param("cb", isFn, () => () => {})], call: ([cb]) => token(true).onCancel(cb as never) },
-  { area: "core", name: "token.child()", params: [], call: () => token(true).child(), check: (o) => (o.kind === "returned" && (o.value as CancellationToken).isCancelled ? undefined : "a child of a cancelled token is cancelled") },
-  { area: "core", name: "cancelled token.throwIfCancelled()", params: [], call: () => token(true).throwIfCancelled(), expected: (e) => e instanceof CancelledError, check: (o) => (o.kind === "threw" ? undefined : "throws CancelledError") },
+  {
+    area: "core",
+    name: "token.child()",
+    params: [],
+    call: () => token(true).child(),
+    check: (o) => (o.kind === "returned" && (o.value as CancellationToken).isCancelled ? undefined : "a child of a cancelled token is cancelled"),
+  },
+  {
+    area: "core",
+    name: "cancelled token.throwIfCancelled()",
+    params: [],
+    call: () => token(true).throwIfCancelled(),
+    expected: (e) => e instanceof CancelledError,
+    check: (o) => (o.kind === "threw" ? undefined : "throws CancelledError"),
+  },
   { area: "core", name: "token.dropGuard()", params: [], call: () => token(false).dropGuard()[Symbol.dispose]() },
   { area: "core", name: "token.runUntilCancelled(fn)", params: [param("fn", isFn, () => async () => 1)], call: ([fn]) => token(false).runUntilCancelled(fn as never) },
   { area: "core", name: "cancelled token.runUntilCancelled(fn)", params: [param("fn", isFn, () => async () => 1)], call: ([fn]) => token(true).runUntilCancelled(fn as never) },
   // JoinHandle
-  { area: "core", name: "new JoinHandle()", params: [param("JoinHandle", () => false, () => undefined)], call: ([a]) => new (JoinHandle as unknown as new (...args: unknown[]) => unknown)(a, a, a, a, a) },
+  {
+    area: "core",
+    name: "new JoinHandle()",
+    params: [
+      param(
+        "JoinHandle",
+        () => false,
+        () => undefined,
+      ),
+    ],
+    call: ([a]) => new (JoinHandle as unknown as new (...args: unknown[]) => unknown)(a, a, a, a, a),
+  },
   { area: "core", name: "handle.abort(reason)", params: [param("reason", anything, () => "r")], call: ([r]) => spawn(() => sleep(10_000)).abort(r) },
   {
     area: "core",
@@ -109,7 +130,12 @@ export const coreTargets: Target<never>[] = [
     },
     check: (o) => (o.kind === "resolved" && (o.value as { ok: boolean }).ok ? undefined : "a finished task keeps its value after abort()"),
   },
-  { area: "core", name: "handle.then(a, b)", params: [param("onfulfilled", anything, () => undefined), param("onrejected", anything, () => undefined)], call: ([a, b]) => spawn(() => 1).then(a as never, b as never) },
+  {
+    area: "core",
+    name: "handle.then(a, b)",
+    params: [param("onfulfilled", anything, () => undefined), param("onrejected", anything, () => undefined)],
+    call: ([a, b]) => spawn(() => 1).then(a as never, b as never),
+  },
   { area: "core", name: "handle.catch(f)", params: [param("onrejected", anything, () => undefined)], call: ([f]) => spawn(() => 1).catch(f as never) },
   { area: "core", name: "handle.finally(f)", params: [param("onfinally", anything, () => undefined)], call: ([f]) => spawn(() => 1).finally(f as never) },
   // JoinSet and TaskTracker (src/task/join-set.ts, task-tracker.ts)
@@ -127,7 +153,18 @@ export const coreTargets: Target<never>[] = [
     },
   },
   { area: "task-sets", name: "tracker.spawn(fn, opts)", params: [fnParam(), spawnOpts()], call: ([fn, o]) => new TaskTracker().spawn(fn as never, o as never) },
-  { area: "task-sets", name: "tracker.track(p)", params: [param("p", (v) => isObj(v) && isFn((v as { then?: unknown }).then), () => Promise.resolve(1))], call: ([p]) => new TaskTracker().track(p as never) },
+  {
+    area: "task-sets",
+    name: "tracker.track(p)",
+    params: [
+      param(
+        "p",
+        (v) => isObj(v) && isFn((v as { then?: unknown }).then),
+        () => Promise.resolve(1),
+      ),
+    ],
+    call: ([p]) => new TaskTracker().track(p as never),
+  },
   { area: "task-sets", name: "tracker.wait(opts)", params: [signalOpts()], call: ([o]) => new TaskTracker().wait(o as never) },
   {
     area: "task-sets",
@@ -140,7 +177,12 @@ export const coreTargets: Target<never>[] = [
     },
   },
   // The error classes take whatever they are given.
-  { area: "errors", name: "new CancelledError(reason, message)", params: [param("reason", anything, () => undefined), param("message", anything, () => undefined)], call: ([r, m]) => new CancelledError(r, m as never) },
+  {
+    area: "errors",
+    name: "new CancelledError(reason, message)",
+    params: [param("reason", anything, () => undefined), param("message", anything, () => undefined)],
+    call: ([r, m]) => new CancelledError(r, m as never),
+  },
   { area: "errors", name: "new JoinError(kind, ...)", params: [param("kind", anything, () => "panic")], call: ([k]) => new JoinError(k as never, 1, undefined, undefined) },
   { area: "errors", name: "new TimeoutError(ms)", params: [param("ms", anything, () => 1)], call: ([ms]) => new TimeoutError(ms as never) },
   { area: "errors", name: "new ChannelClosedError(message)", params: [param("message", anything, () => undefined)], call: ([m]) => new ChannelClosedError(m as never) },

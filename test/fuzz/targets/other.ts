@@ -7,7 +7,8 @@ import { anything, isBool, isCloneable, isFn, isInt, isMs, isSignal, isStr, oneO
 
 const WORKER = new URL("../../pool/fixtures/work.js", import.meta.url);
 const EXPORTS = ["default", "add", "sleepSync", "fail", "where", "unclonable", "echo"];
-const isWorker = (v: unknown): boolean => (v instanceof URL && v.protocol === "file:" && existsSync(fileURLToPath(v))) || (isStr(v) && v !== "" && existsSync((v as string).startsWith("file:") ? fileURLToPath(v as string) : (v as string)));
+const isWorker = (v: unknown): boolean =>
+  (v instanceof URL && v.protocol === "file:" && existsSync(fileURLToPath(v))) || (isStr(v) && v !== "" && existsSync((v as string).startsWith("file:") ? fileURLToPath(v as string) : (v as string)));
 
 const supervisorFields = {
   thresholdMs: { accepts: isMs(Number.MIN_VALUE) },
@@ -53,7 +54,10 @@ export const otherTargets: Target<never>[] = [
     call: () => Supervisor.start({ report: "none" }),
     // A state error is typed, as ShutdownError or SemaphoreClosedError are, not a plain Error.
     expected: (e) => e instanceof Error,
-    check: (o) => (o.kind === "threw" && Object.getPrototypeOf(o.error) !== Error.prototype ? undefined : `a second supervisor on one thread is refused with a typed error, got ${o.kind === "threw" ? `a plain Error: ${(o.error as Error).message}` : o.kind}`),
+    check: (o) =>
+      o.kind === "threw" && Object.getPrototypeOf(o.error) !== Error.prototype
+        ? undefined
+        : `a second supervisor on one thread is refused with a typed error, got ${o.kind === "threw" ? `a plain Error: ${(o.error as Error).message}` : o.kind}`,
   },
   {
     area: "supervisor",
@@ -80,7 +84,12 @@ export const otherTargets: Target<never>[] = [
     name: "blockingPool(worker, opts)",
     params: [
       param("worker", isWorker, () => WORKER, { extra: ["/no/such/worker.js", new URL("file:///no/such/worker.js"), new URL("https://example.com/w.js"), "file:///no/such.js"] }),
-      options("opts", { maxThreads: { accepts: isInt(1, 4096) }, name: { accepts: isStr }, maxQueue: { accepts: (v) => v === Infinity || isInt(0)(v) }, idleTimeoutMs: { accepts: (v) => isMs(0)(v) && (v as number) <= 2 ** 31 - 1 } }),
+      options("opts", {
+        maxThreads: { accepts: isInt(1, 4096) },
+        name: { accepts: isStr },
+        maxQueue: { accepts: (v) => v === Infinity || isInt(0)(v) },
+        idleTimeoutMs: { accepts: (v) => isMs(0)(v) && (v as number) <= 2 ** 31 - 1 },
+      }),
     ],
     call: ([w, o]) => blockingPool(w as never, o as never),
     teardown: (_c, p) => (p instanceof BlockingPool ? p.close() : undefined),

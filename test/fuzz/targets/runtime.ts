@@ -4,7 +4,8 @@ import { HttpResource, httpResource, Runtime, runMain, ShutdownError } from "../
 import { anything, isBool, isFn, isMs, isMsOrNever, isObj, isSignal, isStr, oneOfValues, options, param, type Target } from "../harness.js";
 
 const isFlagOrObject = (v: unknown): boolean => isBool(v) || isObj(v);
-const isSignals = (v: unknown): boolean => Array.isArray(v) && Array.from(v).every((s) => typeof s === "string" && ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT", "SIGBREAK", "SIGWINCH"].includes(s));
+const isSignals = (v: unknown): boolean =>
+  Array.isArray(v) && Array.from(v).every((s) => typeof s === "string" && ["SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT", "SIGBREAK", "SIGWINCH"].includes(s));
 /** The runtime options; starting a supervisor thread or a console server per sample is not the point here: `fix` keeps them off. */
 const runtimeFields = {
   name: { accepts: isStr },
@@ -36,14 +37,39 @@ export const runtimeTargets: Target<never>[] = [
     call: ([o]) => new Runtime(o as never),
     teardown: (_c, rt) => (rt instanceof Runtime ? rt.shutdown({ timeoutMs: 100 }) : undefined),
   },
-  { area: "runtime", name: "runtime.spawn(fn, opts)", direct: true, params: [param("fn", isFn, () => () => 1), options("opts", { name: { accepts: isStr }, signal: { accepts: isSignal } })], call: ([f, o]) => new Runtime().spawn(f as never, o as never) },
+  {
+    area: "runtime",
+    name: "runtime.spawn(fn, opts)",
+    direct: true,
+    params: [param("fn", isFn, () => () => 1), options("opts", { name: { accepts: isStr }, signal: { accepts: isSignal } })],
+    call: ([f, o]) => new Runtime().spawn(f as never, o as never),
+  },
   { area: "runtime", name: "runtime.enter(fn)", direct: true, params: [param("fn", isFn, () => () => 1)], call: ([f]) => new Runtime().enter(f as never) },
-  { area: "runtime", name: "runtime.defer(resource, name)", direct: true, params: [param("resource", isDisposable, () => () => {}), param("name", (v) => v === undefined || isStr(v), () => undefined)], call: ([r, n]) => new Runtime().defer(r as never, n as never) },
+  {
+    area: "runtime",
+    name: "runtime.defer(resource, name)",
+    direct: true,
+    params: [
+      param("resource", isDisposable, () => () => {}),
+      param(
+        "name",
+        (v) => v === undefined || isStr(v),
+        () => undefined,
+      ),
+    ],
+    call: ([r, n]) => new Runtime().defer(r as never, n as never),
+  },
   {
     area: "runtime",
     name: "runtime.onStop(participant)",
     direct: true,
-    params: [param("participant", (v) => isObj(v) && isFn((v as { stop?: unknown }).stop) && isStr((v as { name?: unknown }).name), () => ({ name: "p", stop: () => {} }))],
+    params: [
+      param(
+        "participant",
+        (v) => isObj(v) && isFn((v as { stop?: unknown }).stop) && isStr((v as { name?: unknown }).name),
+        () => ({ name: "p", stop: () => {} }),
+      ),
+    ],
     call: ([p]) => new Runtime().onStop(p as never),
   },
   {

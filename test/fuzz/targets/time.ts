@@ -12,7 +12,10 @@ export const timeTargets: Target<never>[] = [
   {
     area: "time",
     name: "interval(ms, opts)",
-    params: [param("ms", isMs(Number.MIN_VALUE), () => 10), options("opts", { missedTick: { accepts: oneOfValues("burst", "delay", "skip") }, signal: { accepts: isSignal }, start: { accepts: isFiniteNumber } })],
+    params: [
+      param("ms", isMs(Number.MIN_VALUE), () => 10),
+      options("opts", { missedTick: { accepts: oneOfValues("burst", "delay", "skip") }, signal: { accepts: isSignal }, start: { accepts: isFiniteNumber } }),
+    ],
     call: ([ms, o]) => interval(ms as never, o as never),
     teardown: (_ctx, iv) => (iv as Disposable | undefined)?.[Symbol.dispose](),
   },
@@ -37,10 +40,30 @@ export const timeTargets: Target<never>[] = [
     check: (o) => (o.kind === "pending" ? "a disposed interval's tick waits forever" : undefined),
   },
   { area: "time", name: "timeout(ms, fn)", params: [param("ms", isMsOrNever(0), () => 1000), param("fn", isFn, () => async () => 1)], call: ([ms, fn]) => timeout(ms as never, fn as never) },
-  { area: "time", name: "sleepUntil(deadline, opts)", params: [param("deadline", isDeadline, () => now() + 1), options("opts", { signal: { accepts: isSignal } })], call: ([d, o]) => sleepUntil(d as never, o as never) },
-  { area: "time", name: "timeoutAt(deadline, fn)", params: [param("deadline", isDeadline, () => now() + 1000), param("fn", isFn, () => async () => 1)], call: ([d, fn]) => timeoutAt(d as never, fn as never) },
-  { area: "time", name: "Sleep.after(ms, opts)", params: [param("ms", isMsOrNever(0), () => 1), options("opts", { signal: { accepts: isSignal } })], call: ([ms, o]) => Sleep.after(ms as never, o as never) },
-  { area: "time", name: "Sleep.until(deadline, opts)", params: [param("deadline", isDeadline, () => now() + 1), options("opts", { signal: { accepts: isSignal } })], call: ([d, o]) => Sleep.until(d as never, o as never) },
+  {
+    area: "time",
+    name: "sleepUntil(deadline, opts)",
+    params: [param("deadline", isDeadline, () => now() + 1), options("opts", { signal: { accepts: isSignal } })],
+    call: ([d, o]) => sleepUntil(d as never, o as never),
+  },
+  {
+    area: "time",
+    name: "timeoutAt(deadline, fn)",
+    params: [param("deadline", isDeadline, () => now() + 1000), param("fn", isFn, () => async () => 1)],
+    call: ([d, fn]) => timeoutAt(d as never, fn as never),
+  },
+  {
+    area: "time",
+    name: "Sleep.after(ms, opts)",
+    params: [param("ms", isMsOrNever(0), () => 1), options("opts", { signal: { accepts: isSignal } })],
+    call: ([ms, o]) => Sleep.after(ms as never, o as never),
+  },
+  {
+    area: "time",
+    name: "Sleep.until(deadline, opts)",
+    params: [param("deadline", isDeadline, () => now() + 1), options("opts", { signal: { accepts: isSignal } })],
+    call: ([d, o]) => Sleep.until(d as never, o as never),
+  },
   { area: "time", name: "sleep handle.reset(deadline)", params: [param("deadline", isDeadline, () => now() + 1)], call: ([d]) => Sleep.after(1000).reset(d as never) },
   { area: "time", name: "sleep handle.wait(opts)", params: [options("opts", { signal: { accepts: isSignal } })], call: ([o]) => Sleep.after(1).wait(o as never) },
   {

@@ -14,9 +14,13 @@
   const q = (path) => path + (token ? (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : "");
   const el = (tag, props, ...kids) => {
     const e = document.createElement(tag);
-    if (props) for (const [k, v] of Object.entries(props)) {
-      if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else if (k.startsWith("data-")) e.setAttribute(k, v); else e[k] = v;
-    }
+    if (props)
+      for (const [k, v] of Object.entries(props)) {
+        if (k === "class") e.className = v;
+        else if (k === "text") e.textContent = v;
+        else if (k.startsWith("data-")) e.setAttribute(k, v);
+        else e[k] = v;
+      }
     for (const k of kids) if (k !== null && k !== undefined) e.append(k);
     return e;
   };
@@ -28,13 +32,23 @@
     return (ms / 1000).toFixed(2) + "s";
   };
   const MAX_ROWS = 400;
-  let R = null, at = 0, selectedEpisode = null, selectedTask = null;
+  let R = null,
+    at = 0,
+    selectedEpisode = null,
+    selectedTask = null;
 
   const span = () => R.endMs - R.startMs || 1;
   const pct = (t) => ((t - R.startMs) / span()) * 100;
   const rel = (t) => "+" + fmt(t - R.startMs);
-  const who = (id) => { const t = R.tasks.find((x) => x.id === id); return t ? "task " + id + (t.name ? " '" + t.name + "'" : "") : "task " + id; };
-  const place = (e, start, end) => { e.style.left = pct(start) + "%"; e.style.width = Math.max(0, pct(end) - pct(start)) + "%"; return e; };
+  const who = (id) => {
+    const t = R.tasks.find((x) => x.id === id);
+    return t ? "task " + id + (t.name ? " '" + t.name + "'" : "") : "task " + id;
+  };
+  const place = (e, start, end) => {
+    e.style.left = pct(start) + "%";
+    e.style.width = Math.max(0, pct(end) - pct(start)) + "%";
+    return e;
+  };
 
   function header() {
     const h = R.header;
@@ -42,23 +56,29 @@
     $("range").textContent = new Date(R.startMs).toLocaleTimeString() + " → " + new Date(R.endMs).toLocaleTimeString() + " (" + fmt(R.endMs - R.startMs) + ")";
     $("proc").textContent = "pid " + h.pid + " (" + h.node + ")";
     $("events").textContent = R.events + (h.ring.overwritten ? " (the " + h.ring.overwritten + " before were overwritten)" : "");
-    $("conn").className = "live"; $("conn").textContent = "loaded";
+    $("conn").className = "live";
+    $("conn").textContent = "loaded";
   }
 
   function axis() {
-    const lane = $("axis-lane"); const frag = document.createDocumentFragment();
+    const lane = $("axis-lane");
+    const frag = document.createDocumentFragment();
     const n = 8;
     for (let i = 0; i <= n; i++) {
       const t = R.startMs + (span() * i) / n;
-      const tick = el("div", { class: "tick", text: rel(t) }); tick.style.left = (i * 100) / n + "%";
+      const tick = el("div", { class: "tick", text: rel(t) });
+      tick.style.left = (i * 100) / n + "%";
       frag.append(tick);
     }
     lane.replaceChildren(frag);
-    const loop = $("loop-lane"); const lf = document.createDocumentFragment();
+    const loop = $("loop-lane");
+    const lf = document.createDocumentFragment();
     let prev = R.startMs;
     for (const s of R.loop) {
       const b = place(el("div", { class: "elu", title: "utilization " + Math.round(s.elu * 100) + "%, delay p99 " + fmt(s.p99Ms) + ", max " + fmt(s.maxMs) }), prev, s.atMs);
-      b.style.height = Math.max(1, Math.round(s.elu * 16)) + "px"; lf.append(b); prev = s.atMs;
+      b.style.height = Math.max(1, Math.round(s.elu * 16)) + "px";
+      lf.append(b);
+      prev = s.atMs;
     }
     loop.replaceChildren(lf);
   }
@@ -71,7 +91,7 @@
     // Tasks a blocked episode names first, then by when they appear.
     const named = new Set(R.episodes.map((e) => e.task && e.task.id).filter((x) => x !== undefined));
     const first = (t) => (t.spans.length ? t.spans[0].start : R.endMs);
-    all.sort((a, b) => (named.has(b.id) - named.has(a.id)) || first(a) - first(b) || a.id - b.id);
+    all.sort((a, b) => named.has(b.id) - named.has(a.id) || first(a) - first(b) || a.id - b.id);
     const shown = all.slice(0, MAX_ROWS);
     const frag = document.createDocumentFragment();
     for (const t of shown) {
@@ -81,27 +101,38 @@
         lane.append(place(el("div", { class: "span k-" + s.kind, title }), s.start, s.end));
       }
       const label = (t.name ? t.name + " " : "") + "#" + t.id + (t.outcome && t.outcome !== "ok" ? " (" + t.outcome + ")" : "");
-      frag.append(el("div", { class: "row" + (t.id === selectedTask ? " sel" : ""), "data-task-id": String(t.id) }, el("div", { class: "label", text: label, title: (t.site || "") }), lane));
+      frag.append(el("div", { class: "row" + (t.id === selectedTask ? " sel" : ""), "data-task-id": String(t.id) }, el("div", { class: "label", text: label, title: t.site || "" }), lane));
     }
     $("rows").replaceChildren(frag);
     $("more").hidden = all.length <= MAX_ROWS;
-    $("more").textContent = (all.length - MAX_ROWS) + " more tasks: filter to see them";
+    $("more").textContent = all.length - MAX_ROWS + " more tasks: filter to see them";
     const rf = document.createDocumentFragment();
     const byLabel = new Map();
-    for (const r of R.resources) { // a channel's queues are one resource, as in the console
+    for (const r of R.resources) {
+      // a channel's queues are one resource, as in the console
       const key = /#\d+$/.test(r.label) ? r.label : r.id;
       const g = byLabel.get(key);
-      if (g) { g.holds.push(...r.holds); g.depth.push(...r.depth); g.sheds.push(...r.sheds); } else byLabel.set(key, { label: r.label, kind: r.kind, holds: [...r.holds], depth: [...r.depth], sheds: [...r.sheds] });
+      if (g) {
+        g.holds.push(...r.holds);
+        g.depth.push(...r.depth);
+        g.sheds.push(...r.sheds);
+      } else byLabel.set(key, { label: r.label, kind: r.kind, holds: [...r.holds], depth: [...r.depth], sheds: [...r.sheds] });
     }
     for (const r of byLabel.values()) {
       const lane = el("div", { class: "lane" });
-      for (const h of r.holds) lane.append(place(el("div", { class: "hold", title: "held by " + who(h.task) + (h.permits > 1 ? " (" + h.permits + " permits)" : "") + " for " + fmt(h.end - h.start) }), h.start, h.end));
+      for (const h of r.holds)
+        lane.append(place(el("div", { class: "hold", title: "held by " + who(h.task) + (h.permits > 1 ? " (" + h.permits + " permits)" : "") + " for " + fmt(h.end - h.start) }), h.start, h.end));
       for (const d of r.depth) {
         const b = el("div", { class: "depth", title: d.length + (d.capacity !== undefined ? "/" + d.capacity : "") + " messages at " + rel(d.atMs) });
-        b.style.left = pct(d.atMs) + "%"; b.style.height = Math.max(1, Math.round((d.capacity ? d.length / d.capacity : Math.min(1, d.length / 100)) * 16)) + "px";
+        b.style.left = pct(d.atMs) + "%";
+        b.style.height = Math.max(1, Math.round((d.capacity ? d.length / d.capacity : Math.min(1, d.length / 100)) * 16)) + "px";
         lane.append(b);
       }
-      for (const s of r.sheds) { const b = el("div", { class: "shed", title: "shed (" + s.reason + ") at " + rel(s.atMs) }); b.style.left = pct(s.atMs) + "%"; lane.append(b); }
+      for (const s of r.sheds) {
+        const b = el("div", { class: "shed", title: "shed (" + s.reason + ") at " + rel(s.atMs) });
+        b.style.left = pct(s.atMs) + "%";
+        lane.append(b);
+      }
       rf.append(el("div", { class: "row res", "data-resource": r.label }, el("div", { class: "label", text: r.label, title: r.kind }), lane));
     }
     $("res-rows").replaceChildren(rf);
@@ -110,18 +141,34 @@
   function overlay() {
     const ef = document.createDocumentFragment();
     for (const e of R.episodes) {
-      const band = place(el("div", { class: "episode" + (e.n === selectedEpisode ? " sel" : ""), "data-episode": String(e.n), title: "event loop blocked " + fmt(e.durationMs) + (e.task ? " in " + who(e.task.id) : "") + (e.stack ? " at " + e.stack[0] : "") }), e.startMs, e.startMs + e.durationMs);
-      band.addEventListener("click", (ev) => { ev.stopPropagation(); showEpisode(e.n, true); });
+      const band = place(
+        el("div", {
+          class: "episode" + (e.n === selectedEpisode ? " sel" : ""),
+          "data-episode": String(e.n),
+          title: "event loop blocked " + fmt(e.durationMs) + (e.task ? " in " + who(e.task.id) : "") + (e.stack ? " at " + e.stack[0] : ""),
+        }),
+        e.startMs,
+        e.startMs + e.durationMs,
+      );
+      band.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        showEpisode(e.n, true);
+      });
       ef.append(band);
     }
     $("episodes-layer").replaceChildren(ef);
     const mf = document.createDocumentFragment();
-    for (const m of R.marks) { const l = el("div", { class: "mark", title: m.text + " at " + rel(m.atMs) }); l.style.left = pct(m.atMs) + "%"; mf.append(l); }
+    for (const m of R.marks) {
+      const l = el("div", { class: "mark", title: m.text + " at " + rel(m.atMs) });
+      l.style.left = pct(m.atMs) + "%";
+      mf.append(l);
+    }
     $("marks-layer").replaceChildren(mf);
   }
 
   function showEpisode(n, move) {
-    const e = R.episodes.find((x) => x.n === n); if (!e) return;
+    const e = R.episodes.find((x) => x.n === n);
+    if (!e) return;
     selectedEpisode = n;
     for (const b of document.querySelectorAll(".episode")) b.classList.toggle("sel", Number(b.dataset.episode) === n);
     $("episode-detail").hidden = false;
@@ -135,7 +182,10 @@
     const out = [];
     for (const task of R.tasks) {
       for (const s of task.spans) {
-        if (s.start <= t && (t < s.end || (s.end === R.endMs && t <= s.end))) { out.push({ task, s }); break; }
+        if (s.start <= t && (t < s.end || (s.end === R.endMs && t <= s.end))) {
+          out.push({ task, s });
+          break;
+        }
       }
     }
     return out;
@@ -148,11 +198,16 @@
     const tb = document.createDocumentFragment();
     for (const { task, s } of stateAt(at)) {
       if (!matches(task, f)) continue;
-      tb.append(el("tr", { class: "k-row-" + s.kind + (task.id === selectedTask ? " sel" : ""), "data-task-id": String(task.id) },
-        el("td", { class: "clip", text: (task.name ? task.name + " " : "") + "#" + task.id }),
-        el("td", { class: "st", text: s.kind }),
-        el("td", { class: "clip", text: s.what || (s.kind === "active" ? "(running, or awaiting something steward does not see)" : "") }),
-        el("td", { class: "num", text: fmt(at - s.start) })));
+      tb.append(
+        el(
+          "tr",
+          { class: "k-row-" + s.kind + (task.id === selectedTask ? " sel" : ""), "data-task-id": String(task.id) },
+          el("td", { class: "clip", text: (task.name ? task.name + " " : "") + "#" + task.id }),
+          el("td", { class: "st", text: s.kind }),
+          el("td", { class: "clip", text: s.what || (s.kind === "active" ? "(running, or awaiting something steward does not see)" : "") }),
+          el("td", { class: "num", text: fmt(at - s.start) }),
+        ),
+      );
     }
     $("state").tBodies[0].replaceChildren(tb);
     const rb = document.createDocumentFragment();
@@ -160,7 +215,15 @@
       const holds = r.holds.filter((h) => h.start <= at && at < h.end);
       const d = r.depth.filter((x) => x.atMs <= at).pop();
       if (!holds.length && !d) continue;
-      rb.append(el("tr", null, el("td", { class: "clip", text: r.label }), el("td", { class: "clip", text: holds.map((h) => who(h.task)).join(", ") }), el("td", { text: d ? d.length + (d.capacity !== undefined ? "/" + d.capacity : "") : "" })));
+      rb.append(
+        el(
+          "tr",
+          null,
+          el("td", { class: "clip", text: r.label }),
+          el("td", { class: "clip", text: holds.map((h) => who(h.task)).join(", ") }),
+          el("td", { text: d ? d.length + (d.capacity !== undefined ? "/" + d.capacity : "") : "" }),
+        ),
+      );
     }
     $("res-state").tBodies[0].replaceChildren(rb);
     $("cursor").style.left = pct(at) + "%";
@@ -174,15 +237,26 @@
     side();
   }
 
-  function render() { rows(); overlay(); side(); }
+  function render() {
+    rows();
+    overlay();
+    side();
+  }
 
   $("scrub").addEventListener("input", () => setCursor(R.startMs + (Number($("scrub").value) / 10000) * span()));
-  $("filter").addEventListener("input", () => { rows(); side(); });
+  $("filter").addEventListener("input", () => {
+    rows();
+    side();
+  });
   $("chart").addEventListener("click", (ev) => {
     const lane = $("axis-lane").getBoundingClientRect();
     if (ev.clientX >= lane.left) setCursor(R.startMs + ((ev.clientX - lane.left) / lane.width) * span());
     const row = ev.target.closest(".row[data-task-id]");
-    if (row && ev.clientX < lane.left) { selectedTask = Number(row.dataset.taskId); rows(); side(); }
+    if (row && ev.clientX < lane.left) {
+      selectedTask = Number(row.dataset.taskId);
+      rows();
+      side();
+    }
   });
   const step = (dir) => {
     const sorted = R.episodes.slice().sort((a, b) => a.startMs - b.startMs);
@@ -193,18 +267,27 @@
   $("next-ep").addEventListener("click", () => step(1));
   document.addEventListener("keydown", (ev) => {
     if (ev.target === $("filter") || !R) return;
-    if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") { ev.preventDefault(); setCursor(at + (ev.key === "ArrowRight" ? 1 : -1) * span() / (ev.shiftKey ? 20 : 200)); }
+    if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") {
+      ev.preventDefault();
+      setCursor(at + ((ev.key === "ArrowRight" ? 1 : -1) * span()) / (ev.shiftKey ? 20 : 200));
+    }
   });
 
-  fetch(q("api/recording"), { cache: "no-store" }).then(async (r) => {
-    if (!r.ok) throw new Error("HTTP " + r.status);
-    R = await r.json();
-    header(); axis();
-    at = R.header.trigger.atMs <= R.endMs && R.header.trigger.atMs >= R.startMs ? R.header.trigger.atMs : R.endMs;
-    render();
-    const first = R.episodes[R.episodes.length - 1];
-    if (first) showEpisode(first.n, false);
-    setCursor(at);
-    document.body.dataset.loaded = "1";
-  }).catch((e) => { $("conn").className = "down"; $("conn").textContent = "could not load the recording: " + e.message; });
+  fetch(q("api/recording"), { cache: "no-store" })
+    .then(async (r) => {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      R = await r.json();
+      header();
+      axis();
+      at = R.header.trigger.atMs <= R.endMs && R.header.trigger.atMs >= R.startMs ? R.header.trigger.atMs : R.endMs;
+      render();
+      const first = R.episodes[R.episodes.length - 1];
+      if (first) showEpisode(first.n, false);
+      setCursor(at);
+      document.body.dataset.loaded = "1";
+    })
+    .catch((e) => {
+      $("conn").className = "down";
+      $("conn").textContent = "could not load the recording: " + e.message;
+    });
 })();
