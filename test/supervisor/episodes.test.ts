@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { blocksBetween, runFixture, show, sourceLine, stackReport } from "./helpers.js";
+import { blocksBetween, episodesOverlapping, runFixture, show, sourceLine, stackReport } from "./helpers.js";
 
 test("a new user's first test: start(), 300 ms, a 700 ms block — reported while blocked, with no ready() and no grace", async () => {
   const run = await runFixture("first-test");
@@ -29,7 +29,7 @@ test("a worker that blocks within a millisecond of its ready() is reported", asy
   const run = await runFixture("worker", {}, { env: { STEWARD_WORKER_AT_ONCE: "1" } });
   assert.equal(run.code, 0, show(run));
   const threadId = run.markData<number>("worker-thread");
-  const blocked = blocksBetween(run, "worker-block-start", "worker-block-end").filter((r) => r.thread === threadId);
+  const blocked = episodesOverlapping(run, "worker-block-start", "worker-block-end").filter((r) => r.thread === threadId);
   assert.equal(blocked.length, 1, show(run));
 });
 

@@ -139,6 +139,24 @@ export function blocksBetween(run: Run, from: string, to: string): (Report & { i
   return run.reports().filter((r) => r.event === "blocked" && r.index > a && r.index < b);
 }
 
+/**
+ * Blocked episodes whose span (startedAt to their "unblocked" report) overlaps the time between
+ * two MARK lines. Unlike {@link blocksBetween} it keeps an episode that began before the first
+ * mark: on a loaded machine a worker's own start-up (Node loading an internal module) can run
+ * straight into the block, which is then one episode that started earlier.
+ */
+export function episodesOverlapping(run: Run, from: string, to: string): (Report & { index: number })[] {
+  const markTime = (name: string): number => Number(run.lines[run.markIndex(name)]!.text.split(" ")[2]);
+  const a = markTime(from);
+  const b = markTime(to);
+  const reports = run.reports();
+  return reports.filter((r) => {
+    if (r.event !== "blocked" || r.startedAt === undefined) return false;
+    const end = reports.find((u) => u.event === "unblocked" && u.thread === r.thread && u.episode === r.episode)?.at ?? Infinity;
+    return r.startedAt < b && end > a;
+  });
+}
+
 /** Blocked reports the code is to blame for outside the given [from, to] mark windows. */
 export function strayBlocks(run: Run, ...windows: [string, string][]): (Report & { index: number })[] {
   return codeBlocks(run).filter((r) => !windows.some(([f, t]) => r.index > run.markIndex(f) && r.index < run.markIndex(t)));
