@@ -55,8 +55,18 @@ void test("the web page shows a named task, its detail, resources and warnings, 
       [...names.filter((n) => n !== "")].sort((a, b) => a.localeCompare(b)),
     );
 
-    // The detail view: fields, histograms, spawn stack.
-    await row.click();
+    // The detail view: fields, histograms, spawn stack. The table is redrawn live, so a user's
+    // click can straddle a redraw: press on the row, let the rows be replaced under the pointer,
+    // release. The row must still open.
+    await row.hover();
+    await row.evaluate((el) => el.setAttribute("data-before-press", ""));
+    await page.mouse.down();
+    // Until the row under the pointer is a new element (the stream redraws every 100 ms).
+    for (const t0 = Date.now(); (await row.getAttribute("data-before-press")) !== null;) {
+      assert.ok(Date.now() - t0 < 15_000, "the task table was never redrawn");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await page.mouse.up();
     const detail = page.locator("#detail");
     await detail.waitFor({ state: "visible" });
     assert.equal(await page.locator("#detail-title").innerText(), `Task ${reporter.id} 'nightly-report'`);

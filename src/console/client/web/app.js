@@ -387,9 +387,18 @@
     });
   }
 
+  // The table is redrawn live: when its rows are replaced between press and release, the click
+  // lands on the tbody, not a row. The row pressed on decides (by task id, which survives redraws).
+  let pressedTask = null;
+  $("tasks").tBodies[0].addEventListener("pointerdown", (ev) => {
+    const tr = ev.target.closest("tr");
+    pressedTask = tr ? Number(tr.dataset.taskId) : null;
+  });
   $("tasks").tBodies[0].addEventListener("click", (ev) => {
     const tr = ev.target.closest("tr");
-    if (tr) select(Number(tr.dataset.taskId));
+    const id = tr ? Number(tr.dataset.taskId) : pressedTask;
+    pressedTask = null;
+    if (id !== null) select(id);
   });
   $("tasks").tHead.addEventListener("click", (ev) => {
     const th = ev.target.closest("th");
