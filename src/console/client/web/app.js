@@ -387,18 +387,21 @@
     });
   }
 
-  // The table is redrawn live: when its rows are replaced between press and release, the click
-  // lands on the tbody, not a row. The row pressed on decides (by task id, which survives redraws).
+  // The table is redrawn live. When its rows are replaced between press and release, the browser
+  // sends no click (the pressed element left the document), so a row opens on release over the
+  // same task's row (task ids survive redraws), whether or not the element is the same.
   let pressedTask = null;
+  const rowTask = (ev) => {
+    const tr = ev.target.closest("tr");
+    return tr && tr.dataset.taskId !== undefined ? Number(tr.dataset.taskId) : null;
+  };
   $("tasks").tBodies[0].addEventListener("pointerdown", (ev) => {
-    const tr = ev.target.closest("tr");
-    pressedTask = tr ? Number(tr.dataset.taskId) : null;
+    pressedTask = ev.button === 0 ? rowTask(ev) : null;
   });
-  $("tasks").tBodies[0].addEventListener("click", (ev) => {
-    const tr = ev.target.closest("tr");
-    const id = tr ? Number(tr.dataset.taskId) : pressedTask;
+  $("tasks").tBodies[0].addEventListener("pointerup", (ev) => {
+    const id = rowTask(ev);
+    if (ev.button === 0 && id !== null && id === pressedTask) select(id);
     pressedTask = null;
-    if (id !== null) select(id);
   });
   $("tasks").tHead.addEventListener("click", (ev) => {
     const th = ev.target.closest("th");
