@@ -210,7 +210,10 @@ void test("lints: slow resume, never yielded, schedule delay, idle on nothing, l
   const s = snap(rt);
   const lintsOf = (id: number) => s.warnings.filter((w) => w.task === id).map((w) => w.lint);
   assert.ok(lintsOf(slow.id).includes("slow-resume"), `warnings: ${JSON.stringify(s.warnings, null, 1)}`);
-  assert.deepEqual(task(s, slow.id).lints, ["slow-resume"]);
+  // The row lists the task's warnings. (On a loaded machine its start may also earn a schedule
+  // delay beyond the 15 ms threshold, so the row is compared with the warnings, not a fixed list.)
+  assert.ok(task(s, slow.id).lints?.includes("slow-resume"));
+  for (const l of task(s, slow.id).lints ?? []) assert.ok(lintsOf(slow.id).includes(l), `${l} on the row is among the task's warnings`);
   assert.ok(lintsOf(starved.id).includes("schedule-delay"));
   assert.ok(lintsOf(lazy.id).includes("idle-on-nothing"));
   assert.ok(!lintsOf(holder.id).includes("idle-on-nothing"), "a task in a steward wait is not idle on nothing");
