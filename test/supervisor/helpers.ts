@@ -136,7 +136,21 @@ export function codeBlocks(run: Run): (Report & { index: number })[] {
 export function blocksBetween(run: Run, from: string, to: string): (Report & { index: number })[] {
   const a = run.markIndex(from);
   const b = run.markIndex(to);
-  return run.reports().filter((r) => r.event === "blocked" && r.index > a && r.index < b);
+  const [ta, tb] = [markTime(run, from), markTime(run, to)];
+  const reports = run.reports();
+  return reports.filter((r) => {
+    if (r.event !== "blocked" || r.index <= a || r.index >= b) return false;
+    // A stall of a starved machine that ran up to the first mark can be reported after it: an
+    // episode that began before the window and overlaps less than half of it is not this block.
+    if (r.startedAt === undefined || !(r.startedAt < ta) || !Number.isFinite(tb)) return true;
+    const end = reports.find((u) => u.event === "unblocked" && u.thread === r.thread && u.episode === r.episode)?.at ?? Infinity;
+    return Math.min(end, tb) - ta >= (tb - ta) / 2;
+  });
+}
+
+/** The time a MARK line carries (its third word), NaN when it has none. */
+function markTime(run: Run, name: string): number {
+  return Number(run.lines[run.markIndex(name)]!.text.split(" ")[2]);
 }
 
 /**
@@ -146,9 +160,8 @@ export function blocksBetween(run: Run, from: string, to: string): (Report & { i
  * straight into the block, which is then one episode that started earlier.
  */
 export function episodesOverlapping(run: Run, from: string, to: string): (Report & { index: number })[] {
-  const markTime = (name: string): number => Number(run.lines[run.markIndex(name)]!.text.split(" ")[2]);
-  const a = markTime(from);
-  const b = markTime(to);
+  const a = markTime(run, from);
+  const b = markTime(run, to);
   const reports = run.reports();
   return reports.filter((r) => {
     if (r.event !== "blocked" || r.startedAt === undefined) return false;
