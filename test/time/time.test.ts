@@ -56,8 +56,9 @@ test("timeout: value, fn's own error, TimeoutError with fn's signal aborted", as
 });
 
 test("interval: first tick at once, then every period; dispose ends iteration", async () => {
-  const it = interval(15);
+  // t0 before the interval starts: a loaded machine may deschedule us between the two lines.
   const t0 = performance.now();
+  const it = interval(15);
   // "At once": before a timer of one period, however loaded the machine (not a wall-clock bound).
   assert.equal(await Promise.race([it.tick(), new Promise((r) => setTimeout(() => r("a period passed first"), 15))]), 0);
   assert.equal(await it.tick(), 1);
