@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { AsyncSemaphore } from "@esfx/async-semaphore";
 import type * as asyncMutexTypes from "async-mutex";
 import { Effect, Fiber } from "effect";
-import { channel, Mutex, Notify, Semaphore, spawn } from "../src/index.js";
+import { channel, configure, Mutex, Notify, Semaphore, spawn } from "../src/index.js";
 import { bareRingPair, effectPair, stewardPair } from "./channel.js";
 import { type BenchContext, type Case, fmt, log, type Result, type Section } from "./harness.js";
 
@@ -78,9 +78,23 @@ const spawnCase: Case = {
   },
 };
 
+/** `run` with the cooperative budget off: the share of a case's time that the budget's hops cost. */
+function withoutBudget(run: (n: number) => Promise<void>): (n: number) => Promise<void> {
+  return async (n) => {
+    const prev = configure().coopBudget;
+    configure({ coopBudget: 0 });
+    try {
+      await run(n);
+    } finally {
+      configure({ coopBudget: prev });
+    }
+  };
+}
+
 function channelCases(): Case[] {
   return [
     { name: "steward channel(1024)", run: stewardPair },
+    { name: "no budget: steward channel(1024)", run: withoutBudget(stewardPair) },
     { name: "bare ring (hand-off)", run: bareRingPair },
     { name: "Effect Queue.bounded(1024)", run: effectPair },
   ];
@@ -90,13 +104,12 @@ function mutexCases(): Case[] {
   const m = new Mutex();
   const esfx = new AsyncSemaphore(1);
   const am = new asyncMutex.Mutex();
+  const stewardMutex = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) (await m.lock()).release();
+  };
   return [
-    {
-      name: "steward Mutex",
-      async run(n) {
-        for (let i = 0; i < n; i++) (await m.lock()).release();
-      },
-    },
+    { name: "steward Mutex", run: stewardMutex },
+    { name: "no budget: steward Mutex", run: withoutBudget(stewardMutex) },
     {
       name: "@esfx/async-semaphore(1)",
       async run(n) {
@@ -283,11 +296,17 @@ export function hotTable(ss: Situation[]): string {
 }
 
 export function peersTable(ss: Situation[]): string {
-  const lines = ["| Node | situation | floor | Effect fork+join | bare ring | Effect Queue.bounded | esfx | async-mutex |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"];
-  for (const s of ss)
+  const lines = [
+    "| Node | situation | floor | Effect fork+join | bare ring | Effect Queue.bounded | esfx | async-mutex | channel, coopBudget 0 (× ring) | Mutex, coopBudget 0 (× esfx) |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const s of ss) {
+    const chNb = get(s.channel, "no budget: steward channel");
+    const muNb = get(s.mutex, "no budget: steward Mutex");
     lines.push(
-      `| ${s.node} | ${s.situation === "fresh" ? "fresh" : "ALS active"} | ${fmt(get(s.spawn, "queueMicrotask"))} | ${fmt(get(s.spawn, "Effect"))} | ${fmt(get(s.channel, "bare ring"))} | ${fmt(get(s.channel, "Effect"))} | ${fmt(get(s.mutex, "@esfx"))} | ${fmt(get(s.mutex, "async-mutex"))} |`,
+      `| ${s.node} | ${s.situation === "fresh" ? "fresh" : "ALS active"} | ${fmt(get(s.spawn, "queueMicrotask"))} | ${fmt(get(s.spawn, "Effect"))} | ${fmt(get(s.channel, "bare ring"))} | ${fmt(get(s.channel, "Effect"))} | ${fmt(get(s.mutex, "@esfx"))} | ${fmt(get(s.mutex, "async-mutex"))} | ${fmt(chNb)} (${x(chNb, get(s.channel, "bare ring"))}) | ${fmt(muNb)} (${x(muNb, get(s.mutex, "@esfx"))}) |`,
     );
+  }
   return lines.join("\n");
 }
 

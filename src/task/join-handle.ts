@@ -86,6 +86,12 @@ const RUNNING = 0;
 const EPOCH_MS = Date.now();
 const OK = 1;
 const FAILED = 2;
+/** The state's bits in JoinHandle's flags; two booleans above them. */
+const STATE = 3;
+/** Someone asked for the outcome (a join, `result()`, a JoinSet): a panic is then not reported as unobserved. */
+const OBSERVED = 4;
+/** Spawned with `cancelOnStop`. */
+const CANCEL_ON_STOP = 8;
 
 /**
  * A task's join of another task, as a wait: made when code in a task awaits a handle whose task
@@ -151,13 +157,11 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
   site: SpawnSite | undefined;
   /** @internal The live console's record of this task (core/instrument.ts); undefined when it is off. */
   instrument: unknown = undefined;
-  /** @internal Spawned with `cancelOnStop`: the runtime cancels it at the announcement. */
-  cancelOnStop = false;
   private fn: ((ctx: TaskContext) => T | PromiseLike<T>) | undefined;
-  private state = RUNNING;
-  private value: T | undefined = undefined;
-  private error: JoinError | undefined = undefined;
-  private observed = false;
+  /** RUNNING, OK or FAILED, and the booleans OBSERVED and CANCEL_ON_STOP: one small integer, not three fields. */
+  private flags = RUNNING;
+  /** The value once OK, the JoinError once FAILED: one field, not two. */
+  private endedWith: unknown = undefined;
   private settled: Promise<T> | undefined = undefined;
   // The settled promise's resolving functions, kept as two fields rather than an object per join.
   private settleResolve: ((v: unknown) => void) | undefined = undefined;
@@ -187,6 +191,30 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
     const sites = config.spawnSites;
     this.site = sites === "all" || (sites === "named" && name !== undefined) ? captureSpawnSite() : undefined;
     if (hooks !== null) hooks.taskSpawned(this, host);
+  }
+
+  private get state(): number {
+    return this.flags & STATE;
+  }
+
+  private get observed(): boolean {
+    return (this.flags & OBSERVED) !== 0;
+  }
+
+  private get value(): T {
+    return this.endedWith as T;
+  }
+
+  private get error(): JoinError {
+    return this.endedWith as JoinError;
+  }
+
+  /** @internal Spawned with `cancelOnStop`: the runtime cancels it at the announcement. */
+  get cancelOnStop(): boolean {
+    return (this.flags & CANCEL_ON_STOP) !== 0;
+  }
+  set cancelOnStop(on: boolean) {
+    this.flags = on ? this.flags | CANCEL_ON_STOP : this.flags & ~CANCEL_ON_STOP;
   }
 
   /** @internal When it was spawned (epoch ms, Date.now()). */
@@ -248,13 +276,13 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
 
   /** @internal The outcome, once finished (for JoinSet and scope, which observe it). */
   outcome(): JoinResult<T> {
-    this.observed = true;
+    this.flags |= OBSERVED;
     return this.state === OK ? { ok: true, id: this.id, value: this.value as T } : { ok: false, id: this.id, error: this.error! };
   }
 
   /** @internal Takes the outcome's error without marking it observed by a user. */
   get joinError(): JoinError | undefined {
-    return this.error;
+    return this.state === FAILED ? this.error : undefined;
   }
 
   /** @internal Links `opts.signal` to the task's token until the task ends. */
@@ -322,20 +350,20 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
 
   private succeed(v: T): void {
     if (this.state !== RUNNING) return;
-    this.state = OK;
-    this.value = v;
+    this.flags |= OK;
+    this.endedWith = v;
     this.finish();
   }
 
   private fail(e: unknown): void {
     if (this.state !== RUNNING) return;
     const kind = e instanceof CancelledError || this.token.isCancelled ? "cancelled" : "panic";
-    this.state = FAILED;
+    this.flags |= FAILED;
     // No stack of its own: it would only show steward's internals (the cause carries the task's
     // stack), and capturing one costs ≈ 5 µs per failed task, which dominates a mass shutdown.
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    this.error = new JoinError(kind, this.id, this.name, e);
+    this.endedWith = new JoinError(kind, this.id, this.name, e);
     Error.stackTraceLimit = limit;
     this.finish();
     if (kind === "panic" && !this.observed) {
@@ -374,7 +402,7 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
   }
 
   private promise(): Promise<T> {
-    this.observed = true;
+    this.flags |= OBSERVED;
     if (hooks !== null) hooks.taskJoined(this);
     if (this.state === RUNNING && diag !== null) {
       const joiner = currentFrame()?.taskRecord;

@@ -131,3 +131,36 @@ test("fromSignal: a non-AbortSignal is a TypeError naming the argument", () => {
     assert.throws(() => CancellationToken.fromSignal(bad as never), { name: "TypeError", message: /signal must be an AbortSignal/ });
   }
 });
+
+test("a child cancelled on its own leaves its parent (collectable), one never cancelled stays linked", async () => {
+  const { setFlagsFromString } = await import("node:v8");
+  const { runInNewContext } = await import("node:vm");
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const p = new CancellationToken();
+  const refs: WeakRef<CancellationToken>[] = [];
+  const seen: unknown[] = [];
+  let live: CancellationToken | undefined = p.child();
+  live.onCancel((r) => seen.push(r));
+  // In a function of its own: a suspended async function's registers would keep the last child.
+  ((): void => {
+    for (let i = 0; i < 50; i++) {
+      const c = p.child();
+      c.onCancel(() => seen.push("own"));
+      c.cancel("own");
+      refs.push(new WeakRef(c));
+    }
+  })();
+  await new Promise((r) => setImmediate(r));
+  gc();
+  gc();
+  assert.equal(refs.filter((r) => r.deref() !== undefined).length, 0, "children cancelled on their own were collected");
+  assert.equal(seen.length, 50);
+  const liveRef = new WeakRef(live);
+  live = undefined;
+  gc();
+  assert.ok(liveRef.deref() !== undefined, "a live child is kept by its parent (it must still hear the parent's cancel)");
+  p.cancel("down");
+  assert.deepEqual(seen.slice(50), ["down"]);
+  assert.equal(liveRef.deref()?.reason, "down");
+});
