@@ -11,6 +11,7 @@
 import type { TaskLike } from "../core/context.js";
 import type { Hold, OrderedHold } from "../core/holds.js";
 import type { Waiter } from "../core/waiter.js";
+import { acquiredAtOf } from "./acquire-site.js";
 import { probeAll, siteOf } from "./await-site.js";
 import "./install.js";
 
@@ -30,8 +31,18 @@ export interface WaitInfo {
   heldBy?: TaskRef[];
   /** How long it has waited on its current wait, in ms. */
   waitingMs?: number;
-  /** The locks it holds (Mutex and RwLock guards), most recent first. */
-  holds?: string[];
+  /**
+   * The locks it holds (Mutex and RwLock guards), most recent first: `lock`, the lock's label
+   * (`Mutex "db"`, `RwLock "t"`), and `acquiredAt`, the user's `file:line:col` of the
+   * acquisition (source-mapped), under `configure({ lockSites: true })`.
+   */
+  holds?: HeldLock[];
+}
+
+/** A lock a task holds, as a dump names it (the same shape as DeadlockError's `holds`). */
+export interface HeldLock {
+  lock: string;
+  acquiredAt?: string;
 }
 
 const MAX_HOLDERS = 8;
@@ -108,9 +119,11 @@ export function describeTask(t: TaskLike, info: WaitInfo, now: number): void {
     if (holders.length > 0) info.heldBy = holders.map(ref);
   }
   if (t.held !== null) {
-    const holds: string[] = [];
+    const holds: HeldLock[] = [];
     for (let h = t.held as OrderedHold | null; h !== null && holds.length < MAX_HOLDERS; h = h.heldNext as OrderedHold | null) {
-      if (h.lock !== undefined) holds.push(h.lock.label);
+      if (h.lock === undefined) continue;
+      const at = acquiredAtOf(h);
+      holds.push(at === undefined ? { lock: h.lock.label } : { lock: h.lock.label, acquiredAt: at });
     }
     info.holds = holds;
   }
