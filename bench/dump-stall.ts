@@ -4,7 +4,12 @@
  * sites probed, TaskInfo built in slices). A self re-arming setImmediate measures the wall gap of
  * every turn; GC pauses seen meanwhile are reported beside it (a gap may be a GC, or the process
  * not being scheduled on a loaded machine).
- * Run: `node --expose-gc dist/bench/dump-stall.js [tasks]` (after `npx tsc`).
+ * The synchronous `runtime.dump()` is timed in wall and main-thread CPU time, cold (its first
+ * call: V8 runs its code unoptimised) and warm, for tasks just spawned (young objects) and for
+ * tasks parked a while (`named`: every task named, so every one has a spawn site to format;
+ * `old`: two full GCs first, so the tasks are old-generation objects, as in a service that has
+ * run for a while).
+ * Run: `node --expose-gc dist/bench/dump-stall.js [tasks] [sync-first|-] [named] [old]` (after `npx tsc`).
  */
 import { PerformanceObserver } from "node:perf_hooks";
 import { dumpWithAwaitSites } from "../src/diagnostics/index.js";
@@ -72,23 +77,41 @@ async function watch(f: () => Promise<unknown>): Promise<string> {
   return `${ms.toFixed(0)} ms in all over ${turns} turns; longest turn ${worst.toFixed(1)} ms wall (${over} over 10 ms); CPU per turn median ${(cpu[cpu.length >> 1] ?? 0).toFixed(1)} ms, max ${(cpu[cpu.length - 1] ?? 0).toFixed(1)} ms (${cpuOver} over 10 ms); GC pauses ${g.length}, longest ${(g[0] ?? 0).toFixed(1)} ms`;
 }
 
+const NAMED = process.argv.includes("named");
+const OLD = process.argv.includes("old");
+const cpuNow = (process as unknown as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage ?? (() => process.cpuUsage());
+/** One synchronous call's wall and main-thread CPU time (Node 24; process CPU on Node 20, which counts GC helper threads too). */
+function timed(f: () => unknown): string {
+  const c0 = cpuNow();
+  const t = performance.now();
+  f();
+  const ms = performance.now() - t;
+  const c = cpuNow();
+  return `${ms.toFixed(1)} ms wall, ${((c.user - c0.user + c.system - c0.system) / 1000).toFixed(1)} ms CPU`;
+}
+
 const rt = new Runtime({ name: "dump-stall" });
 const m = new Mutex(0, { name: "m" });
 const g = await m.lock();
-for (let i = 0; i < N; i++) rt.spawn(() => level1(m));
+for (let i = 0; i < N; i++) rt.spawn(() => level1(m), NAMED ? { name: `request ${i}` } : undefined);
 await sleep(100);
-(globalThis as { gc?: () => void }).gc?.();
+const gc = (globalThis as { gc?: () => void }).gc;
+if (OLD) {
+  gc?.();
+  gc?.();
+  await sleep(100);
+}
 
-console.log(`${N} parked tasks, Node ${process.version}`);
-let t0 = performance.now();
+console.log(`${N} parked tasks${NAMED ? " (named: spawn sites captured)" : ""}${OLD ? ", old-generation (two full GCs after spawning)" : ", just spawned"}; Node ${process.version}`);
 if (process.argv[3] === "sync-first") {
-  rt.dump();
-  console.log(`runtime.dump() (sync, first: queues probes): ${(performance.now() - t0).toFixed(1)} ms in one turn`);
+  console.log(`runtime.dump() (sync, cold: its first call, queues the probes): ${timed(() => rt.dump())}`);
+  console.log(`runtime.dump() (sync, second call): ${timed(() => rt.dump())}`);
 }
 console.log(`dumpWithAwaitSites() (sliced, probes every await site): ${await watch(() => dumpWithAwaitSites(rt))}`);
-t0 = performance.now();
-const d = rt.dump();
-console.log(`runtime.dump() (sync, sites known): ${(performance.now() - t0).toFixed(1)} ms in one turn; ${d.tasks.filter((t) => t.awaitSite !== undefined).length} with a site`);
+if (OLD) gc?.();
+await sleep(50);
+let d = rt.dump();
+console.log(`runtime.dump() (sync, sites known, warm): ${timed(() => (d = rt.dump()))}; ${d.tasks.filter((t) => t.awaitSite !== undefined).length} with a site`);
 console.log(`dumpWithAwaitSites() again (sites known): ${await watch(() => dumpWithAwaitSites(rt))}`);
 if (process.env.GAPS) {
   console.log("gaps", gaps.map(([a, b]) => `${a.toFixed(0)}+${b.toFixed(0)}`).join(" "));

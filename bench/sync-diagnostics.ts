@@ -4,7 +4,13 @@
  * defaults) and off, alternately, several rounds; the median of each is reported. First fresh
  * (no task has run), then inside a task (steward's AsyncLocalStorage context active).
  * Run: `node dist/bench/sync-diagnostics.js` (after `npx tsc`).
+ *
+ * `--instructions`: instructions per op under valgrind (load-independent, unlike the times above)
+ * of each case in a task, with `configure({ lockSites })` off (the default) and on: what recording
+ * acquisition sites costs, and (run the same child against another build) that off costs nothing.
  */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { configure, Mutex, Semaphore, spawn } from "../src/index.js";
 
 const resolved = Promise.resolve();
@@ -97,6 +103,43 @@ async function measure(label: string): Promise<string[]> {
     rows.push(`| ${label} | ${name} | ${b.toFixed(0)} | ${a.toFixed(0)} | ${(a / b).toFixed(2)} |`);
   }
   return rows;
+}
+
+/** `--child CASE N on|off`: runs one case in a task, for valgrind. */
+async function child(name: string, n: number, sites: boolean): Promise<void> {
+  configure({ lockSites: sites });
+  const c = CASES.find(([label]) => label === name);
+  if (c === undefined) throw new Error(`no case ${name}`);
+  await spawn(() => c[1](n));
+}
+
+function instructions(name: string, n: number, sites: boolean): number {
+  const r = spawnSync(
+    "valgrind",
+    ["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", process.execPath, "--single-threaded", fileURLToPath(import.meta.url), "--child", name, String(n), sites ? "on" : "off"],
+    {
+      encoding: "utf8",
+      timeout: 1_800_000,
+    },
+  );
+  const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr ?? "");
+  if (m === null) throw new Error(`valgrind gave no count: ${(r.stderr ?? "").slice(-500)}`);
+  return Number(m[1]!.replaceAll(",", ""));
+}
+
+if (process.argv[2] === "--child") {
+  await child(process.argv[3]!, Number(process.argv[4]), process.argv[5] === "on");
+  process.exit(0);
+}
+if (process.argv[2] === "--instructions") {
+  console.log("| case (in a task) | lockSites off, Ir/op | lockSites on, Ir/op | on − off |\n|---|---:|---:|---:|");
+  for (const [name] of CASES) {
+    const per = (sites: boolean): number => (instructions(name, 24_000, sites) - instructions(name, 8_000, sites)) / 16_000;
+    const off = per(false);
+    const on = per(true);
+    console.log(`| ${name} | ${off.toFixed(0)} | ${on.toFixed(0)} | ${(on - off).toFixed(0)} |`);
+  }
+  process.exit(0);
 }
 
 const rows = [...(await measure("fresh"))];

@@ -110,7 +110,11 @@ export interface DeadlockLink {
   waitsFor: string;
   /** Where it awaits that, in the user's code (file:line:col, source-mapped), when known. */
   awaitSite?: string;
-  /** What of its own stands in the way of the next task's wait: `Mutex "a"`, `read on RwLock`. */
+  /**
+   * What of its own stands in the way of the next task's wait: `Mutex "a"`, `read on RwLock`;
+   * `acquiredAt`, where it took it (the user's file:line:col, source-mapped), under
+   * `configure({ lockSites: true })`.
+   */
   holds: { lock: string; acquiredAt?: string }[];
   /** The ids of the tasks it waits for (the next link of the cycle among them). */
   waitsOn: number[];

@@ -71,6 +71,25 @@ export function setDiagHooks(h: DiagHooks | null): void {
   diag = h;
 }
 
+/**
+ * Records where hold `h` of task `h.task` was acquired, on resource queue `q`: set only under
+ * `configure({ lockSites: true })` with the diagnostics on (diagnostics/acquire-site.ts), so an
+ * acquisition with it off pays one null check. Called by the guard or permit as it is made.
+ */
+export let acquireSite: ((h: Hold, q: object) => void) | null = null;
+
+/** @internal Installs (or removes) the acquisition-site recorder. */
+export function setAcquireSite(fn: ((h: Hold, q: object) => void) | null): void {
+  acquireSite = fn;
+}
+
+/**
+ * @internal Where each hold was acquired, when recorded: a stack capture (formatted only when a
+ * report reads it) or an await site already found. Outside the hold objects, so that guards keep
+ * one shape whether or not sites are recorded.
+ */
+export const holdSites = new WeakMap<Hold, object | string>();
+
 /** The next task id (JoinHandle takes its id here): a hold records it, to tell which tasks were spawned after it. */
 export const taskIds = { next: 1 };
 
@@ -100,6 +119,10 @@ export function replaceHold(prev: Hold, next: Hold): void {
   const t = prev.task;
   next.task = t;
   next.seq = prev.seq;
+  if (acquireSite !== null) {
+    const site = holdSites.get(prev);
+    if (site !== undefined) holdSites.set(next, site);
+  }
   if (t === undefined) return;
   next.heldNext = prev.heldNext;
   if (t.held === prev) {

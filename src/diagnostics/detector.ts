@@ -18,6 +18,7 @@ import { config } from "../core/config.js";
 import { type Hold } from "../core/holds.js";
 import type { Waiter } from "../core/waiter.js";
 import { type DeadlockLink, DeadlockError } from "../errors.js";
+import { acquiredAtOf, noteQueuedSite } from "./acquire-site.js";
 import { probe } from "./await-site.js";
 import { deadlockedWith, type FoundCycle, type GraphTask, parkedWait } from "./graph.js";
 
@@ -30,6 +31,7 @@ const confirming = new WeakSet<object>();
 
 /** The detector's hook: a task's wait queued on a graph resource (core/holds.ts `queued`). */
 export function noteQueued(w: object): void {
+  noteQueuedSite(w);
   if (config.deadlocks === "off") return;
   noted.push(w as AnyWaiter);
   if (!scheduled) {
@@ -90,7 +92,11 @@ function link(t: GraphTask, c: FoundCycle, i: number, awaitSite: string | undefi
   const holds: DeadlockLink["holds"] = [];
   if (prev.holding !== "") {
     const mine = prev.holds.filter((h: Hold) => h.task === t);
-    holds.push(mine.length === 0 && prev.holds.length > 0 ? { lock: `${prev.holding} (through a task it spawned)` } : { lock: prev.holding });
+    if (mine.length === 0 && prev.holds.length > 0) holds.push({ lock: `${prev.holding} (through a task it spawned)` });
+    else {
+      const at = mine.length > 0 ? acquiredAtOf(mine[0]!) : undefined;
+      holds.push(at === undefined ? { lock: prev.holding } : { lock: prev.holding, acquiredAt: at });
+    }
   }
   const out: DeadlockLink = { task, waitsFor: c.waits[i]!.what, holds, waitsOn: c.blockers[i]!.tasks.map((u) => u.id) };
   if (awaitSite !== undefined) out.awaitSite = awaitSite;

@@ -8,7 +8,7 @@ import { currentRuntime, type Runtime, type RuntimeDump } from "../runtime/runti
 
 export { onLockOrder, lockOrderViolations } from "./lock-order.js";
 export type { LockOrderSite, LockOrderViolation } from "./lock-order.js";
-export type { TaskRef, WaitInfo } from "./task-info.js";
+export type { HeldLock, TaskRef, WaitInfo } from "./task-info.js";
 
 /**
  * `runtime.dump()` with the await site of every waiting task, built without holding the event

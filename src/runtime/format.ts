@@ -17,7 +17,7 @@ export function waitDetail(t: TaskInfo): string {
   if (t.awaitSite !== undefined) out += ` at ${t.awaitSite}`;
   if (t.waitingMs !== undefined && t.waitingOn !== undefined) out += ` for ${t.waitingMs} ms`;
   if (t.heldBy !== undefined && t.heldBy.length > 0) out += `, held by ${t.heldBy.map((h) => (h.name === undefined ? `task ${h.id}` : `task ${h.id} '${h.name}'`)).join(", ")}`;
-  if (t.holds !== undefined && t.holds.length > 0) out += `, holding ${t.holds.join(", ")}`;
+  if (t.holds !== undefined && t.holds.length > 0) out += `, holding ${t.holds.map((h) => (h.acquiredAt === undefined ? h.lock : `${h.lock} (acquired at ${h.acquiredAt})`)).join(", ")}`;
   return out;
 }
 

@@ -36,7 +36,7 @@ import { CancelledError, ShutdownError, type JoinError } from "../errors.js";
 import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost } from "../task/join-handle.js";
 import { currentHost, spawnOn } from "../task/spawn.js";
 import { type AttachedExtension, attachExtensions } from "./extension.js";
-import { awaitSitesSettled, describeTask, queueProbe, sliced, type WaitInfo } from "../diagnostics/task-info.js";
+import { awaitSitesSettled, describeTask, type DumpMemo, queueProbe, sliced, type WaitInfo } from "../diagnostics/task-info.js";
 
 /** Where a runtime is in its life; shutdown moves it forward through each state in order. */
 export type RuntimeState = "running" | "stopping" | "draining" | "cancelling" | "collecting" | "dropping" | "closed";
@@ -497,7 +497,8 @@ export class Runtime implements TaskHost, AsyncDisposable {
   tasks(): TaskInfo[] {
     const at = Date.now();
     const out: TaskInfo[] = [];
-    for (let t = this.liveHead; t !== null; t = t.liveNext) out.push(taskInfo(t, at));
+    const memo: DumpMemo = new Map();
+    for (let t = this.liveHead; t !== null; t = t.liveNext) out.push(taskInfo(t, at, memo));
     return out.sort((a, b) => a.id - b.id);
   }
 
@@ -629,7 +630,14 @@ export class Runtime implements TaskHost, AsyncDisposable {
     await this.shutdown();
   }
 
-  /** Every live task and every deferred resource (name, kind and what the resource adds). */
+  /**
+   * Every live task and every deferred resource (name, kind and what the resource adds), built in
+   * one synchronous call: about 0.2–0.5 µs per task once warm, more the first time (unoptimised
+   * code; ~30 µs per named task whose spawn site is formatted for the first time, cached after).
+   * Await sites are those already probed (the others are queued for probing); for a dump that
+   * never holds the loop long use `dumpWithAwaitSites()`. Holds carry `acquiredAt` under
+   * `configure({ lockSites: true })`.
+   */
   dump(): RuntimeDump {
     return this.dumpOf(this.tasks());
   }
@@ -1047,16 +1055,30 @@ function round2(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-function taskInfo(t: JoinHandle<unknown>, at: number): TaskInfo {
+/**
+ * Spawn sites already formatted, by capture: formatting one (V8 renders the captured stack, then
+ * it is parsed) costs ~10 µs, which 10 000 named tasks would pay in every synchronous dump.
+ */
+const spawnSiteText = new WeakMap<object, string>();
+
+function spawnedAtOf(t: JoinHandle<unknown>): string {
+  const site = t.site;
+  if (site === undefined) return "unknown";
+  let text = spawnSiteText.get(site);
+  if (text === undefined) spawnSiteText.set(site, (text = t.spawnedAt));
+  return text;
+}
+
+function taskInfo(t: JoinHandle<unknown>, at: number, memo?: DumpMemo): TaskInfo {
   const info: TaskInfo = {
     id: t.id,
     state: t.waitingOn === undefined ? "running" : "waiting",
-    spawnedAt: t.spawnedAt,
+    spawnedAt: spawnedAtOf(t),
     ageMs: Math.round(at - t.spawnedAtMs),
   };
   if (t.name !== undefined) info.name = t.name;
   if (t.waitingOn !== undefined) info.waitingOn = t.waitingOn;
-  describeTask(t, info, at);
+  describeTask(t, info, at, memo);
   return info;
 }
 

@@ -1,6 +1,6 @@
 import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import type { TaskLike } from "../core/context.js";
-import { diag, type OrderedHold, type OrderedLock, popHold, pushHold, replaceHold, taskIds } from "../core/holds.js";
+import { acquireSite, diag, type OrderedHold, type OrderedLock, popHold, pushHold, replaceHold, taskIds } from "../core/holds.js";
 import { checkFunction } from "../util/validate.js";
 import { readyNow, readyTask, type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { entryTask, fastEntry, hasWaiters, label, type LockOptions, orderBeforeWait, rankOf, released, runGuarded, runningTask } from "./shared.js";
@@ -96,7 +96,10 @@ class Guard<T> implements MutexGuard<T>, OrderedHold {
     this.task = task;
     this.seq = taskIds.next;
     s.hold = this;
-    if (task !== undefined) pushHold(task, this);
+    if (task !== undefined) {
+      pushHold(task, this);
+      if (acquireSite !== null) acquireSite(this, s.q);
+    }
     if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {

@@ -1,7 +1,7 @@
 import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import type { TaskLike } from "../core/context.js";
-import { diag, type OrderedHold, type OrderedLock, popHold, pushHold, replaceHold, taskIds } from "../core/holds.js";
+import { acquireSite, diag, type OrderedHold, type OrderedLock, popHold, pushHold, replaceHold, taskIds } from "../core/holds.js";
 import { checkFunction } from "../util/validate.js";
 import { entryTask, fastEntry, hasWaiters, label, type LockOptions, orderBeforeWait, rankOf, released, runningTask } from "./shared.js";
 
@@ -163,7 +163,10 @@ class RwLockReadGuard<T> implements ReadGuard<T>, OrderedHold {
     this.rdNext = head;
     if (head !== null) head.rdPrev = this as RwLockReadGuard<unknown>;
     s.readHead = this as RwLockReadGuard<unknown>;
-    if (task !== undefined) pushHold(task, this);
+    if (task !== undefined) {
+      pushHold(task, this);
+      if (acquireSite !== null) acquireSite(this, s.q);
+    }
   }
 
   get value(): T {
@@ -205,7 +208,10 @@ class RwLockWriteGuard<T> implements WriteGuard<T>, OrderedHold {
     this.task = task;
     this.seq = taskIds.next;
     s.writeHold = this;
-    if (task !== undefined) pushHold(task, this);
+    if (task !== undefined) {
+      pushHold(task, this);
+      if (acquireSite !== null) acquireSite(this, s.q);
+    }
     if (hooks !== null) hooks.resource(s.q, RESOURCE_ACQUIRE, 1);
   }
   get value(): T {

@@ -1,6 +1,6 @@
 import { hooks, RESOURCE_ACQUIRE, RESOURCE_RELEASE } from "../core/instrument.js";
 import type { TaskLike } from "../core/context.js";
-import { type Hold, taskIds } from "../core/holds.js";
+import { acquireSite, type Hold, holdSites, taskIds } from "../core/holds.js";
 import { checkInteger, typeName } from "../util/validate.js";
 import { type Resource, type ResourceDescription, type WaitOptions, WaitQueue } from "../core/waiter.js";
 import { SemaphoreClosedError } from "../errors.js";
@@ -65,7 +65,9 @@ class SemState implements Resource<Permit, number> {
     if (this.closed) throw new SemaphoreClosedError();
     this.permits -= n;
     if (hooks !== null) hooks.resource(this.q, RESOURCE_ACQUIRE, n);
-    return new SemaphorePermit(this, n, task, taskIds.next);
+    const p = new SemaphorePermit(this, n, task, taskIds.next);
+    if (acquireSite !== null && task !== undefined) acquireSite(p, this.q);
+    return p;
   }
   /** For the live console, the flight recorder and dumps (Resource.inspect). */
   inspect(): ResourceDescription {
@@ -125,7 +127,12 @@ class SemaphorePermit implements Permit, Hold {
     if (s === undefined) throw released("Permit");
     if (n > this.#count) return undefined;
     this.#count -= n;
-    return new SemaphorePermit(s, n, this.task, this.seq);
+    const p = new SemaphorePermit(s, n, this.task, this.seq);
+    if (acquireSite !== null) {
+      const site = holdSites.get(this);
+      if (site !== undefined) holdSites.set(p, site);
+    }
+    return p;
   }
   merge(other: Permit): void {
     if (!(other instanceof SemaphorePermit)) throw new TypeError(`other must be a Permit of a Semaphore, got ${typeName(other)}`);

@@ -66,7 +66,7 @@ test("a task parked three calls deep: the dump names its .ts line, what it waits
   assert.deepEqual(info.heldBy, [{ id: holder.id, name: "holder" }]);
   assert.ok(info.waitingMs !== undefined && info.waitingMs >= 10 && info.waitingMs < 60_000, `waitingMs ${info.waitingMs}`);
   const h = dump.tasks.find((t) => t.id === holder.id)!;
-  assert.deepEqual(h.holds, ['Mutex "accounts"']);
+  assert.deepEqual(h.holds, [{ lock: 'Mutex "accounts"' }]);
   const text = formatDump(dump, "svc: dump");
   assert.match(text, new RegExp(`task ${waiter.id} 'request' waiting on lock on Mutex "accounts" at ${escaped}:${want}:\\d+ for \\d+ ms, held by task ${holder.id} 'holder'`));
   assert.match(text, new RegExp(`task ${holder.id} 'holder' .*holding Mutex "accounts"`));

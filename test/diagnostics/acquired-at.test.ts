@@ -1,0 +1,195 @@
+/**
+ * Where each lock was acquired (`configure({ lockSites: true })`): a DeadlockError and the task
+ * dumps name every held lock's acquisition site — the user's `.ts` line, three calls deep — and a
+ * contended acquisition (its guard is made while the releasing task runs `release()`) names the
+ * acquirer's line, never the releaser's. Off (the default), nothing is recorded.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import test from "node:test";
+import { fileURLToPath } from "node:url";
+import { configure, DeadlockError, dumpWithAwaitSites, JoinError, type JoinHandle, Mutex, type MutexGuard, Runtime, RwLock, sleep, spawn } from "../../src/index.js";
+import { formatDump } from "../../src/runtime/format.js";
+
+const THIS_TS = fileURLToPath(import.meta.url)
+  .replace(/dist\/test\//, "test/")
+  .replace(/\.js$/, ".ts");
+const escaped = THIS_TS.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const LINES = readFileSync(THIS_TS, "utf8").split("\n");
+/** `file:line:col` of the line of this .ts file that contains `marker`, as a regexp source. */
+function siteOf(marker: string): string {
+  const line = LINES.findIndex((l) => l.includes(marker)) + 1;
+  assert.ok(line > 0, marker);
+  return `${escaped}:${line}:\\d+`;
+}
+
+async function deadlockOf(h: JoinHandle<unknown>): Promise<DeadlockError | undefined> {
+  const r = await h.result();
+  if (r.ok) return undefined;
+  const cause = (r.error as JoinError).cause;
+  return cause instanceof DeadlockError ? cause : undefined;
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} did not settle within ${ms} ms`)), ms)));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+async function withLockSites<T>(fn: () => Promise<T>): Promise<T> {
+  configure({ lockSites: true });
+  try {
+    return await fn();
+  } finally {
+    configure({ lockSites: false });
+  }
+}
+
+// User code three calls deep, each task its own path: job → transfer → take.
+async function takeA(a: Mutex<number>): Promise<MutexGuard<number>> {
+  return await a.lock(); // ONE-TAKES-A
+}
+async function debitA(a: Mutex<number>): Promise<MutexGuard<number>> {
+  return await takeA(a);
+}
+async function jobOne(a: Mutex<number>, b: Mutex<number>): Promise<void> {
+  using ga = await debitA(a);
+  await sleep(30);
+  using gb = await b.lock();
+  void ga;
+  void gb;
+}
+async function takeB(b: Mutex<number>): Promise<MutexGuard<number>> {
+  return await b.lock(); // TWO-TAKES-B
+}
+async function creditB(b: Mutex<number>): Promise<MutexGuard<number>> {
+  return await takeB(b);
+}
+async function jobTwo(a: Mutex<number>, b: Mutex<number>): Promise<void> {
+  using gb = await creditB(b);
+  await sleep(60);
+  using ga = await a.lock();
+  void ga;
+  void gb;
+}
+
+test("A→B / B→A: the DeadlockError names where each task acquired the lock it holds (.ts, three calls deep), a contended acquisition by its acquirer's line", async () => {
+  await withLockSites(async () => {
+    const a = new Mutex(0, { name: "a" });
+    const b = new Mutex(0, { name: "b" });
+    // `a` is held for a moment by an opener when task one asks for it: one's acquisition of `a`
+    // is contended, its guard made inside the opener's release().
+    let opened!: () => void;
+    const isOpen = new Promise<void>((r) => (opened = r));
+    const opener = spawn(
+      async () => {
+        const g = await a.lock();
+        opened();
+        await sleep(10);
+        g.release(); // OPENER-RELEASES
+      },
+      { name: "opener" },
+    );
+    await isOpen;
+    const one = spawn(() => jobOne(a, b), { name: "one" });
+    const two = spawn(() => jobTwo(a, b), { name: "two" });
+    const [e1, e2] = await within(Promise.all([deadlockOf(one), deadlockOf(two)]), 10_000, "the two tasks");
+    await opener;
+    // Which of the two closes the cycle depends on the timers on a loaded machine: one of them does.
+    const e = e1 ?? e2;
+    assert.ok(e instanceof DeadlockError, "the wait that closed the cycle rejects");
+    assert.ok(e1 === undefined || e2 === undefined, "only one wait rejects");
+    const two0 = e.cycle.find((l) => l.task.name === "two");
+    const one1 = e.cycle.find((l) => l.task.name === "one");
+    assert.equal(e.cycle.length, 2);
+    assert.equal(two0!.holds.length, 1);
+    assert.equal(two0!.holds[0]!.lock, 'Mutex "b"');
+    assert.match(two0!.holds[0]!.acquiredAt ?? "", new RegExp(`^${siteOf("// TWO-TAKES-B")}$`));
+    assert.equal(one1!.holds[0]!.lock, 'Mutex "a"');
+    assert.match(one1!.holds[0]!.acquiredAt ?? "", new RegExp(`^${siteOf("// ONE-TAKES-A")}$`), "the contended acquisition names the acquirer's line, not the opener's release()");
+    assert.doesNotMatch(e.message, new RegExp(siteOf("// OPENER-RELEASES")));
+    assert.match(e.message, new RegExp(`'two' .*while holding Mutex "b" \\(acquired at ${siteOf("// TWO-TAKES-B")}\\)`));
+    assert.match(e.message, new RegExp(`'one' .*while holding Mutex "a" \\(acquired at ${siteOf("// ONE-TAKES-A")}\\)`));
+  });
+});
+
+test("read then write on one RwLock: the error names where the read was taken", async () => {
+  await withLockSites(async () => {
+    const rw = new RwLock(0, { name: "rw" });
+    const h = spawn(async () => {
+      using r = await rw.read(); // READ-TAKEN
+      using w = await rw.write();
+      void r;
+      void w;
+    });
+    const e = await within(deadlockOf(h), 10_000, "the task");
+    assert.ok(e instanceof DeadlockError);
+    assert.equal(e.cycle[0]!.holds[0]!.lock, 'read on RwLock "rw"');
+    assert.match(e.cycle[0]!.holds[0]!.acquiredAt ?? "", new RegExp(`^${siteOf("// READ-TAKEN")}$`));
+  });
+});
+
+// The dump's holder: parks on a lock three calls deep, then keeps it while it waits for a gate.
+async function lockAccount(m: Mutex<number>): Promise<MutexGuard<number>> {
+  return await m.lock(); // HOLDER-ACQUIRES
+}
+async function openAccount(m: Mutex<number>): Promise<MutexGuard<number>> {
+  return await lockAccount(m);
+}
+async function holdAccount(m: Mutex<number>, gate: Promise<void>): Promise<void> {
+  using g = await openAccount(m);
+  const part = g.map((v) => ({ v }));
+  await gate;
+  part.release();
+}
+
+test("the dumps show what each holder holds and where it acquired it; a contended acquisition names the acquirer's line, not release()'s", async () => {
+  await withLockSites(async () => {
+    await using rt = new Runtime({ name: "acquired-at" });
+    const m = new Mutex(1, { name: "accounts" });
+    const first = await m.lock(); // held outside any task: the task's acquisition is contended
+    let letGo!: () => void;
+    const gate = new Promise<void>((r) => (letGo = r));
+    const holder = rt.spawn(() => holdAccount(m, gate), { name: "holder" });
+    await sleep(10);
+    first.release(); // DUMP-RELEASES
+    await sleep(10);
+    const waiter = rt.spawn(async () => (await m.lock()).release(), { name: "waiter" });
+    await sleep(10);
+    const want = new RegExp(`^${siteOf("// HOLDER-ACQUIRES")}$`);
+    const sync = rt.dump().tasks.find((t) => t.id === holder.id)!;
+    assert.equal(sync.holds?.length, 1);
+    assert.equal(sync.holds[0]!.lock, 'Mutex "accounts"');
+    assert.match(sync.holds[0]!.acquiredAt ?? "", want, "runtime.dump(): the acquirer's line (kept through guard.map)");
+    const dump = await dumpWithAwaitSites(rt);
+    const h = dump.tasks.find((t) => t.id === holder.id)!;
+    assert.match(h.holds?.[0]?.acquiredAt ?? "", want, "dumpWithAwaitSites()");
+    const text = formatDump(dump, "svc: dump");
+    assert.match(text, new RegExp(`task ${holder.id} 'holder' .*holding Mutex "accounts" \\(acquired at ${siteOf("// HOLDER-ACQUIRES")}\\)`));
+    assert.match(text, new RegExp(`task ${waiter.id} 'waiter' waiting on lock on Mutex "accounts" at .* held by task ${holder.id} 'holder'`));
+    assert.doesNotMatch(text, new RegExp(siteOf("// DUMP-RELEASES")));
+    letGo();
+    await holder;
+    await waiter;
+  });
+});
+
+test("lockSites off (the default): holds carry no acquisition site", async () => {
+  await using rt = new Runtime({ name: "no-sites" });
+  const m = new Mutex(0, { name: "m" });
+  let letGo!: () => void;
+  const gate = new Promise<void>((r) => (letGo = r));
+  const t = rt.spawn(async () => {
+    using g = await m.lock();
+    await gate;
+    void g;
+  });
+  await sleep(10);
+  assert.deepEqual(rt.dump().tasks.find((x) => x.id === t.id)!.holds, [{ lock: 'Mutex "m"' }]);
+  letGo();
+  await t;
+});
+
+test("configure({ lockSites }) rejects a non-boolean", () => {
+  assert.throws(() => configure({ lockSites: "yes" as unknown as boolean }), { name: "TypeError", message: /opts\.lockSites must be a boolean/ });
+});
