@@ -9,9 +9,10 @@
  * hook sites themselves (one null check each) is measured against a build without them in the
  * issue notes, since it cannot be toggled in one process.
  */
-import { type ChildProcess, spawn as spawnChild } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createServer, get as httpGet, Server } from "node:http";
+import { type ChildProcess, spawn as spawnChild, spawnSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { Agent, createServer, get as httpGet, request as httpRequest, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createRequire } from "node:module";
@@ -97,6 +98,7 @@ async function childServer(mode: Mode): Promise<void> {
   const turns = monitorEventLoopDelay({ resolution: 1 });
   turns.enable();
   const server = (own = createServer((req, res) => {
+    if (req.url === "/__exit") process.exit(0); // the instruction count's end (see instructions())
     if (req.url === "/__stats") {
       const cpu = process.cpuUsage();
       const elu = performance.eventLoopUtilization();
@@ -234,6 +236,62 @@ async function httpRound(mode: Mode, seconds: number, rate?: number): Promise<Ht
     watcher?.kill();
     child.kill();
   }
+}
+
+/** `n` GETs of `url`, `conc` at a time on keep-alive connections. */
+async function drive(url: string, n: number, conc: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: conc });
+  let next = 0;
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest(url, { agent }, (res) => {
+        res.resume();
+        res.on("end", resolve);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (next++ < n) await one();
+    }),
+  );
+  agent.destroy();
+}
+
+/**
+ * Instructions the server process executes for `n` requests (valgrind's cachegrind, no cache
+ * simulation: the count does not depend on the machine's load). The server runs under valgrind
+ * (\`node --single-threaded\`, so V8's background threads do not make the count depend on
+ * scheduling); the load comes from this process, 8 requests at a time, then GET /__exit.
+ * Per request: the difference between two `n`.
+ */
+export async function instructions(mode: "off" | "on", n: number): Promise<number> {
+  const out = `${tmpdir()}/steward-console-cg-${process.pid}.out`;
+  const child = spawnChild(
+    "valgrind",
+    ["--tool=cachegrind", "--cache-sim=no", `--cachegrind-out-file=${out}`, process.execPath, "--single-threaded", fileURLToPath(import.meta.url), "--child-server", mode],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const port = await new Promise<string>((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const m = /READY (\d+)/.exec(buf);
+      if (m !== null) resolve(m[1]!);
+    });
+    child.once("exit", () => reject(new Error(`valgrind: ${err.slice(-500)}`)));
+  });
+  await drive(`http://127.0.0.1:${port}/7`, n, 8);
+  await fetchRaw(`http://127.0.0.1:${port}/__exit`, {}).catch(() => 0);
+  await exited;
+  rmSync(out, { force: true });
+  const m = /I\s+refs:\s+([\d,]+)/.exec(err);
+  if (m === null) throw new Error(`valgrind gave no count: ${err.slice(-500)}`);
+  return Number(m[1]!.replaceAll(",", ""));
 }
 
 /** One GET with the headers given; resolves when the body is read. */
