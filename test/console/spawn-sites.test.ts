@@ -14,7 +14,10 @@ void test("fresh closures of one source share the first capture; sources of one 
   const sites = new SpawnSites();
   const make = (k: number) => () => k;
   const shared = [0, 1, 2, 3, 5].map((i) => sites.siteFor(make(i)));
-  assert.ok(shared.every((s) => s === shared[0]), "closures of one spawn share one capture (verified at the 2nd and 4th)");
+  assert.ok(
+    shared.every((s) => s === shared[0]),
+    "closures of one spawn share one capture (verified at the 2nd and 4th)",
+  );
   // Two different sources of the same length, at two lines: each has its own site.
   const one = (): number => 1;
   const two = (): number => 2;

@@ -84,7 +84,7 @@ export class SpawnSites {
     return site;
   }
 
-/** "fn (file.ts:line:col)" of a capture, source-mapped; "unknown" without one. Cached per capture. */
+  /** "fn (file.ts:line:col)" of a capture, source-mapped; "unknown" without one. Cached per capture. */
   text(site: SpawnSite | undefined): string {
     if (site === undefined) return "unknown";
     let t = this.#texts.get(site);
