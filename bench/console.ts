@@ -9,7 +9,7 @@
  * hook sites themselves (one null check each) is measured against a build without them in the
  * issue notes, since it cannot be toggled in one process.
  */
-import { type ChildProcess, spawn as spawnChild, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn as spawnChild } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Agent, createServer, get as httpGet, request as httpRequest, Server } from "node:http";
@@ -266,7 +266,7 @@ async function drive(url: string, n: number, conc: number): Promise<void> {
  * scheduling); the load comes from this process, 8 requests at a time, then GET /__exit.
  * Per request: the difference between two `n`.
  */
-export async function instructions(mode: "off" | "on", n: number): Promise<number> {
+async function instructions(mode: "off" | "on", n: number): Promise<number> {
   const out = `${tmpdir()}/steward-console-cg-${process.pid}.out`;
   const child = spawnChild(
     "valgrind",
@@ -429,6 +429,19 @@ export default async function run(ctx: BenchContext): Promise<Section> {
     bursts.plain.push(await snapshotBurst(false));
     bursts.gzip.push(await snapshotBurst(true));
   }
+  // BENCH_INSTRUCTIONS=1: the server's instructions per request under valgrind, off and on (slow: minutes).
+  const instr: string[] = [];
+  if (process.env.BENCH_INSTRUCTIONS === "1") {
+    const [n1, n2] = ctx.quick ? [300, 1300] : [500, 2500];
+    const per = async (m: "off" | "on"): Promise<number> => ((await instructions(m, n2)) - (await instructions(m, n1))) / (n2 - n1);
+    log("console: instructions per request under valgrind, off / on");
+    const off = await per("off");
+    const on = await per("on");
+    instr.push(
+      `Instructions per request of the server process (valgrind cachegrind, \`node --single-threaded\`, the difference between runs of ${n1} and ${n2} requests, 8 at a time on keep-alive connections; immune to the machine's load): off ${Math.round(off).toLocaleString("en")}, on ${Math.round(on).toLocaleString("en")}, cost ${((on / off - 1) * 100).toFixed(1)} %.`,
+      "",
+    );
+  }
   log("console: a paused event-stream client, 2,000 tasks");
   const growth = await pausedClient(ctx.quick ? 3 : 6);
   const label = (m: Mode): string => (m === "watched" ? "on + event stream watched" : m);
@@ -458,6 +471,7 @@ export default async function run(ctx: BenchContext): Promise<Section> {
           ...modes.map((m) => `| ${label(m)} | ${Math.round(med(full, m, "rps"))} | ${cost(full, m, "rps", false)} | ${med(full, m, "cpuUs").toFixed(1)} | ${med(full, m, "p99").toFixed(1)} |`),
         ]),
     "",
+    ...instr,
     "Goal: ≤ 10 % on the HTTP server with the console on; nothing when off. Costs are medians of per-round ratios (each round runs every mode back to back).",
     "",
     "The console at scale: an app with 2,000 tasks (1,000 idle, 1,000 resuming every 10 ms).",

@@ -1,7 +1,9 @@
 /**
- * A snapshot build writes each task's JSON from parts kept on the task (model/snapshot.ts
- * taskJson): the text must stay `JSON.stringify` of the record, for every kind of task and after
- * every change to it (a resume, a wake, a park, its end), not the text of an earlier build.
+ * A snapshot build writes each task's JSON as it builds it (model/snapshot.ts snapshotSteps):
+ * the text must stay `JSON.stringify` of the snapshot for every kind of task and after every
+ * change to it (a resume, a wake, a lock handed over, its end), never the text of an earlier build.
+ * (It guarded a per-task JSON cache that was measured, did not pay, and was reverted; any later
+ * cache must pass it.)
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -54,70 +54,12 @@ export function siteOf(s: TaskStats, c: Collector): string {
   return (s.siteText ??= c.sites.text(s.site));
 }
 
-/**
- * The parts of a task's record that move only when it resumes or is scheduled (its counts,
- * histograms and percentiles, with their JSON), and the head of its JSON, which moves only with
- * its state. A snapshot build reads them instead of recounting and reserialising every task:
- * with thousands of tasks, most did not resume since the last build.
- */
-interface TaskParts {
-  /** `resumes`, `nres` and `nsched` of the task when they were made: any resume or scheduling moves one. */
-  resumes: number;
-  nres: number;
-  nsched: number;
-  resumeHistogram: number[];
-  scheduledHistogram: number[];
-  p50: number;
-  p99: number;
-  /** `"resumes":…,"lastResumeMs":…,"maxResumeMs":…,"p50ResumeMs":…,"p99ResumeMs":…,` */
-  mid: string;
-  /** `"resumeHistogram":[…],"scheduledHistogram":[…],` */
-  hist: string;
-  /** The state `head` is for, and `{"id":…,"state":…,"spawnedAt":…,"spawnedAtMs":…,` */
-  state: number;
-  head: string;
-}
-
-/** A number as JSON.stringify writes it. */
-function num(x: number): string {
-  return Number.isFinite(x) ? `${x}` : "null";
-}
-
-function partsOf(s: TaskStats, c: Collector): TaskParts {
-  let p = s.parts as TaskParts | null;
-  if (p === null || p.resumes !== s.resumes || p.nres !== s.nres || p.nsched !== s.nsched) {
-    const rh = trimmed(s.resumeCounts());
-    const sh = trimmed(s.scheduledCounts());
-    const p50 = round3(percentileMs(rh, 50, s.maxResume));
-    const p99 = round3(percentileMs(rh, 99, s.maxResume));
-    p = {
-      resumes: s.resumes,
-      nres: s.nres,
-      nsched: s.nsched,
-      resumeHistogram: rh,
-      scheduledHistogram: sh,
-      p50,
-      p99,
-      mid: `"resumes":${s.resumes},"lastResumeMs":${num(round3(s.lastResume))},"maxResumeMs":${num(round3(s.maxResume))},"p50ResumeMs":${num(p50)},"p99ResumeMs":${num(p99)},`,
-      hist: `"resumeHistogram":[${rh.join(",")}],"scheduledHistogram":[${sh.join(",")}],`,
-      state: -1,
-      head: "",
-    };
-    s.parts = p;
-  }
-  if (p.state !== s.state) {
-    p.state = s.state;
-    p.head = `{"id":${s.id},"state":"${STATES[s.state]!}","spawnedAt":${JSON.stringify(siteOf(s, c))},"spawnedAtMs":${num(s.spawnedAtMs)},`;
-  }
-  return p;
-}
-
 /** One task's record at `now` (performance.now()). */
 export function taskSnapshot(s: TaskStats, now: number, runtime: string | undefined, c: Collector): TaskSnapshot {
   const st = s.state;
   const open = st === DONE ? 0 : now - s.since;
   const end = st === DONE ? s.endAt : now;
-  const p = partsOf(s, c);
+  const hist = trimmed(s.resumeCounts());
   const t: TaskSnapshot = {
     id: s.id,
     state: STATES[st]!,
@@ -131,12 +73,11 @@ export function taskSnapshot(s: TaskStats, now: number, runtime: string | undefi
     resumes: s.resumes,
     lastResumeMs: round3(s.lastResume),
     maxResumeMs: round3(s.maxResume),
-    p50ResumeMs: p.p50,
-    p99ResumeMs: p.p99,
+    p50ResumeMs: round3(percentileMs(hist, 50, s.maxResume)),
+    p99ResumeMs: round3(percentileMs(hist, 99, s.maxResume)),
     maxScheduledMs: round3(Math.max(s.maxSched, st === SCHEDULED ? open : 0)),
-    // Copies: the record is the caller's (runtime.dump()), the parts are kept.
-    resumeHistogram: p.resumeHistogram.slice(),
-    scheduledHistogram: p.scheduledHistogram.slice(),
+    resumeHistogram: hist,
+    scheduledHistogram: trimmed(s.scheduledCounts()),
     asOf: epoch(now),
   };
   if (s.name !== undefined) t.name = s.name;
@@ -155,27 +96,6 @@ export function taskSnapshot(s: TaskStats, now: number, runtime: string | undefi
     if (w.heldBy !== undefined) t.heldBy = w.heldBy.map((h) => h.id);
   }
   return t;
-}
-
-/**
- * `JSON.stringify(t)` for a record `taskSnapshot` made from `s` (with its lints), from the parts
- * kept on the task: only the fields that move with time and the optional ones are written.
- */
-export function taskJson(t: TaskSnapshot, s: TaskStats, c: Collector): string {
-  const p = partsOf(s, c);
-  let out =
-    `${p.head}"stateMs":${num(t.stateMs)},"totalMs":${num(t.totalMs)},"busyMs":${num(t.busyMs)},"scheduledMs":${num(t.scheduledMs)},"idleMs":${num(t.idleMs)},` +
-    `${p.mid}"maxScheduledMs":${num(t.maxScheduledMs)},${p.hist}"asOf":${num(t.asOf)}`;
-  if (t.name !== undefined) out += `,"name":${JSON.stringify(t.name)}`;
-  if (t.runtime !== undefined) out += `,"runtime":${JSON.stringify(t.runtime)}`;
-  if (t.parent !== undefined) out += `,"parent":${num(t.parent)}`;
-  if (t.outcome !== undefined) out += `,"outcome":${JSON.stringify(t.outcome)}`;
-  if (t.endedAtMs !== undefined) out += `,"endedAtMs":${num(t.endedAtMs)}`;
-  if (t.waitingOn !== undefined) out += `,"waitingOn":${JSON.stringify(t.waitingOn)}`;
-  if (t.awaitSite !== undefined) out += `,"awaitSite":${JSON.stringify(t.awaitSite)}`;
-  if (t.heldBy !== undefined) out += `,"heldBy":${JSON.stringify(t.heldBy)}`;
-  if (t.lints !== undefined) out += `,"lints":${JSON.stringify(t.lints)}`;
-  return `${out}}`;
 }
 
 /** A snapshot over one or more runtimes' consoles (lint thresholds from the first), in one go. */
@@ -257,7 +177,7 @@ export function* snapshotSteps(sources: readonly SnapshotSource[], c: Collector,
       taskLints(t, s, src.options, warnings);
       tasks[j] = t;
       if (t.awaitSite === undefined && s.state !== DONE && s.handle?.wait !== undefined) unprobed++;
-      if (parts !== undefined) parts[j] = taskJson(t, s, c);
+      if (parts !== undefined) parts[j] = JSON.stringify(t);
     }
   }
   if (performance.now() - stepStart >= sliceMs) yield;

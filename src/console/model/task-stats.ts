@@ -138,8 +138,6 @@ export class TaskStats {
   hist: number[] | null = null;
   /** See F_*. */
   readonly f: number[];
-  /** Parts of its snapshot record kept across builds while it has not resumed (model/snapshot.ts). */
-  parts: unknown = null;
 
   constructor(
     readonly sink: TaskSink,
