@@ -10,8 +10,9 @@
  * issue notes, since it cannot be toggled in one process.
  */
 import { type ChildProcess, spawn as spawnChild } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createServer, get as httpGet, Server } from "node:http";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { Agent, createServer, get as httpGet, request as httpRequest, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createRequire } from "node:module";
@@ -97,6 +98,7 @@ async function childServer(mode: Mode): Promise<void> {
   const turns = monitorEventLoopDelay({ resolution: 1 });
   turns.enable();
   const server = (own = createServer((req, res) => {
+    if (req.url === "/__exit") process.exit(0); // the instruction count's end (see instructions())
     if (req.url === "/__stats") {
       const cpu = process.cpuUsage();
       const elu = performance.eventLoopUtilization();
@@ -236,6 +238,62 @@ async function httpRound(mode: Mode, seconds: number, rate?: number): Promise<Ht
   }
 }
 
+/** `n` GETs of `url`, `conc` at a time on keep-alive connections. */
+async function drive(url: string, n: number, conc: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: conc });
+  let next = 0;
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest(url, { agent }, (res) => {
+        res.resume();
+        res.on("end", resolve);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (next++ < n) await one();
+    }),
+  );
+  agent.destroy();
+}
+
+/**
+ * Instructions the server process executes for `n` requests (valgrind's cachegrind, no cache
+ * simulation: the count does not depend on the machine's load). The server runs under valgrind
+ * (\`node --single-threaded\`, so V8's background threads do not make the count depend on
+ * scheduling); the load comes from this process, 8 requests at a time, then GET /__exit.
+ * Per request: the difference between two `n`.
+ */
+async function instructions(mode: "off" | "on", n: number): Promise<number> {
+  const out = `${tmpdir()}/steward-console-cg-${process.pid}.out`;
+  const child = spawnChild(
+    "valgrind",
+    ["--tool=cachegrind", "--cache-sim=no", `--cachegrind-out-file=${out}`, process.execPath, "--single-threaded", fileURLToPath(import.meta.url), "--child-server", mode],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const port = await new Promise<string>((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const m = /READY (\d+)/.exec(buf);
+      if (m !== null) resolve(m[1]!);
+    });
+    child.once("exit", () => reject(new Error(`valgrind: ${err.slice(-500)}`)));
+  });
+  await drive(`http://127.0.0.1:${port}/7`, n, 8);
+  await fetchRaw(`http://127.0.0.1:${port}/__exit`, {}).catch(() => 0);
+  await exited;
+  rmSync(out, { force: true });
+  const m = /I\s+refs:\s+([\d,]+)/.exec(err);
+  if (m === null) throw new Error(`valgrind gave no count: ${err.slice(-500)}`);
+  return Number(m[1]!.replaceAll(",", ""));
+}
+
 /** One GET with the headers given; resolves when the body is read. */
 function fetchRaw(url: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -371,6 +429,19 @@ export default async function run(ctx: BenchContext): Promise<Section> {
     bursts.plain.push(await snapshotBurst(false));
     bursts.gzip.push(await snapshotBurst(true));
   }
+  // BENCH_INSTRUCTIONS=1: the server's instructions per request under valgrind, off and on (slow: minutes).
+  const instr: string[] = [];
+  if (process.env.BENCH_INSTRUCTIONS === "1") {
+    const [n1, n2] = ctx.quick ? [300, 1300] : [500, 2500];
+    const per = async (m: "off" | "on"): Promise<number> => ((await instructions(m, n2)) - (await instructions(m, n1))) / (n2 - n1);
+    log("console: instructions per request under valgrind, off / on");
+    const off = await per("off");
+    const on = await per("on");
+    instr.push(
+      `Instructions per request of the server process (valgrind cachegrind, \`node --single-threaded\`, the difference between runs of ${n1} and ${n2} requests, 8 at a time on keep-alive connections; immune to the machine's load): off ${Math.round(off).toLocaleString("en")}, on ${Math.round(on).toLocaleString("en")}, cost ${((on / off - 1) * 100).toFixed(1)} %.`,
+      "",
+    );
+  }
   log("console: a paused event-stream client, 2,000 tasks");
   const growth = await pausedClient(ctx.quick ? 3 : 6);
   const label = (m: Mode): string => (m === "watched" ? "on + event stream watched" : m);
@@ -400,6 +471,7 @@ export default async function run(ctx: BenchContext): Promise<Section> {
           ...modes.map((m) => `| ${label(m)} | ${Math.round(med(full, m, "rps"))} | ${cost(full, m, "rps", false)} | ${med(full, m, "cpuUs").toFixed(1)} | ${med(full, m, "p99").toFixed(1)} |`),
         ]),
     "",
+    ...instr,
     "Goal: ≤ 10 % on the HTTP server with the console on; nothing when off. Costs are medians of per-round ratios (each round runs every mode back to back).",
     "",
     "The console at scale: an app with 2,000 tasks (1,000 idle, 1,000 resuming every 10 ms).",

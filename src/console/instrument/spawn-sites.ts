@@ -6,6 +6,11 @@
  * it). A share is re-verified at the 2nd, 4th, 8th, ... spawn, then every 1024th; a source seen
  * at two different sites is captured every time from then on.
  *
+ * A fresh closure per spawn (a request handler's `rt.spawn(async () => ...)`) is the common case,
+ * so the source is looked up by its length and then compared, not hashed: V8 slices the text of
+ * a function from its script, and comparing two slices is a memcmp where hashing walks every
+ * character (and the old key, cut and concatenated, allocated twice per spawn).
+ *
  * Sites are formatted (and source-mapped to the TypeScript source where a map exists) only when
  * a view first shows them, once per capture.
  */
@@ -17,8 +22,12 @@ import { mapFrameText } from "./source-map.js";
 interface SiteEntry {
   readonly site: SpawnSite;
   readonly text: string;
+  /** The function source it was captured for. */
+  readonly source: string;
   n: number;
   ambiguous: boolean;
+  /** Another source of the same length (rare: a short list). */
+  other: SiteEntry | undefined;
 }
 
 const MAX_SITE_KEYS = 4096;
@@ -26,9 +35,13 @@ const MAX_SITE_KEYS = 4096;
 /** steward's own dist/src folder: its frames are not where the user spawned the task. */
 const OWN_DIR = dirname(dirname(dirname(fileURLToPath(import.meta.url)))) + sep;
 
+const fnSource = Function.prototype.toString;
+
 /** The site cache (one per collector). */
 export class SpawnSites {
-  readonly #bySource = new Map<string, SiteEntry>();
+  /** Entries by the length of their source; sources of one length are chained through `other`. */
+  readonly #byLength = new Map<number, SiteEntry>();
+  #sources = 0;
   readonly #byFn = new WeakMap<object, SiteEntry>();
   readonly #texts = new WeakMap<object, string>();
 
@@ -37,20 +50,23 @@ export class SpawnSites {
     if (typeof fn !== "function") return captureSpawnSite();
     let e = this.#byFn.get(fn);
     if (e === undefined) {
-      let key: string;
+      let source: string;
       try {
-        key = Function.prototype.toString.call(fn);
+        source = fnSource.call(fn) as string;
       } catch {
         return captureSpawnSite();
       }
-      // Hashing the key is what costs: a long source is keyed by its length and its two ends.
-      if (key.length > 96) key = `${key.length}:${key.slice(0, 48)}${key.slice(-48)}`;
-      e = this.#bySource.get(key);
+      e = this.#byLength.get(source.length);
+      while (e !== undefined && e.source !== source) e = e.other;
       if (e === undefined) {
         const site = captureSpawnSite();
-        if (this.#bySource.size >= MAX_SITE_KEYS) this.#bySource.clear();
-        e = { site, text: formatSpawnSite(site), n: 0, ambiguous: key.endsWith("[native code] }") };
-        this.#bySource.set(key, e);
+        if (this.#sources >= MAX_SITE_KEYS) {
+          this.#byLength.clear();
+          this.#sources = 0;
+        }
+        e = { site, text: formatSpawnSite(site), source, n: 0, ambiguous: source.endsWith("[native code] }"), other: this.#byLength.get(source.length) };
+        this.#byLength.set(source.length, e);
+        this.#sources++;
         // Only the first function object of a source: a fresh closure per spawn would add an
         // entry per task to a WeakMap (costly for the garbage collector).
         this.#byFn.set(fn, e);
