@@ -36,7 +36,7 @@ const FRAMEWORKS: Framework[] = ["fastify", "express", "http"];
 const VARIANTS: Variant[] = ["bare", "bare+als", "steward", "steward+limiter"];
 /** The variants that share one process in measure 1. */
 const IN_PROCESS: Variant[] = ["bare", "steward", "steward+limiter"];
-/** How measure 4 sends its requests: "socket" (a real keep-alive connection, the default) or "inject". */
+/** How measures 1 and 4 send their requests: "socket" (a real keep-alive connection, the default) or "inject" (BENCH_HARNESS=inject). */
 const INSTR_HARNESS = process.env.BENCH_HARNESS === "inject" ? "inject" : "socket";
 /** The fixed rate of the HTTP CPU measure (req/s): low enough for every variant on a loaded 2-core machine. */
 const RATE = 1000;
@@ -119,11 +119,24 @@ async function childPairs(framework: Framework, batches: number, batch: number):
   const { spawn } = await import("../src/index.js");
   await spawn(() => {}); // steward's context active from the start, for every variant alike
   const apps = new Map<Variant, () => Promise<unknown>>();
-  for (const v of IN_PROCESS) apps.set(v, (await makeApp(framework, v)).inject);
+  const open: { server: Server; client: SocketClient }[] = [];
+  for (const v of IN_PROCESS) {
+    const app = await makeApp(framework, v);
+    if (INSTR_HARNESS === "inject") apps.set(v, app.inject);
+    else {
+      const c = await listenWithClient(app);
+      open.push(c);
+      apps.set(v, c.client.one);
+    }
+  }
   for (const one of apps.values()) await cpuNs(one, batch * 10); // warm-up (JIT)
   const out: Record<string, number[]> = Object.fromEntries(IN_PROCESS.map((v) => [v, []]));
   for (let b = 0; b < batches; b++) {
     for (const v of b % 2 === 0 ? IN_PROCESS : [...IN_PROCESS].reverse()) out[v]!.push(await cpuNs(apps.get(v)!, batch));
+  }
+  for (const { server, client } of open) {
+    client.close();
+    server.close();
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -142,9 +155,7 @@ async function childBare(framework: Framework, als: boolean, n: number): Promise
 
 /**
  * Measure 4: `n` requests of one variant, nothing else (run under valgrind). Steward's context is
- * active except in `bare`. Over a real keep-alive socket from a minimal client in this process
- * (one request at a time: the server's whole path, parser and socket writes included, and a
- * client that costs a few hundred instructions per request), or through injection.
+ * active except in `bare`. Over a real keep-alive socket (see {@link socketClient}), or injected.
  */
 async function childCount(framework: Framework, variant: Variant, n: number, harness: string): Promise<void> {
   if (variant !== "bare") {
@@ -156,6 +167,14 @@ async function childCount(framework: Framework, variant: Variant, n: number, har
     for (let i = 0; i < n; i++) await app.inject();
     return;
   }
+  const { server, client } = await listenWithClient(app);
+  for (let i = 0; i < n; i++) await client.one();
+  client.close();
+  server.close();
+}
+
+/** Starts `app` on 127.0.0.1 and connects a {@link socketClient} to it. */
+async function listenWithClient(app: Awaited<ReturnType<typeof makeApp>>): Promise<{ server: Server; client: SocketClient }> {
   let server: Server;
   let port: number;
   if (app.listen !== undefined) {
@@ -166,32 +185,48 @@ async function childCount(framework: Framework, variant: Variant, n: number, har
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as { port: number }).port;
   }
-  await requestsOverSocket(port, n);
-  server.close();
+  return { server, client: await socketClient(port) };
 }
 
-/** `n` GET /hello requests on one keep-alive connection, each sent when the last answer ended. */
-async function requestsOverSocket(port: number, n: number): Promise<void> {
+interface SocketClient {
+  /** One GET /hello, resolved when its whole answer arrived. */
+  one(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * A minimal HTTP/1.1 client on one keep-alive connection, one request at a time: the server's
+ * whole path (parser, socket writes) for a few hundred instructions of client per request, and
+ * nothing retained per request (light-my-request's injection keeps ≈ 10 KB per request in bare
+ * Fastify, which made the in-process figures measure its garbage).
+ */
+async function socketClient(port: number): Promise<SocketClient> {
   const { connect } = await import("node:net");
   const sock = connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => sock.once("connect", resolve).once("error", reject));
   sock.setNoDelay(true);
   sock.setEncoding("latin1");
   const req = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  let done = 0;
   let buf = "";
-  await new Promise<void>((resolve, reject) => {
-    sock.on("error", reject);
-    sock.on("data", (d: string) => {
-      buf += d;
-      if (!buf.endsWith("hello")) return;
-      if (!buf.startsWith("HTTP/1.1 200")) return reject(new Error(`unexpected answer: ${buf.slice(0, 200)}`));
-      buf = "";
-      if (++done === n) resolve();
-      else sock.write(req);
-    });
-    sock.write(req);
+  let pending: { resolve(): void; reject(e: Error): void } | undefined;
+  sock.on("error", (e) => pending?.reject(e));
+  sock.on("data", (d: string) => {
+    buf += d;
+    if (!buf.endsWith("hello")) return;
+    const p = pending!;
+    pending = undefined;
+    if (!buf.startsWith("HTTP/1.1 200")) p.reject(new Error(`unexpected answer: ${buf.slice(0, 200)}`));
+    else p.resolve();
+    buf = "";
   });
-  sock.destroy();
+  return {
+    one: () =>
+      new Promise<void>((resolve, reject) => {
+        pending = { resolve, reject };
+        sock.write(req);
+      }),
+    close: () => sock.destroy(),
+  };
 }
 
 /**
@@ -403,7 +438,7 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
   const lines = [
     `Node ${process.version}. A hello route (\`GET /hello\` → "hello") on each framework, bare and with steward's adapter; "cost" is the throughput a variant loses against the bare app, 1 − (bare ÷ variant) in CPU time or variant ÷ bare in req/s, as the median of per-round ratios (negative: faster). Goal (issue 14): the adapter costs ≤ 5 % req/s on a hello route.`,
     "",
-    `**The adapter's own cost** — bare, adapter and adapter + Limiter in one process, ${batches} alternating batches of ${batch} injected requests each (the framework's whole request path, no sockets), timed by the process's CPU time; steward's AsyncLocalStorage is active for all three:`,
+    `**The adapter's own cost** — bare, adapter and adapter + Limiter in one process, ${batches} alternating batches of ${batch} requests each (${INSTR_HARNESS === "socket" ? "each app listening on 127.0.0.1, its requests sent one at a time over one keep-alive connection by a minimal client in the same process" : "injected: the framework's whole request path, no sockets"}), timed by the process's CPU time; steward's AsyncLocalStorage is active for all three:`,
     "",
     "| framework | variant | CPU ns/request | cost |",
     "| --- | --- | ---: | ---: |",

@@ -5,9 +5,10 @@
  * the adapter runs the request's code under it (Fastify's hooks and handler, Express's
  * middleware and routes, the handler of `handle()`), so `currentTask()` there is the request's
  * task and every steward wait there watches the request's cancellation. The task itself is a
- * record in the runtime — named "GET /users/:id", listed in dumps, waited for by shutdown — whose
- * function is the scope: it settles when the response closes (ok when it finished, cancelled when
- * the client went away first).
+ * record-only task of the runtime (task/request-task.ts) — named "GET /users/:id", listed in
+ * dumps and the console, waited for by shutdown — started synchronously when the request arrives
+ * (no function to run, no start microtask) and ended by the scope when the response closes
+ * (completed when it finished, cancelled when the client went away first).
  *
  * What cancels a request's task: the client closing the connection or HTTP/2 stream before the
  * response ended (seen on the response side: a request's own `close` can fire early on POST,
