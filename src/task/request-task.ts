@@ -68,6 +68,11 @@ export function startRequestTask(host: TaskHost, name: string, owner: TaskOwner,
     config.spawnSites = saved;
   }
   h.site = site;
+  // The console's record (made by the constructor's hook) copied the site it saw there: none, so
+  // it took the framework's dispatch frame ("hookIterator (fastify/lib/hooks.js)"). Give it the
+  // request's. (A site argument to JoinHandle's constructor would spare this.)
+  const rec = h.instrument as { site: SpawnSite | undefined } | null | undefined;
+  if (rec !== undefined && rec !== null) rec.site = site;
   const root = host.token;
   if (root.isCancelled) h.token.cancel(root.reason);
   host.link(h as JoinHandle<unknown>);
