@@ -36,6 +36,8 @@ const FRAMEWORKS: Framework[] = ["fastify", "express", "http"];
 const VARIANTS: Variant[] = ["bare", "bare+als", "steward", "steward+limiter"];
 /** The variants that share one process in measure 1. */
 const IN_PROCESS: Variant[] = ["bare", "steward", "steward+limiter"];
+/** How measures 1 and 4 send their requests: "socket" (a real keep-alive connection, the default) or "inject" (BENCH_HARNESS=inject). */
+const INSTR_HARNESS = process.env.BENCH_HARNESS === "inject" ? "inject" : "socket";
 /** The fixed rate of the HTTP CPU measure (req/s): low enough for every variant on a loaded 2-core machine. */
 const RATE = 1000;
 
@@ -117,11 +119,24 @@ async function childPairs(framework: Framework, batches: number, batch: number):
   const { spawn } = await import("../src/index.js");
   await spawn(() => {}); // steward's context active from the start, for every variant alike
   const apps = new Map<Variant, () => Promise<unknown>>();
-  for (const v of IN_PROCESS) apps.set(v, (await makeApp(framework, v)).inject);
+  const open: { server: Server; client: SocketClient }[] = [];
+  for (const v of IN_PROCESS) {
+    const app = await makeApp(framework, v);
+    if (INSTR_HARNESS === "inject") apps.set(v, app.inject);
+    else {
+      const c = await listenWithClient(app);
+      open.push(c);
+      apps.set(v, c.client.one);
+    }
+  }
   for (const one of apps.values()) await cpuNs(one, batch * 10); // warm-up (JIT)
   const out: Record<string, number[]> = Object.fromEntries(IN_PROCESS.map((v) => [v, []]));
   for (let b = 0; b < batches; b++) {
     for (const v of b % 2 === 0 ? IN_PROCESS : [...IN_PROCESS].reverse()) out[v]!.push(await cpuNs(apps.get(v)!, batch));
+  }
+  for (const { server, client } of open) {
+    client.close();
+    server.close();
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -138,12 +153,80 @@ async function childBare(framework: Framework, als: boolean, n: number): Promise
   process.stdout.write(`${median(samples)}\n`);
 }
 
-/** Measure 4: `n` injected requests of one variant after steward's context is active, nothing else (run under valgrind). */
-async function childCount(framework: Framework, variant: Variant, n: number): Promise<void> {
-  const { spawn } = await import("../src/index.js");
-  await spawn(() => {});
-  const { inject } = await makeApp(framework, variant);
-  for (let i = 0; i < n; i++) await inject();
+/**
+ * Measure 4: `n` requests of one variant, nothing else (run under valgrind). Steward's context is
+ * active except in `bare`. Over a real keep-alive socket (see {@link socketClient}), or injected.
+ */
+async function childCount(framework: Framework, variant: Variant, n: number, harness: string): Promise<void> {
+  if (variant !== "bare") {
+    const { spawn } = await import("../src/index.js");
+    await spawn(() => {});
+  }
+  const app = await makeApp(framework, variant === "bare+als" ? "bare" : variant);
+  if (harness === "inject") {
+    for (let i = 0; i < n; i++) await app.inject();
+    return;
+  }
+  const { server, client } = await listenWithClient(app);
+  for (let i = 0; i < n; i++) await client.one();
+  client.close();
+  server.close();
+}
+
+/** Starts `app` on 127.0.0.1 and connects a {@link socketClient} to it. */
+async function listenWithClient(app: Awaited<ReturnType<typeof makeApp>>): Promise<{ server: Server; client: SocketClient }> {
+  let server: Server;
+  let port: number;
+  if (app.listen !== undefined) {
+    server = app.fastifyServer!;
+    port = await app.listen();
+  } else {
+    server = createServer(app.listener as never);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as { port: number }).port;
+  }
+  return { server, client: await socketClient(port) };
+}
+
+interface SocketClient {
+  /** One GET /hello, resolved when its whole answer arrived. */
+  one(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * A minimal HTTP/1.1 client on one keep-alive connection, one request at a time: the server's
+ * whole path (parser, socket writes) for a few hundred instructions of client per request, and
+ * nothing retained per request (light-my-request's injection keeps ≈ 10 KB per request in bare
+ * Fastify, which made the in-process figures measure its garbage).
+ */
+async function socketClient(port: number): Promise<SocketClient> {
+  const { connect } = await import("node:net");
+  const sock = connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => sock.once("connect", resolve).once("error", reject));
+  sock.setNoDelay(true);
+  sock.setEncoding("latin1");
+  const req = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  let buf = "";
+  let pending: { resolve(): void; reject(e: Error): void } | undefined;
+  sock.on("error", (e) => pending?.reject(e));
+  sock.on("data", (d: string) => {
+    buf += d;
+    if (!buf.endsWith("hello")) return;
+    const p = pending!;
+    pending = undefined;
+    if (!buf.startsWith("HTTP/1.1 200")) p.reject(new Error(`unexpected answer: ${buf.slice(0, 200)}`));
+    else p.resolve();
+    buf = "";
+  });
+  return {
+    one: () =>
+      new Promise<void>((resolve, reject) => {
+        pending = { resolve, reject };
+        sock.write(req);
+      }),
+    close: () => sock.destroy(),
+  };
 }
 
 /**
@@ -151,11 +234,23 @@ async function childCount(framework: Framework, variant: Variant, n: number): Pr
  * simulation). `--single-threaded` keeps V8's compiler and GC on the main thread, so the count
  * does not depend on how background threads were scheduled: two identical runs differ by < 1 %.
  */
-function instructions(framework: Framework, variant: Variant, n: number): number {
+function instructions(framework: Framework, variant: Variant, n: number, harness = INSTR_HARNESS): number {
   const out = `${tmpdir()}/steward-cg-${process.pid}.out`;
   const r = spawnSync(
     "valgrind",
-    ["--tool=cachegrind", "--cache-sim=no", `--cachegrind-out-file=${out}`, process.execPath, "--single-threaded", fileURLToPath(import.meta.url), "--child-count", framework, variant, String(n)],
+    [
+      "--tool=cachegrind",
+      "--cache-sim=no",
+      `--cachegrind-out-file=${out}`,
+      process.execPath,
+      "--single-threaded",
+      fileURLToPath(import.meta.url),
+      "--child-count",
+      framework,
+      variant,
+      String(n),
+      harness,
+    ],
     { encoding: "utf8", timeout: 1_800_000 },
   );
   rmSync(out, { force: true });
@@ -329,19 +424,21 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
   const wantInstr = process.env.BENCH_INSTRUCTIONS === "1" || only;
   if (wantInstr && hasValgrind()) {
     const [small, large] = quick ? [500, 1500] : [1000, 4000];
-    for (const fw of FRAMEWORKS) {
-      log(`http-adapters: ${fw}, instructions per request under valgrind`);
+    // BENCH_FRAMEWORKS=fastify,http limits the (slow) counts to some frameworks.
+    const fws = process.env.BENCH_FRAMEWORKS === undefined ? FRAMEWORKS : (process.env.BENCH_FRAMEWORKS.split(",") as Framework[]);
+    for (const fw of fws) {
+      log(`http-adapters: ${fw}, instructions per request under valgrind (${INSTR_HARNESS})`);
       const per = new Map<Variant, number>();
-      for (const v of IN_PROCESS) per.set(v, (instructions(fw, v, large) - instructions(fw, v, small)) / (large - small));
-      const bare = per.get("bare")!;
-      for (const v of IN_PROCESS) instrRows.push(`| ${fw} | ${v} | ${Math.round(per.get(v)!).toLocaleString("en")} | ${v === "bare" ? "—" : pct(bare / per.get(v)!)} |`);
-      log(`  ${IN_PROCESS.map((v) => `${v} ${Math.round(per.get(v)!)}`).join(", ")}`);
+      for (const v of VARIANTS) per.set(v, (instructions(fw, v, large) - instructions(fw, v, small)) / (large - small));
+      const cost = (v: Variant, base: Variant): string => (v === base || (base === "bare+als" && v === "bare") ? "—" : pct(per.get(base)! / per.get(v)!));
+      for (const v of VARIANTS) instrRows.push(`| ${fw} | ${v} | ${Math.round(per.get(v)!).toLocaleString("en")} | ${cost(v, "bare")} | ${cost(v, "bare+als")} |`);
+      log(`  ${VARIANTS.map((v) => `${v} ${Math.round(per.get(v)!)}`).join(", ")}`);
     }
   }
   const lines = [
     `Node ${process.version}. A hello route (\`GET /hello\` → "hello") on each framework, bare and with steward's adapter; "cost" is the throughput a variant loses against the bare app, 1 − (bare ÷ variant) in CPU time or variant ÷ bare in req/s, as the median of per-round ratios (negative: faster). Goal (issue 14): the adapter costs ≤ 5 % req/s on a hello route.`,
     "",
-    `**The adapter's own cost** — bare, adapter and adapter + Limiter in one process, ${batches} alternating batches of ${batch} injected requests each (the framework's whole request path, no sockets), timed by the process's CPU time; steward's AsyncLocalStorage is active for all three:`,
+    `**The adapter's own cost** — bare, adapter and adapter + Limiter in one process, ${batches} alternating batches of ${batch} requests each (${INSTR_HARNESS === "socket" ? "each app listening on 127.0.0.1, its requests sent one at a time over one keep-alive connection by a minimal client in the same process" : "injected: the framework's whole request path, no sockets"}), timed by the process's CPU time; steward's AsyncLocalStorage is active for all three:`,
     "",
     "| framework | variant | CPU ns/request | cost |",
     "| --- | --- | ---: | ---: |",
@@ -365,10 +462,10 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
           "",
         ]
       : [
-          `**Instructions per request** — valgrind (cachegrind, no cache simulation) counts every instruction the process executes, so other load on the machine does not change it: each variant alone in a process (\`node --single-threaded\`, so V8's background compiler and GC threads do not make the count depend on scheduling) with steward's context active, the difference between runs of ${quick ? "1,500 and 500" : "4,000 and 1,000"} injected requests, per request. The cost column reads instructions as time:`,
+          `**Instructions per request** — valgrind (cachegrind, no cache simulation) counts every instruction the process executes, so other load on the machine does not change it: each variant alone in a process (\`node --single-threaded\`, so V8's background compiler and GC threads do not make the count depend on scheduling), the difference between runs of ${quick ? "1,500 and 500" : "4,000 and 1,000"} requests, per request, ${INSTR_HARNESS === "socket" ? "sent one at a time over one real keep-alive connection from a minimal client in the same process (the server's whole path: parser, socket writes)" : "injected (light-my-request)"}. The cost columns read instructions as time:`,
           "",
-          "| framework | variant | instructions/request | cost |",
-          "| --- | --- | ---: | ---: |",
+          "| framework | variant | instructions/request | cost vs bare | cost vs bare+als |",
+          "| --- | --- | ---: | ---: | ---: |",
           ...instrRows,
           "",
         ]),
@@ -383,5 +480,8 @@ const argv = process.argv;
 const at = (flag: string): number => argv.indexOf(flag);
 if (at("--child-server") >= 0) await childServer(argv[at("--child-server") + 1] as Framework, argv[at("--child-server") + 2] as Variant);
 if (at("--child-pairs") >= 0) await childPairs(argv[at("--child-pairs") + 1] as Framework, Number(argv[at("--child-pairs") + 2]), Number(argv[at("--child-pairs") + 3]));
-if (at("--child-count") >= 0) await childCount(argv[at("--child-count") + 1] as Framework, argv[at("--child-count") + 2] as Variant, Number(argv[at("--child-count") + 3]));
+if (at("--child-count") >= 0) {
+  const i = at("--child-count");
+  await childCount(argv[i + 1] as Framework, argv[i + 2] as Variant, Number(argv[i + 3]), argv[i + 4] ?? "socket");
+}
 if (at("--child-bare") >= 0) await childBare(argv[at("--child-bare") + 1] as Framework, argv[at("--child-bare") + 2] === "als", Number(argv[at("--child-bare") + 3]));

@@ -5,9 +5,10 @@
  * the adapter runs the request's code under it (Fastify's hooks and handler, Express's
  * middleware and routes, the handler of `handle()`), so `currentTask()` there is the request's
  * task and every steward wait there watches the request's cancellation. The task itself is a
- * record in the runtime — named "GET /users/:id", listed in dumps, waited for by shutdown — whose
- * function is the scope: it settles when the response closes (ok when it finished, cancelled when
- * the client went away first).
+ * record-only task of the runtime (task/request-task.ts) — named "GET /users/:id", listed in
+ * dumps and the console, waited for by shutdown — started synchronously when the request arrives
+ * (no function to run, no start microtask) and ended by the scope when the response closes
+ * (completed when it finished, cancelled when the client went away first).
  *
  * What cancels a request's task: the client closing the connection or HTTP/2 stream before the
  * response ended (seen on the response side: a request's own `close` can fire early on POST,
@@ -22,15 +23,14 @@ import type { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { CancellationToken } from "../cancel/token.js";
-import { config } from "../core/config.js";
 import { als, currentFrame, type ContextFrame } from "../core/context.js";
 import { log } from "../core/log.js";
 import { checkDuration, checkFunction, checkOptions, typeName } from "../util/validate.js";
 import { CancelledError } from "../errors.js";
 import { Limiter, type LimiterOptions } from "../limiter/limiter.js";
 import { currentRuntime, type Runtime } from "../runtime/runtime.js";
-import type { JoinHandle, SpawnOptions, TaskContext, TaskOwner } from "../task/join-handle.js";
-import { spawnOn } from "../task/spawn.js";
+import type { JoinHandle, TaskContext, TaskOwner } from "../task/join-handle.js";
+import { type RequestTask, startRequestTask } from "../task/request-task.js";
 import type { SpawnSite } from "../task/spawn-site.js";
 import { ClientClosedError, RequestTimeoutError } from "./errors.js";
 import { httpResource, type HttpResource, type HttpResourceOptions } from "./resource.js";
@@ -108,7 +108,6 @@ export class ScopeCore {
   /** Task names by route and method, and spawn sites by name: built once, not per request. */
   private readonly names = new Map<string, Map<string, string>>();
   private readonly sites = new Map<string, SpawnSite>();
-  private readonly opts = new Map<string, SpawnOptions>();
 
   /** @throws TypeError/RangeError naming the malformed option. */
   constructor(
@@ -155,16 +154,6 @@ export class ScopeCore {
     return name;
   }
 
-  /** `{ name }` for spawn, one object per name rather than one per request. */
-  spawnOptions(name: string): SpawnOptions {
-    let o = this.opts.get(name);
-    if (o === undefined) {
-      o = Object.freeze({ name });
-      if (this.opts.size < MAX_CACHED) this.opts.set(name, o);
-    }
-    return o;
-  }
-
   /**
    * A request task's spawn site: a request's stack says nothing (it is the framework's dispatch),
    * and capturing one costs 4–8 µs. Its name says where it comes from, and groups stuck requests.
@@ -202,39 +191,6 @@ let requestSeq = 0;
 const idPrefix = `${process.pid.toString(36)}-${Date.now().toString(36)}`;
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
-const SETTLED_OK = 1;
-const SETTLED_ERR = 2;
-
-/**
- * What a request task's function returns: a thenable that settles when the response closes.
- * Separate from the scope, which users can reach (currentRequest()) and must not be a thenable.
- */
-class Settler {
-  state = 0;
-  reason: unknown = undefined;
-  ok: ((v: undefined) => void) | undefined = undefined;
-  err: ((e: unknown) => void) | undefined = undefined;
-  /** What JoinHandle.start calls on the task function's result. */
-  then(ok: (v: undefined) => void, err: (e: unknown) => void): void {
-    if (this.state === SETTLED_OK) ok(undefined);
-    else if (this.state === SETTLED_ERR) err(this.reason);
-    else {
-      this.ok = ok;
-      this.err = err;
-    }
-  }
-  settle(kind: number, reason: unknown): void {
-    if (this.state !== 0) return;
-    this.state = kind;
-    this.reason = reason;
-    const ok = this.ok;
-    const err = this.err;
-    this.ok = this.err = undefined;
-    if (kind === SETTLED_OK) ok?.(undefined);
-    else err?.(reason);
-  }
-}
-
 /**
  * One request: its frame (what `currentTask()` and steward waits see), its task, its admission
  * slot, its timeout. See the module comment.
@@ -242,7 +198,7 @@ class Settler {
 export class RequestScope implements ContextFrame, TaskOwner, RequestInfo {
   readonly runtimeRef: Runtime;
   /** The request task (Express: from the moment a route matched). */
-  taskHandle: JoinHandle<void> | undefined = undefined;
+  taskHandle: RequestTask | undefined = undefined;
   /** Adapter data: Fastify's request/reply and hook callback, Express's next, the user's handler. */
   a: unknown = undefined;
   next: ((err?: unknown) => void) | undefined = undefined;
@@ -258,8 +214,6 @@ export class RequestScope implements ContextFrame, TaskOwner, RequestInfo {
   #limiter: Limiter | undefined = undefined;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #id: string | undefined = undefined;
-  /** @internal What the request task's function returns. */
-  readonly settler = new Settler();
 
   constructor(
     readonly core: ScopeCore,
@@ -280,7 +234,7 @@ export class RequestScope implements ContextFrame, TaskOwner, RequestInfo {
 
   // --- ContextFrame -------------------------------------------------------------------------------
   /** The request's task record (ContextFrame). */
-  get taskRecord(): JoinHandle<void> | undefined {
+  get taskRecord(): RequestTask | undefined {
     return this.taskHandle;
   }
 
@@ -317,20 +271,13 @@ export class RequestScope implements ContextFrame, TaskOwner, RequestInfo {
   onTaskDone(): void {}
 
   /**
-   * Spawns the request's task named `name` on the scope's runtime. Called at entry (Fastify,
-   * `handle()`, a user's `name` option) or when Express's router matched a route.
+   * Starts the request's task named `name` on the scope's runtime, now: a record-only task
+   * (task/request-task.ts) that this scope ends when the response closes. Called at entry
+   * (Fastify, `handle()`, a user's `name` option) or when Express's router matched a route.
    */
   spawnTask(name: string): void {
     if (this.taskHandle !== undefined || this.closed) return;
-    const saved = config.spawnSites;
-    config.spawnSites = "none";
-    let h: JoinHandle<void>;
-    try {
-      h = spawnOn<void>(this.runtimeRef, requestTaskBody, this.core.spawnOptions(name), this, undefined);
-    } finally {
-      config.spawnSites = saved;
-    }
-    h.site = this.core.siteOf(name);
+    const h = startRequestTask(this.runtimeRef, name, this, this.core.siteOf(name));
     const pre = this.#pre;
     if (pre !== undefined && pre.isCancelled) h.abort(pre.reason);
     this.taskHandle = h;
@@ -414,9 +361,10 @@ export class RequestScope implements ContextFrame, TaskOwner, RequestInfo {
     // cancellation (timeout, drain deadline) ended it in an error answer. A handler that ignored
     // its cancellation and answered normally completed its work, as any task that returns does.
     const t = this.taskHandle;
-    const cancelled = this.isCancelled;
-    if (finished && !(cancelled && res.statusCode >= 500)) this.settler.settle(SETTLED_OK, undefined);
-    else this.settler.settle(SETTLED_ERR, t !== undefined ? t.token.reason : this.#pre?.reason);
+    if (t === undefined) return;
+    const token = t.token;
+    if (finished && !(token.isCancelled && res.statusCode >= 500)) t.complete();
+    else t.end(token.reason);
   }
 }
 
@@ -425,15 +373,6 @@ const SCOPE = Symbol("steward.requestScope");
 
 function onResponseClose(this: AnyResponse): void {
   (this as unknown as Record<symbol, RequestScope>)[SCOPE]!.onClose();
-}
-
-/**
- * Every request task's function: it runs in the task's own frame, whose owner is its scope, and
- * returns what settles when the response closes. One function for all, not a closure per request.
- */
-function requestTaskBody(): PromiseLike<void> {
-  const h = currentFrame()!.taskRecord as JoinHandle<unknown>;
-  return (h.owner as RequestScope).settler as unknown as PromiseLike<void>;
 }
 
 /** The reason a pre-task scope token is cancelled with once its response closed (nobody waits on it then). */

@@ -1,0 +1,86 @@
+/**
+ * Record-only tasks: a task of the runtime whose work is driven from outside rather than by a
+ * function steward runs — an HTTP request, which the framework runs and which ends when its
+ * response closes (src/http/scope.ts).
+ *
+ * It is a JoinHandle like any other — linked in its runtime's task list, named in `tasks()`,
+ * dumps, the console, the supervisor's reports and log lines, cancelled by the runtime's
+ * cancellation at the drain deadline, waited for by drain and collect — but it skips what a
+ * spawned task needs to start its function and nobody here uses: the option checks, the start
+ * queue and its microtask, the frame entered around a first run, and the two bound settle
+ * functions the start hands to a thenable. It starts synchronously, in the caller's turn, and its
+ * owner ends it with {@link RequestTask.complete} or {@link RequestTask.end}. A join promise is
+ * made only if someone joins it (as for every JoinHandle).
+ */
+import { CancellationToken } from "../cancel/token.js";
+import { config } from "../core/config.js";
+import { currentFrame } from "../core/context.js";
+import { hooks } from "../core/instrument.js";
+import type { SpawnSite } from "./spawn-site.js";
+import { JoinHandle, type TaskHost, type TaskOwner } from "./join-handle.js";
+
+/** The function a record-only task never runs (a JoinHandle is made with one). */
+function driven(): never {
+  throw new Error("steward: a record-only task has no function of its own");
+}
+
+/** JoinHandle's own outcome paths (private there): the task's end, recorded once. */
+interface Outcome {
+  succeed(v: undefined): void;
+  fail(e: unknown): void;
+}
+
+/** @internal A record-only task: see the module comment. Made by {@link startRequestTask}. */
+export class RequestTask extends JoinHandle<void> {
+  /** Ends the task as completed (no-op once it has ended). */
+  complete(): void {
+    (this as unknown as Outcome).succeed(undefined);
+  }
+
+  /**
+   * Ends the task with `reason`: cancelled when its token is cancelled or `reason` is a
+   * CancelledError, else a panic (reported by the runtime unless someone joins it). No-op once
+   * it has ended.
+   */
+  end(reason: unknown): void {
+    (this as unknown as Outcome).fail(reason);
+  }
+}
+
+// Fail at import, not at a request's end, if JoinHandle's outcome paths were renamed.
+if (typeof (JoinHandle.prototype as unknown as Partial<Outcome>).succeed !== "function" || typeof (JoinHandle.prototype as unknown as Partial<Outcome>).fail !== "function") {
+  throw new Error("steward: task/request-task.ts needs JoinHandle's succeed/fail");
+}
+
+/**
+ * @internal Starts a record-only task named `name` on `host`, now: it is running (and listed)
+ * when this returns. `owner` hears its end (TaskOwner). Its spawn site is `site`: a request's
+ * stack would show only the framework's dispatch, and capturing one costs microseconds. Like a
+ * spawn on a runtime past its cancel phase, it starts cancelled there.
+ */
+export function startRequestTask(host: TaskHost, name: string, owner: TaskOwner, site: SpawnSite): RequestTask {
+  const saved = config.spawnSites;
+  config.spawnSites = "none"; // the constructor would capture a stack under "all"/"named"
+  let h: RequestTask;
+  try {
+    h = new RequestTask(host, driven, name, new CancellationToken(), owner, currentFrame()?.taskRecord);
+  } finally {
+    config.spawnSites = saved;
+  }
+  h.site = site;
+  // The console's record (made by the constructor's hook) copied the site it saw there: none, so
+  // it took the framework's dispatch frame ("hookIterator (fastify/lib/hooks.js)"). Give it the
+  // request's. (A site argument to JoinHandle's constructor would spare this.)
+  const rec = h.instrument as { site: SpawnSite | undefined } | null | undefined;
+  if (rec !== undefined && rec !== null) rec.site = site;
+  const root = host.token;
+  if (root.isCancelled) h.token.cancel(root.reason);
+  host.link(h as JoinHandle<unknown>);
+  // The console's first poll: the task is running from here (its code is the framework's).
+  const k = hooks;
+  if (k !== null) {
+    k.pollStart(h);
+    k.pollEnd(h);
+  }
+  return h;
+}
