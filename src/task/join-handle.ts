@@ -177,6 +177,8 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
     owner: TaskOwner | undefined,
     /** The task whose code spawns it (spawnOn read it from the frame). */
     parent: TaskLike | undefined,
+    /** Where it was spawned, when the caller knows better than a stack (a request: its route). */
+    site?: SpawnSite,
   ) {
     if (typeof fn !== "function" || !(token instanceof CancellationToken)) throw new TypeError("a JoinHandle is made by spawn(), not with new");
     this.id = taskIds.next++;
@@ -189,7 +191,7 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
     this.fn = fn;
     this.spawnedOffsetMs = Date.now() - EPOCH_MS; // cheaper than performance.now(); ages are reported in whole ms
     const sites = config.spawnSites;
-    this.site = sites === "all" || (sites === "named" && name !== undefined) ? captureSpawnSite() : undefined;
+    this.site = site ?? (sites === "all" || (sites === "named" && name !== undefined) ? captureSpawnSite() : undefined);
     if (hooks !== null) hooks.taskSpawned(this, host);
   }
 

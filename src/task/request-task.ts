@@ -13,7 +13,6 @@
  * made only if someone joins it (as for every JoinHandle).
  */
 import { CancellationToken } from "../cancel/token.js";
-import { config } from "../core/config.js";
 import { currentFrame } from "../core/context.js";
 import { hooks } from "../core/instrument.js";
 import type { SpawnSite } from "./spawn-site.js";
@@ -59,20 +58,7 @@ if (typeof (JoinHandle.prototype as unknown as Partial<Outcome>).succeed !== "fu
  * spawn on a runtime past its cancel phase, it starts cancelled there.
  */
 export function startRequestTask(host: TaskHost, name: string, owner: TaskOwner, site: SpawnSite): RequestTask {
-  const saved = config.spawnSites;
-  config.spawnSites = "none"; // the constructor would capture a stack under "all"/"named"
-  let h: RequestTask;
-  try {
-    h = new RequestTask(host, driven, name, new CancellationToken(), owner, currentFrame()?.taskRecord);
-  } finally {
-    config.spawnSites = saved;
-  }
-  h.site = site;
-  // The console's record (made by the constructor's hook) copied the site it saw there: none, so
-  // it took the framework's dispatch frame ("hookIterator (fastify/lib/hooks.js)"). Give it the
-  // request's. (A site argument to JoinHandle's constructor would spare this.)
-  const rec = h.instrument as { site: SpawnSite | undefined } | null | undefined;
-  if (rec !== undefined && rec !== null) rec.site = site;
+  const h = new RequestTask(host, driven, name, new CancellationToken(), owner, currentFrame()?.taskRecord, site);
   const root = host.token;
   if (root.isCancelled) h.token.cancel(root.reason);
   host.link(h as JoinHandle<unknown>);
