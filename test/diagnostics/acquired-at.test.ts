@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import test from "node:test";
 import { fileURLToPath } from "node:url";
-import { configure, DeadlockError, dumpWithAwaitSites, JoinError, type JoinHandle, Mutex, type MutexGuard, Runtime, RwLock, sleep, spawn } from "../../src/index.js";
+import { configure, DeadlockError, dumpWithAwaitSites, Mutex, type MutexGuard, Runtime, RwLock, sleep, spawn } from "../../src/index.js";
 import { formatDump } from "../../src/runtime/format.js";
+import { deadlockOf, within } from "./helpers.js";
 
 const THIS_TS = fileURLToPath(import.meta.url)
   .replace(/dist\/test\//, "test/")
@@ -21,19 +22,6 @@ function siteOf(marker: string): string {
   const line = LINES.findIndex((l) => l.includes(marker)) + 1;
   assert.ok(line > 0, marker);
   return `${escaped}:${line}:\\d+`;
-}
-
-async function deadlockOf(h: JoinHandle<unknown>): Promise<DeadlockError | undefined> {
-  const r = await h.result();
-  if (r.ok) return undefined;
-  const cause = (r.error as JoinError).cause;
-  return cause instanceof DeadlockError ? cause : undefined;
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} did not settle within ${ms} ms`)), ms)));
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 async function withLockSites<T>(fn: () => Promise<T>): Promise<T> {

@@ -8,25 +8,11 @@ import assert from "node:assert/strict";
 import test from "node:test";
 import { fileURLToPath } from "node:url";
 import { DeadlockError, JoinError, type JoinHandle, Mutex, OnceCell, RwLock, Semaphore, sleep, spawn } from "../../src/index.js";
+import { deadlockOf, within } from "./helpers.js";
 
 const THIS_TS = fileURLToPath(import.meta.url)
   .replace(/dist\/test\//, "test/")
   .replace(/\.js$/, ".ts");
-
-/** The DeadlockError a task ended with (as its panic's cause), or undefined. */
-async function deadlockOf(h: JoinHandle<unknown>): Promise<DeadlockError | undefined> {
-  const r = await h.result();
-  if (r.ok) return undefined;
-  const cause = (r.error as JoinError).cause;
-  return cause instanceof DeadlockError ? cause : undefined;
-}
-
-/** Fails the test if `p` has not settled within `ms` (a hang is what detection prevents). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} did not settle within ${ms} ms`)), ms)));
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
 
 test("two tasks taking two mutexes in opposite orders: the wait that closes the cycle rejects, naming both sides; the other proceeds", async () => {
   const a = new Mutex(0, { name: "a" });

@@ -7,13 +7,7 @@ import assert from "node:assert/strict";
 import test from "node:test";
 import fc from "fast-check";
 import { channel, DeadlockError, Mutex, type MutexGuard, oneshot, RwLock, Semaphore, sleep, spawn, unboundedChannel } from "../../src/index.js";
-
-/** Fails the test if `p` has not settled within `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} did not settle within ${ms} ms`)), ms)));
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
+import { within } from "./helpers.js";
 
 test("a MutexGuard sent through an mpsc channel to an existing task: the sender locking again is not reported", async () => {
   const m = new Mutex(0, { name: "db" });
