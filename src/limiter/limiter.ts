@@ -239,6 +239,10 @@ export class Limiter {
       this.#burst = 0;
     }
     if (opts.label !== undefined && typeof opts.label !== "string") throw new TypeError(`opts.label must be a string, got ${typeName(opts.label)}`);
+    // The Mutex habit (`{ name: "db" }`) from JavaScript: not silently ignored. (A function is the
+    // HTTP adapters' request-naming option, passed along with the rest of their options.)
+    const named = (opts as { name?: unknown }).name;
+    if (typeof named === "string") throw new TypeError(`opts.name is not a Limiter option: a Limiter is labelled with opts.label (got name ${JSON.stringify(named)})`);
     const id = nextLimiterId++;
     this.name = opts.label === undefined ? `Limiter#${id}` : `Limiter#${id} ${JSON.stringify(opts.label)}`;
     this.what = `admit on ${this.name}`;

@@ -48,7 +48,16 @@ export interface PauseCapture {
  * of them, 10 by default): `frames`.
  */
 export class StackLimitError extends Error {
-  constructor(readonly frames: RawFrame[]) {
+  constructor(
+    readonly frames: RawFrame[],
+    /**
+     * The RangeError's object group when its stack text came back empty: V8 recorded the frames,
+     * but formatting them (Node's prepareStackTrace is JavaScript) needs stack the thread lacks.
+     * `recordedFrames()` reads them once the thread has room again.
+     */
+    readonly objectGroup?: string,
+    readonly objectId?: string,
+  ) {
     super("the thread runs too close to its stack limit (deep recursion) for the probe");
   }
 }
@@ -71,17 +80,26 @@ export function parseStackText(text: string): RawFrame[] {
   return frames;
 }
 
-function probeError(res: { exceptionDetails?: { text: string; exception?: { description?: string } } }): Error {
+type ExceptionDetails = { text: string; exception?: { description?: string; objectId?: string } };
+
+/** The blocked code's frames in a stack text: those above the probe expression's own are the probe's. */
+function framesBelowProbe(text: string): RawFrame[] {
+  const frames = parseStackText(text);
+  const own = frames.findIndex((f) => f[1] === PROBE_URL || f[1].endsWith(`/${PROBE_URL}`));
+  return own >= 0 ? frames.slice(own + 1) : frames;
+}
+
+function probeError(res: { exceptionDetails?: ExceptionDetails }, objectGroup?: string): Error {
   const d = res.exceptionDetails!;
   const description = d.exception?.description ?? "";
   if (/Maximum call stack size exceeded|stack overflow/i.test(`${d.text} ${description}`)) {
-    const frames = parseStackText(description);
-    // Frames above the probe expression's own are the probe's.
-    const own = frames.findIndex((f) => f[1] === PROBE_URL || f[1].endsWith(`/${PROBE_URL}`));
-    return new StackLimitError(own >= 0 ? frames.slice(own + 1) : frames);
+    const frames = framesBelowProbe(description);
+    return frames.length > 0 || objectGroup === undefined ? new StackLimitError(frames) : new StackLimitError(frames, objectGroup, d.exception?.objectId);
   }
   return new Error(`probe threw: ${`${d.text} ${description}`.trim()}`);
 }
+
+let nearLimitGroups = 0;
 
 export class InspectorLink {
   private session: Session | undefined;
@@ -153,13 +171,46 @@ export class InspectorLink {
 
   /** Runs the probe on the main thread. Resolves when the thread takes the interrupt. */
   async probeMain(expression: string = probeExpression(1)): Promise<ProbeResult | undefined> {
-    const res = await this.post<{ result: { value?: unknown }; exceptionDetails?: { text: string; exception?: { description?: string } } }>("Runtime.evaluate", {
+    // A group of its own, so that a RangeError kept for recordedFrames() is released alone.
+    const objectGroup = `steward-probe-${++nearLimitGroups}`;
+    const res = await this.post<{ result: { value?: unknown }; exceptionDetails?: ExceptionDetails }>("Runtime.evaluate", {
       expression,
       returnByValue: true,
       silent: true,
+      objectGroup,
     });
-    if (res.exceptionDetails !== undefined) throw probeError(res);
-    return res.result.value as ProbeResult | undefined;
+    if (res.exceptionDetails === undefined) return res.result.value as ProbeResult | undefined;
+    const e = probeError(res, objectGroup);
+    if (!(e instanceof StackLimitError) || e.objectId === undefined) await this.release(objectGroup);
+    throw e;
+  }
+
+  /**
+   * The frames V8 recorded in a stack-limit RangeError that could not be formatted where it was
+   * thrown. Call it once the thread has run again: formatting runs on the thread, in an interrupt.
+   * Releases the error either way.
+   */
+  async recordedFrames(e: StackLimitError): Promise<RawFrame[]> {
+    if (e.objectId === undefined || e.objectGroup === undefined) return e.frames;
+    try {
+      const res = await this.post<{ result: { value?: unknown }; exceptionDetails?: ExceptionDetails }>("Runtime.callFunctionOn", {
+        objectId: e.objectId,
+        functionDeclaration: "function () { return String(this.stack); }",
+        returnByValue: true,
+        silent: true,
+        objectGroup: e.objectGroup,
+      });
+      return typeof res.result.value === "string" ? framesBelowProbe(res.result.value) : [];
+    } finally {
+      await this.release(e.objectGroup);
+    }
+  }
+
+  private release(objectGroup: string): Promise<void> {
+    return this.post("Runtime.releaseObjectGroup", { objectGroup }).then(
+      () => undefined,
+      () => undefined, // the session closed: the objects went with it
+    );
   }
 
   /** Runs the probe on a worker the main thread started, through the NodeWorker domain. */

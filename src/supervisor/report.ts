@@ -138,10 +138,11 @@ export function reportRepeat(mode: Mode, e: BlockedEvent, headline: Frame | unde
 }
 
 /** The first half of a report when the stack cannot be taken yet (the thread is in native code). */
-export function reportPending(mode: Mode, e: BlockedEvent): void {
+export function reportPending(mode: Mode, e: BlockedEvent, why?: string): void {
   if (mode === "none") return;
   if (mode === "json") return json({ event: "blocked", ...e, stackCapture: "pending" });
-  write(`${PREFIX} ${label(e.thread)} blocked for ${e.blockedMs} ms (episode ${e.episode}), ${nativeText(e.native)}${starvedText(e)}; the stack follows when it returns to JavaScript\n`);
+  const follows = why === undefined ? "when it returns to JavaScript" : "when it runs again";
+  write(`${PREFIX} ${label(e.thread)} blocked for ${e.blockedMs} ms (episode ${e.episode}), ${why ?? nativeText(e.native)}${starvedText(e)}; the stack follows ${follows}\n`);
 }
 
 /** The second half: the stack, taken once the native call returned (or why there is none). */
@@ -158,7 +159,9 @@ export function reportLateStack(mode: Mode, e: BlockedEvent, lateByMs: number, f
   const when =
     e.stackCapture === "late"
       ? `taken ${lateByMs} ms late when the native call returned${taskText(e)} (the blocking caller may already have returned)`
-      : `taken ${lateByMs} ms after detection, while still blocked${taskText(e)}`;
+      : e.stackNote !== undefined
+        ? `recorded while blocked, read ${lateByMs} ms after detection when the thread ran again (${e.stackNote})`
+        : `taken ${lateByMs} ms after detection, while still blocked${taskText(e)}`;
   const head = `${PREFIX} ${label(e.thread)} stack (episode ${e.episode}), ${when}`;
   if (full) write(`${head}:\n${framesText(e.stack)}`);
   else write(`${head}: the same stack as episode ${e.repeat?.of ?? e.episode}\n`);

@@ -35,9 +35,10 @@ export interface Frame {
  * - `"late"`: the thread was inside a native call (a sync syscall, `execSync`) and the stack could
  *   only be taken when that call returned to JavaScript — the caller may already have returned
  *   (see `native` for what it was doing at detection);
- * - `"unavailable"`: no stack (the inspector is not available, the thread moved on first, the
- *   thread runs too close to its stack limit, a worker the inspector cannot reach); `stackNote`
- *   says why;
+ *   Near the stack limit, the innermost frames V8 recorded in the probe's RangeError; when the
+ *   thread had no room to format them, they follow in a `"stack"` line once it runs again;
+ * - `"unavailable"`: no stack (the inspector is not available, the thread moved on first, a
+ *   worker the inspector cannot reach); `stackNote` says why;
  * - `"off"`: `captureStack: false`.
  */
 export type StackCapture = "live" | "late" | "unavailable" | "off";

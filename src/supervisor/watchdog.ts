@@ -294,13 +294,9 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
   let pendingAt: number | undefined;
   let nativeWait = false;
   let nearLimit: StackLimitError | undefined;
-  if (res instanceof StackLimitError) {
-    // V8 could not run the probe there, but the RangeError it raised instead holds the innermost
-    // frames of the blocked stack: enough to name the recursion, at once.
-    nearLimit = res;
-    res = { frames: foldRepeats(res.frames), probe: undefined };
-  } else if (res === undefined) {
-    // Not back yet: the thread is outside JavaScript. Say at once what is known.
+  if (res === undefined) {
+    // Not back yet: the thread is outside JavaScript (or, on a loaded machine, slow to take the
+    // interrupt). Say at once what is known.
     pendingAt = ep.detectedAt;
     nativeWait = true;
     if (native !== undefined) event.native = native;
@@ -310,6 +306,28 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
     }
     res = await Promise.race([capture, ep.ended.then(() => delay(CAPTURE_GRACE_MS))]);
     if (res === undefined) res = new Error("the stack did not arrive after the thread ran again");
+  }
+  if (res instanceof StackLimitError) {
+    // V8 could not run the probe there, but the RangeError it raised instead holds the innermost
+    // frames of the blocked stack: enough to name the recursion.
+    nearLimit = res;
+    let frames = res.frames;
+    if (frames.length === 0 && res.objectId !== undefined) {
+      // Recorded, but not formattable there: say at once what is known, and read the frames
+      // when the thread has run again.
+      pendingAt ??= ep.detectedAt;
+      if (!ep.printed && groups.take(now(), w.opts.group)) {
+        ep.printed = true;
+        reportPending(mode, event, "the thread runs too close to its stack limit (deep recursion) to take its stack while blocked");
+      }
+      const recorded = res;
+      frames = await Promise.race([ep.ended.then(() => l.recordedFrames(recorded)), ep.ended.then(() => delay(CAPTURE_GRACE_MS))]).then(
+        (f) => f ?? [],
+        () => [],
+      );
+      nearLimit = new StackLimitError(frames);
+    }
+    res = { frames: foldRepeats(frames), probe: undefined };
   }
   if (res instanceof DebuggerPaused) return stepAside(w, ep);
   let frames: RawFrame[] = [];

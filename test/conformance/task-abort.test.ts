@@ -4,24 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { JoinError, Notify, sleep, spawn, yieldNow } from "../../src/index.js";
+import { noEscapes } from "../helpers/escapes.js";
 
 const pending = (): Promise<void> => new Notify().notified();
-
-/** Collects uncaught exceptions and unhandled rejections while `fn` runs. */
-async function noEscapes(fn: () => Promise<void>): Promise<unknown[]> {
-  const escaped: unknown[] = [];
-  const onError = (e: unknown): void => void escaped.push(e);
-  process.on("uncaughtException", onError);
-  process.on("unhandledRejection", onError);
-  try {
-    await fn();
-    await new Promise((r) => setImmediate(r));
-  } finally {
-    process.off("uncaughtException", onError);
-    process.off("unhandledRejection", onError);
-  }
-  return escaped;
-}
 
 // A suspended task can be aborted without panicking (tokio issue 3157).
 void test("task_abort::test_abort_without_panic_3157", async () => {

@@ -304,6 +304,9 @@ void test("bad options and arguments are TypeErrors/RangeErrors that name them",
   assert.throws(() => new Limiter({ rate: { perSecond: 0 } }), { name: "RangeError", message: /opts\.rate\.perSecond/ });
   assert.throws(() => new Limiter({ rate: { perSecond: 1, burst: 0.5 } }), { name: "RangeError", message: /opts\.rate\.burst/ });
   assert.throws(() => new Limiter(null as unknown as object), { name: "TypeError", message: /opts/ });
+  // A Mutex is named with `name`; a Limiter with `label` (`name` is the HTTP adapters' request
+  // naming function). From JavaScript, the Mutex habit must not be silently ignored.
+  assert.throws(() => new Limiter({ name: "downstream" } as object), { name: "TypeError", message: /opts\.name.*opts\.label/ });
   const lim = new Limiter({});
   assert.throws(() => lim.run("x" as unknown as () => void), { name: "TypeError", message: /fn/ });
   assert.throws(() => lim.run(() => 1, { key: 3 as unknown as string }), { name: "TypeError", message: /opts\.key/ });

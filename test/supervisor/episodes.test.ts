@@ -51,6 +51,22 @@ test("a block 30 frames from the stack limit is reported while blocked, naming t
   );
 });
 
+test("a block near the stack limit in a loop through JS helpers, where V8 cannot even format the probe's RangeError (Node 22), is reported while blocked and its recorded frames follow, naming the user's recursion", async () => {
+  const run = await runFixture("near-limit-helpers", {}, { env: { STEWARD_MARGIN: "40" } });
+  assert.equal(run.code, 0, show(run));
+  assert.equal(run.markIndex("overflow"), -1, `the probe must not throw into the user's recursion\n${show(run)}`);
+  const b = blocksBetween(run, "block-start", "block-end")[0];
+  assert.ok(b !== undefined, `reported while blocked\n${show(run)}`);
+  // Either the stack came with the report (Node 20, 24) or it follows in a "stack" line.
+  const withStack = b.stackCapture === "pending" ? run.reports().find((r) => r.event === "stack" && r.episode === b.episode) : b;
+  assert.ok(withStack !== undefined, `the stack follows\n${show(run)}`);
+  // "late" when a loaded machine took over 50 ms to serve the probe (reported as a native wait).
+  assert.ok(withStack.stackCapture === "live" || withStack.stackCapture === "late", show(run));
+  const user = withStack.stack!.find((f) => f.functionName === "recurseThroughHelpers");
+  assert.ok(user !== undefined && user.file.endsWith("blocker.ts"), `the recursion is named\n${show(run)}`);
+  assert.ok(!withStack.stack!.some((f) => f.file.includes("steward-supervisor-probe")), "the probe's own frames are left out");
+});
+
 test("a storm of 60 blocks from one stack: a handful of lines and a summary; listeners get every episode, once", async () => {
   const run = await runFixture("storm", { thresholdMs: 50, report: "stderr" });
   assert.equal(run.code, 0, show(run));

@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentTask, JoinError, Runtime, sleep, spawn } from "../../src/index.js";
+import { noEscapes } from "../helpers/escapes.js";
 
 test("an async task awaited right after spawn: its value, for every joiner, and result()", async () => {
   const h = spawn(async () => {
@@ -18,10 +19,7 @@ test("an async task awaited right after spawn: its value, for every joiner, and 
 
 test("an async panic: an awaited one rejects with its JoinError and is not reported; an unobserved one is reported once, never an unhandledRejection, and still rejects when joined later", async () => {
   const reported: JoinError[] = [];
-  const unhandled: unknown[] = [];
-  const onUnhandled = (e: unknown): void => void unhandled.push(e);
-  process.on("unhandledRejection", onUnhandled);
-  try {
+  const escaped = await noEscapes(async () => {
     const rt = new Runtime({ onTaskPanic: (e) => reported.push(e) });
     const boom = new Error("awaited");
     await assert.rejects(
@@ -50,7 +48,6 @@ test("an async panic: an awaited one rejects with its JoinError and is not repor
       reported.map((e) => (e.cause as Error).message),
       ["nobody"],
     );
-    assert.deepEqual(unhandled, []);
     const joined = await nobody.result();
     assert.equal(joined.ok, false);
     assert.equal(!joined.ok && joined.error, reported[0], "the same JoinError");
@@ -61,9 +58,8 @@ test("an async panic: an awaited one rejects with its JoinError and is not repor
       (e: unknown) => e === reported[0],
     );
     await rt.shutdown();
-  } finally {
-    process.off("unhandledRejection", onUnhandled);
-  }
+  });
+  assert.deepEqual(escaped, [], "nothing escaped as an unhandledRejection or uncaught exception");
 });
 
 test("a cancelled async task's join rejects with a cancelled JoinError", async () => {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CancelledError, JoinError, Runtime, currentTask, sleep, spawn } from "../../src/index.js";
+import { noEscapes } from "../helpers/escapes.js";
 
 test("spawn starts fn on a later microtask, never inside spawn", async () => {
   let started = false;
@@ -153,10 +154,7 @@ test("a JoinHandle is a real Promise: instanceof, catch, finally, await, Promise
 
 test("an awaited panic is not reported as unobserved; an unobserved one is, once; neither is an unhandledRejection", async () => {
   const reported: string[] = [];
-  const unhandled: unknown[] = [];
-  const onUnhandled = (e: unknown): void => void unhandled.push(e);
-  process.on("unhandledRejection", onUnhandled);
-  try {
+  const escaped = await noEscapes(async () => {
     const rt = new Runtime({ onTaskPanic: (e) => reported.push((e.cause as Error).message) });
     const awaited = rt.spawn(async () => {
       await sleep(1);
@@ -177,8 +175,6 @@ test("an awaited panic is not reported as unobserved; an unobserved one is, once
     });
     await sleep(20);
     assert.deepEqual(reported, ["nobody"]);
-    assert.deepEqual(unhandled, []);
-  } finally {
-    process.off("unhandledRejection", onUnhandled);
-  }
+  });
+  assert.deepEqual(escaped, [], "nothing escaped as an unhandledRejection or uncaught exception");
 });

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CancelledError, JoinError, JoinSet, Runtime, TaskTracker, scope, shield, sleep, spawn, yieldNow } from "../../src/index.js";
+import { noEscapes } from "../helpers/escapes.js";
 
 test("JoinSet joins in completion order, then undefined", async () => {
   // The tasks end in an order the test sets (gates opened one at a time), not by timers racing a
@@ -189,10 +190,7 @@ test("shield lets cleanup wait in a cancelled task; yieldNow is a cancellation p
 
 test("an unobserved panic is reported once through onTaskPanic, never as unhandledRejection", async () => {
   const reported: JoinError[] = [];
-  const unhandled: unknown[] = [];
-  const onUnhandled = (e: unknown): void => void unhandled.push(e);
-  process.on("unhandledRejection", onUnhandled);
-  try {
+  const escaped = await noEscapes(async () => {
     const rt = new Runtime({ onTaskPanic: (e) => reported.push(e) });
     rt.spawn(
       async () => {
@@ -207,10 +205,8 @@ test("an unobserved panic is reported once through onTaskPanic, never as unhandl
     await sleep(20);
     assert.equal(reported.length, 1);
     assert.equal(reported[0]!.taskName, "lonely");
-    assert.deepEqual(unhandled, []);
-  } finally {
-    process.off("unhandledRejection", onUnhandled);
-  }
+  });
+  assert.deepEqual(escaped, [], "nothing escaped as an unhandledRejection or uncaught exception");
 });
 
 test("Runtime.enter makes spawn() use that runtime; its root token cancels its tasks", async () => {
