@@ -9,6 +9,7 @@
  * contribute to `dump()`.
  */
 import { createRequire } from "node:module";
+import { ownModule } from "../util/own-files.js";
 
 /** What an optional part exports (as `runtimeExtension`) to attach to a runtime. */
 export interface RuntimeExtension {
@@ -45,9 +46,9 @@ interface OptionalPart {
 
 /** In attach order: the console first, so the supervisor's episodes reach an attached console. */
 const PARTS: readonly OptionalPart[] = [
-  { key: "console", module: "../console/extension.js", env: "STEWARD_CONSOLE" },
-  { key: "recorder", module: "../recorder/extension.js", env: "STEWARD_RECORDER" },
-  { key: "supervisor", module: "../supervisor/extension.js" },
+  { key: "console", module: "console/extension.js", env: "STEWARD_CONSOLE" },
+  { key: "recorder", module: "recorder/extension.js", env: "STEWARD_RECORDER" },
+  { key: "supervisor", module: "supervisor/extension.js" },
 ];
 
 const load = createRequire(import.meta.url);
@@ -62,7 +63,7 @@ export function attachExtensions(host: ExtensionHost, opts: Readonly<Record<stri
     const option = opts[part.key];
     if (option === false) continue;
     if (option === undefined && (part.env === undefined || !process.env[part.env])) continue;
-    const ext = (load(part.module) as { runtimeExtension: RuntimeExtension }).runtimeExtension;
+    const ext = (load(ownModule(part.module)) as { runtimeExtension: RuntimeExtension }).runtimeExtension;
     const a = ext.attach(host, option);
     if (a !== undefined) attached.push([part.key, a]);
   }

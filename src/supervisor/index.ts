@@ -10,6 +10,7 @@
  * source maps load only in the watchdog thread.
  */
 import { createRequire } from "node:module";
+import { ownModule } from "../util/own-files.js";
 import { checkFunction, checkInteger, checkOptions, typeName } from "../util/validate.js";
 import type { BlockedEvent, FromWatchdog, UnblockedEvent, WatchOptions } from "./shared.js";
 import type { ThreadWatch } from "./thread.js";
@@ -94,7 +95,7 @@ let active: Supervisor | undefined;
 let threadModule: typeof import("./thread.js") | undefined;
 /** The watched thread's side, loaded on the first start() (require of an ES module, Node >= 20.19). */
 function thread(): typeof import("./thread.js") {
-  threadModule ??= createRequire(import.meta.url)("./thread.js") as typeof import("./thread.js");
+  threadModule ??= createRequire(import.meta.url)(ownModule("supervisor/thread.js")) as typeof import("./thread.js");
   return threadModule;
 }
 
