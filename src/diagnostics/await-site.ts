@@ -18,10 +18,9 @@
  * changes. One probe costs a few µs (three promises and one stack capture), so probes of many
  * waiters run in chunks on later macrotasks ({@link probeAll}).
  */
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { Waiter } from "../core/waiter.js";
-import { OWN_DIR, ownModule } from "../util/own-files.js";
+import { OWN_DIR, loadOwn } from "../util/own-files.js";
 
 type AnyWaiter = Waiter<unknown, unknown>;
 
@@ -76,7 +75,7 @@ function mapPosition(file: string, line: number, column: number): string {
 function mapUncached(file: string, line: number, column: number): string {
   if (mapper === undefined) {
     try {
-      const mod = createRequire(import.meta.url)(ownModule("supervisor/sourcemap.js")) as typeof import("../supervisor/sourcemap.js");
+      const mod = loadOwn("supervisor/sourcemap.js") as typeof import("../supervisor/sourcemap.js");
       mapper = (f, l, c) => mod.toFrame(["", f, l, c], true).frame;
     } catch {
       mapper = null;

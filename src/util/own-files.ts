@@ -34,6 +34,15 @@ export function ownModule(path: string): string {
   return fileURLToPath(new URL(BUNDLED ? path.replaceAll("/", ".") : path, CODE_ROOT));
 }
 
+/**
+ * Loads a module of steward by name (see {@link ownModule}), synchronously: require() of an ES
+ * module (Node >= 20.19), which shares the ES module cache with `import`. node:module is looked
+ * up here rather than imported, so importing the package root does not load it.
+ */
+export function loadOwn(path: string): unknown {
+  return process.getBuiltinModule("node:module").createRequire(import.meta.url)(ownModule(path));
+}
+
 /** The file URL of a file beside steward's compiled modules, by its path under src/ ("console/client/web/"). */
 export function codeFile(path: string): URL {
   return new URL(path, CODE_ROOT);
