@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /** The `steward` command: --help, --version, `steward console [URL]` (the live console) and `steward replay FILE` (a flight-recorder dump). */
 import { readFileSync } from "node:fs";
+import { packageFile } from "../util/own-files.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string };
 
 const HELP = `steward ${pkg.version} — tokio's async discipline for Node.js
 

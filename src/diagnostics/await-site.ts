@@ -18,10 +18,9 @@
  * changes. One probe costs a few µs (three promises and one stack capture), so probes of many
  * waiters run in chunks on later macrotasks ({@link probeAll}).
  */
-import { createRequire } from "node:module";
-import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Waiter } from "../core/waiter.js";
+import { OWN_DIR, loadOwn } from "../util/own-files.js";
 
 type AnyWaiter = Waiter<unknown, unknown>;
 
@@ -40,9 +39,6 @@ const FRAMES = 8;
 
 const found = new WeakMap<object, AwaitSite>();
 const pending = new WeakMap<object, Promise<AwaitSite>>();
-
-/** steward's own compiled sources (dist/src/): frames there are not the user's. */
-const OWN_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** What a probe already found for `w`, if it ran. */
 export function siteOf(w: object): AwaitSite | undefined {
@@ -79,7 +75,7 @@ function mapPosition(file: string, line: number, column: number): string {
 function mapUncached(file: string, line: number, column: number): string {
   if (mapper === undefined) {
     try {
-      const mod = createRequire(import.meta.url)("../supervisor/sourcemap.js") as typeof import("../supervisor/sourcemap.js");
+      const mod = loadOwn("supervisor/sourcemap.js") as typeof import("../supervisor/sourcemap.js");
       mapper = (f, l, c) => mod.toFrame(["", f, l, c], true).frame;
     } catch {
       mapper = null;

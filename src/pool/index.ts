@@ -6,8 +6,6 @@
  * synchronous loop stops. The queue of runs waiting for a thread is bounded. The pool belongs to
  * the runtime it was created in and is destroyed in the drop phase of that runtime's shutdown.
  */
-import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Piscina } from "piscina";
@@ -89,10 +87,9 @@ export class PoolFullError extends StewardError {
  * piscina is loaded by the first pool, not by importing steward: it costs more to load than the
  * whole of steward's core, and most programs never create a pool.
  */
-const load = createRequire(import.meta.url);
 let PiscinaClass: typeof Piscina | undefined;
 function piscinaClass(): typeof Piscina {
-  return (PiscinaClass ??= (load("piscina") as { Piscina: typeof Piscina }).Piscina);
+  return (PiscinaClass ??= (process.getBuiltinModule("node:module").createRequire(import.meta.url)("piscina") as { Piscina: typeof Piscina }).Piscina);
 }
 
 const DEFAULT_MAX_QUEUE = 256;
@@ -153,7 +150,7 @@ export class BlockingPool<M = unknown> implements AsyncDisposable {
   constructor(worker: string | URL, opts: BlockingPoolOptions = {}) {
     checkOptions(opts, "opts");
     const filename = workerPath(worker);
-    const maxThreads = opts.maxThreads ?? Math.max(1, availableParallelism());
+    const maxThreads = opts.maxThreads ?? Math.max(1, process.getBuiltinModule("node:os").availableParallelism());
     checkInteger(maxThreads, "opts.maxThreads", 1, 4096);
     const maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
     if (maxQueue !== Infinity) checkInteger(maxQueue, "opts.maxQueue", 0);

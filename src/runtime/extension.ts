@@ -8,7 +8,7 @@
  * to the runtime: it may `defer()` what it must dispose, register stop participants, and
  * contribute to `dump()`.
  */
-import { createRequire } from "node:module";
+import { loadOwn } from "../util/own-files.js";
 
 /** What an optional part exports (as `runtimeExtension`) to attach to a runtime. */
 export interface RuntimeExtension {
@@ -45,12 +45,10 @@ interface OptionalPart {
 
 /** In attach order: the console first, so the supervisor's episodes reach an attached console. */
 const PARTS: readonly OptionalPart[] = [
-  { key: "console", module: "../console/extension.js", env: "STEWARD_CONSOLE" },
-  { key: "recorder", module: "../recorder/extension.js", env: "STEWARD_RECORDER" },
-  { key: "supervisor", module: "../supervisor/extension.js" },
+  { key: "console", module: "console/extension.js", env: "STEWARD_CONSOLE" },
+  { key: "recorder", module: "recorder/extension.js", env: "STEWARD_RECORDER" },
+  { key: "supervisor", module: "supervisor/extension.js" },
 ];
-
-const load = createRequire(import.meta.url);
 
 /**
  * @internal Attaches every optional part the options (or the environment) ask for. A part whose
@@ -62,7 +60,7 @@ export function attachExtensions(host: ExtensionHost, opts: Readonly<Record<stri
     const option = opts[part.key];
     if (option === false) continue;
     if (option === undefined && (part.env === undefined || !process.env[part.env])) continue;
-    const ext = (load(part.module) as { runtimeExtension: RuntimeExtension }).runtimeExtension;
+    const ext = (loadOwn(part.module) as { runtimeExtension: RuntimeExtension }).runtimeExtension;
     const a = ext.attach(host, option);
     if (a !== undefined) attached.push([part.key, a]);
   }

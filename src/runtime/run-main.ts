@@ -1,5 +1,4 @@
 /** runMain: a program's entry point on its own Runtime, with signal-driven graceful shutdown. */
-import { constants } from "node:os";
 import { schedule } from "../core/timer.js";
 import { say } from "../core/log.js";
 import { checkFunction, checkOptions, typeName } from "../util/validate.js";
@@ -119,7 +118,7 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
       const lines = [`${label}: ${sig} received again, exiting at once (${rt.state}); ${tasks.length} task(s) still running`];
       lines.push(...formatTaskGroups(tasks));
       say("warn", { signal: sig, runtime: rt.name, tasks: tasks.length }, lines.join("\n") + "\n");
-      finish(128 + (constants.signals[sig] ?? 0));
+      finish(128 + (signalNumbers()[sig] ?? 0));
     };
     for (const sig of new Set(signals)) listen(sig, () => onSignal(sig));
     if (dumpSignal !== null) {
@@ -169,7 +168,12 @@ export function runMain(main: (ctx: TaskContext) => unknown, opts?: RunMainOptio
 }
 
 function checkSignalName(s: unknown, name: string): void {
-  if (typeof s !== "string" || !Object.hasOwn(constants.signals, s)) {
+  if (typeof s !== "string" || !Object.hasOwn(signalNumbers(), s)) {
     throw new TypeError(`${name} must name signals such as "SIGTERM", got ${typeName(s)}`);
   }
+}
+
+/** Signal numbers by name. node:os is looked up, not imported: the package root's import would load it for a table only runMain reads. */
+function signalNumbers(): Readonly<Record<string, number>> {
+  return process.getBuiltinModule("node:os").constants.signals;
 }

@@ -9,7 +9,7 @@
  * the watchdog) is ./thread.ts, loaded by start(); the watchdog, the inspector session and the
  * source maps load only in the watchdog thread.
  */
-import { createRequire } from "node:module";
+import { loadOwn } from "../util/own-files.js";
 import { checkFunction, checkInteger, checkOptions, typeName } from "../util/validate.js";
 import type { BlockedEvent, FromWatchdog, UnblockedEvent, WatchOptions } from "./shared.js";
 import type { ThreadWatch } from "./thread.js";
@@ -94,7 +94,7 @@ let active: Supervisor | undefined;
 let threadModule: typeof import("./thread.js") | undefined;
 /** The watched thread's side, loaded on the first start() (require of an ES module, Node >= 20.19). */
 function thread(): typeof import("./thread.js") {
-  threadModule ??= createRequire(import.meta.url)("./thread.js") as typeof import("./thread.js");
+  threadModule ??= loadOwn("supervisor/thread.js") as typeof import("./thread.js");
   return threadModule;
 }
 

@@ -9,10 +9,9 @@
  * domain. See ./watchdog.ts for the other side.
  */
 import { writeSync } from "node:fs";
-import { basename, dirname, join, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { BroadcastChannel, isMainThread, SHARE_ENV, threadId, Worker } from "node:worker_threads";
 import { installBreadcrumbs, uninstallBreadcrumbs } from "./breadcrumbs.js";
+import { OWN_DIRS, ownModule } from "../util/own-files.js";
 import { SupervisorUnavailableError } from "./index.js";
 import { currentTid } from "./native.js";
 import { installProbe, uninstallProbe } from "./probe.js";
@@ -43,12 +42,7 @@ const episodes = new SharedArrayBuffer(4);
 
 /** steward's own directories (its compiled and its source tree): their frames are left out of reports. */
 function ownDirs(): string[] {
-  // This file is <root>/dist/src/supervisor/thread.js.
-  const srcDir = dirname(dirname(fileURLToPath(import.meta.url)));
-  const parent = dirname(srcDir);
-  const dirs = [srcDir];
-  if (basename(parent) === "dist") dirs.push(join(dirname(parent), "src"));
-  return dirs.map((d) => `${d}${sep}`);
+  return [...OWN_DIRS];
 }
 
 /** Writes one line to fd 2 at once (the one place the main-thread side writes). */
@@ -181,7 +175,7 @@ export class ThreadWatch {
       options: this.#options,
       noInspector: inspectorMissing(),
     };
-    const w = new Worker(new URL("./watchdog.js", import.meta.url), {
+    const w = new Worker(ownModule("supervisor/watchdog.js"), {
       workerData: data,
       // A clean thread: no --require/--import preloads of the app, no inherited inspector flags.
       execArgv: [],

@@ -6,10 +6,7 @@
  * stuck-task reports are about; the hot path of unnamed spawns captures nothing.
  */
 import { fileURLToPath } from "node:url";
-import { dirname, sep } from "node:path";
-
-/** steward's own dist/src folder: frames inside it are not the user's spawn site. */
-const OWN_DIR = dirname(dirname(fileURLToPath(import.meta.url))) + sep;
+import { OWN_DIR } from "../util/own-files.js";
 
 export interface SpawnSite {
   stack?: string;

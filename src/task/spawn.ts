@@ -1,10 +1,10 @@
 /** Spawning tasks, and the small waits that belong to them: currentTask, yieldNow, shield. */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { createRequire } from "node:module";
 import { CancellationToken } from "../cancel/token.js";
 import type { Branch } from "../core/claim.js";
 import { als, currentFrame, type ContextFrame, type TaskLike } from "../core/context.js";
 import { Deque } from "../util/deque.js";
+import { loadOwn } from "../util/own-files.js";
 import { hooks } from "../core/instrument.js";
 import { checkFunction, checkOptions, checkSignal } from "../util/validate.js";
 import { standaloneWaiter, type WaitOptions } from "../core/waiter.js";
@@ -17,7 +17,7 @@ import { JoinHandle, type SpawnOptions, type TaskContext, type TaskHost, type Ta
  */
 let defaultHost: (() => TaskHost) | undefined;
 function resolveDefaultHost(): TaskHost {
-  defaultHost ??= (createRequire(import.meta.url)("../runtime/runtime.js") as { getDefaultRuntime(): TaskHost }).getDefaultRuntime;
+  defaultHost ??= (loadOwn("runtime/runtime.js") as { getDefaultRuntime(): TaskHost }).getDefaultRuntime;
   return defaultHost();
 }
 

@@ -41,23 +41,45 @@ test("the package root loads no optional part", () => {
   assert.deepEqual(optional, []);
 });
 
-test("the package root loads no node builtin the core does not use at import (tls, net, stream, perf_hooks)", () => {
-  // process.moduleLoadList names every builtin loaded so far; the difference is what the import added.
-  const index = pathToFileURL(join(root, "dist/src/index.js")).href;
-  const out = execFileSync(
-    process.execPath,
-    [
-      "--input-type=module",
-      "-e",
-      `const before = new Set(process.moduleLoadList); await import(${JSON.stringify(index)}); const added = process.moduleLoadList.filter((m) => !before.has(m)); process.stdout.write(JSON.stringify(added));`,
-    ],
-    { encoding: "utf8" },
+test("the shipped package root (the bundle) loads no optional part either", () => {
+  // The bundle's files hold many modules each: their source maps say which.
+  const loaded = modulesLoadedBy("steward");
+  const files = loaded.filter((m) => m.includes("/dist/bundle/")).map((m) => fileURLToPath(m));
+  assert.ok(files.some((f) => f.endsWith("/dist/bundle/index.js")) && files.length > 1, `the hook saw the bundle load: ${files.join(", ")}`);
+  const sources = files.flatMap((f) => (JSON.parse(readFileSync(`${f}.map`, "utf8")) as { sources: string[] }).sources);
+  assert.ok(sources.includes("../../src/task/spawn.ts"), sources.join(", "));
+  assert.deepEqual(
+    sources.filter((s) => /\/src\/(console|recorder)\/|\/src\/supervisor\/(?!index\.ts$)/.test(s)),
+    [],
   );
-  const added = (JSON.parse(out) as string[]).filter((m) => m.startsWith("NativeModule "));
-  assert.ok(added.length > 0, "the import loaded no builtin at all: moduleLoadList is not what this test expects");
-  const heavy = added.filter((m) => /^NativeModule (tls|_tls_wrap|net|crypto|stream|perf_hooks|http|https)$/.test(m));
-  assert.deepEqual(heavy, [], `loaded: ${added.join(", ")}`);
+  assert.deepEqual(
+    loaded.filter((m) => /[/\\]node_modules[/\\](piscina|@opentelemetry)[/\\]/.test(m)),
+    [],
+  );
 });
+
+for (const [what, spec] of [
+  ["unbundled", pathToFileURL(join(root, "dist/src/index.js")).href],
+  ["bundled", "steward"],
+]) {
+  test(`the package root (${what}) loads no node builtin the core does not use at import (tls, net, stream, perf_hooks, os, module)`, () => {
+    // process.moduleLoadList names every builtin loaded so far; the difference is what the import added.
+    const index = spec;
+    const out = execFileSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const before = new Set(process.moduleLoadList); await import(${JSON.stringify(index)}); const added = process.moduleLoadList.filter((m) => !before.has(m)); process.stdout.write(JSON.stringify(added));`,
+      ],
+      { encoding: "utf8", cwd: root },
+    );
+    const added = (JSON.parse(out) as string[]).filter((m) => m.startsWith("NativeModule "));
+    assert.ok(added.length > 0, "the import loaded no builtin at all: moduleLoadList is not what this test expects");
+    const heavy = added.filter((m) => /^NativeModule (tls|_tls_wrap|net|crypto|stream|perf_hooks|http|https|os|module)$/.test(m));
+    assert.deepEqual(heavy, [], `loaded: ${added.join(", ")}`);
+  });
+}
 
 test("every error class steward exports extends StewardError", async () => {
   const subpaths = ["index.js", "redis/index.js", "supervisor/index.js", "recorder/index.js", "http/handle.js"];

@@ -14,10 +14,10 @@
  * Sites are formatted (and source-mapped to the TypeScript source where a map exists) only when
  * a view first shows them, once per capture.
  */
-import { dirname, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { captureSpawnSite, formatSpawnSite, type SpawnSite } from "../../task/spawn-site.js";
+import { fileURLToPath } from "node:url";
 import { mapFrameText } from "./source-map.js";
+import { OWN_DIR } from "../../util/own-files.js";
 
 interface SiteEntry {
   readonly site: SpawnSite;
@@ -31,9 +31,6 @@ interface SiteEntry {
 }
 
 const MAX_SITE_KEYS = 4096;
-
-/** steward's own dist/src folder: its frames are not where the user spawned the task. */
-const OWN_DIR = dirname(dirname(dirname(fileURLToPath(import.meta.url)))) + sep;
 
 const fnSource = Function.prototype.toString;
 

@@ -31,6 +31,7 @@ import { createRequire } from "node:module";
 import type { Collector } from "../instrument/collector.js";
 import type { LoopFigures } from "../instrument/loop.js";
 import { collectResources } from "../model/resources.js";
+import { packageFile } from "../../util/own-files.js";
 import type { BlockedEpisode } from "../model/types.js";
 
 /** Attributes as steward records them. */
@@ -94,7 +95,7 @@ export interface MeterProviderLike {
 /** steward's version, the version of every steward meter's instrumentation scope. */
 export const VERSION: string = (() => {
   try {
-    return (JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string }).version;
   } catch {
     return "0.0.0";
   }

@@ -4,6 +4,7 @@
  * package or a checkout whose dist lacks them, they are read from the shipped src/ folder.
  */
 import { readFileSync } from "node:fs";
+import { codeFile, packageFile } from "../../util/own-files.js";
 
 const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -11,7 +12,7 @@ const TYPES: Record<string, string> = {
   css: "text/css; charset=utf-8",
 };
 
-const DIRS = [new URL("../client/web/", import.meta.url), new URL("../../../../src/console/client/web/", import.meta.url)];
+const DIRS = [codeFile("console/client/web/"), packageFile("src/console/client/web/")];
 
 /** The files a console or replay server serves, by path. */
 export const ASSET_FILES: readonly string[] = ["index.html", "app.js", "style.css", "timeline.html", "timeline.js"];
