@@ -1055,25 +1055,11 @@ function round2(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-/**
- * Spawn sites already formatted, by capture: formatting one (V8 renders the captured stack, then
- * it is parsed) costs ~10 µs, which 10 000 named tasks would pay in every synchronous dump.
- */
-const spawnSiteText = new WeakMap<object, string>();
-
-function spawnedAtOf(t: JoinHandle<unknown>): string {
-  const site = t.site;
-  if (site === undefined) return "unknown";
-  let text = spawnSiteText.get(site);
-  if (text === undefined) spawnSiteText.set(site, (text = t.spawnedAt));
-  return text;
-}
-
 function taskInfo(t: JoinHandle<unknown>, at: number, memo?: DumpMemo): TaskInfo {
   const info: TaskInfo = {
     id: t.id,
     state: t.waitingOn === undefined ? "running" : "waiting",
-    spawnedAt: spawnedAtOf(t),
+    spawnedAt: t.spawnedAt, // formatted once, then cached on the site (task/spawn-site.ts)
     ageMs: Math.round(at - t.spawnedAtMs),
   };
   if (t.name !== undefined) info.name = t.name;
