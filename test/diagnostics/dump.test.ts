@@ -207,3 +207,24 @@ test("the dumps name where a task was spawned as a line of the .ts file (source-
   g.release();
   assert.equal(await worker, 4);
 });
+
+test("a user's own Error.prepareStackTrace is left in place, and the dump still names the .ts spawn line", async () => {
+  const line = lineOf("// SPAWNED-HERE");
+  const mine = (e: Error, frames: NodeJS.CallSite[]): string => `mine: ${e.message} (${frames.length} frames)`;
+  const before = Error.prepareStackTrace;
+  Error.prepareStackTrace = mine;
+  try {
+    await using rt = new Runtime({ name: "user-prepare" });
+    const m = new Mutex(1, { name: "db" });
+    const g = await m.lock();
+    const worker = startWorker(rt, m);
+    await sleep(10);
+    assert.match(rt.dump().tasks.find((t) => t.id === worker.id)!.spawnedAt, new RegExp(`(^|\\()${escaped}:${line}:\\d+\\)?$`));
+    assert.equal(Error.prepareStackTrace, mine, "put back after the dump");
+    assert.match(new Error("boom").stack!, /^mine: boom \(\d+ frames\)$/, "the user's formatting still applies to their errors");
+    g.release();
+    await worker;
+  } finally {
+    Error.prepareStackTrace = before;
+  }
+});
