@@ -1059,7 +1059,7 @@ function taskInfo(t: JoinHandle<unknown>, at: number, memo?: DumpMemo): TaskInfo
   const info: TaskInfo = {
     id: t.id,
     state: t.waitingOn === undefined ? "running" : "waiting",
-    spawnedAt: t.spawnedAt, // formatted once, then cached on the site (task/spawn-site.ts)
+    spawnedAt: t.site === undefined ? "unknown" : t.spawnedAt, // formatted once, then cached on the site (task/spawn-site.ts)
     ageMs: Math.round(at - t.spawnedAtMs),
   };
   if (t.name !== undefined) info.name = t.name;
