@@ -633,7 +633,8 @@ export class Runtime implements TaskHost, AsyncDisposable {
   /**
    * Every live task and every deferred resource (name, kind and what the resource adds), built in
    * one synchronous call: about 0.2–0.5 µs per task once warm, more the first time (unoptimised
-   * code; ~30 µs per named task whose spawn site is formatted for the first time, cached after).
+   * code; 5–20 µs per named task whose spawn site is read for the first time: V8 hands over the
+   * capture's call sites; the text is cached on the site after).
    * Await sites are those already probed (the others are queued for probing); for a dump that
    * never holds the loop long use `dumpWithAwaitSites()`. Holds carry `acquiredAt` under
    * `configure({ lockSites: true })`.
