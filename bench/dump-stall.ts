@@ -9,7 +9,9 @@
  * tasks parked a while (`named`: every task named, so every one has a spawn site to format;
  * `old`: two full GCs first, so the tasks are old-generation objects, as in a service that has
  * run for a while).
- * Run: `node --expose-gc dist/bench/dump-stall.js [tasks] [sync-first|-] [named] [old]` (after `npx tsc`).
+ * `garbage`: first, with no dump, allocate unrelated garbage over 40 turns: the GC pauses any code
+ * pays while the tasks are young (compare with the probing's).
+ * Run: `node --expose-gc dist/bench/dump-stall.js [tasks] [sync-first|-] [named] [old] [garbage]` (after `npx tsc`).
  */
 import { PerformanceObserver } from "node:perf_hooks";
 import { dumpWithAwaitSites } from "../src/diagnostics/index.js";
@@ -103,6 +105,19 @@ if (OLD) {
 }
 
 console.log(`${N} parked tasks${NAMED ? " (named: spawn sites captured)" : ""}${OLD ? ", old-generation (two full GCs after spawning)" : ", just spawned"}; Node ${process.version}`);
+if (process.argv.includes("garbage")) {
+  // No dump: unrelated allocation in small turns, to see what a minor GC costs with these tasks alive.
+  console.log(
+    `no dump, garbage in 40 turns: ${await watch(async () => {
+      for (let turn = 0; turn < 40; turn++) {
+        const junk: unknown[] = [];
+        for (let i = 0; i < 20_000; i++) junk.push([i, i + 1, { i }]);
+        if (junk.length < 0) console.log(junk);
+        await new Promise((r) => setImmediate(r));
+      }
+    })}`,
+  );
+}
 if (process.argv[3] === "sync-first") {
   console.log(`runtime.dump() (sync, cold: its first call, queues the probes): ${timed(() => rt.dump())}`);
   console.log(`runtime.dump() (sync, second call): ${timed(() => rt.dump())}`);

@@ -8,6 +8,7 @@
  * `--instructions`: instructions per op under valgrind (load-independent, unlike the times above)
  * of each case in a task, with `configure({ lockSites })` off (the default) and on: what recording
  * acquisition sites costs, and (run the same child against another build) that off costs nothing.
+ * `--instructions-detection [case prefix]`: the same, detection and lock-order checking on vs off.
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -105,18 +106,31 @@ async function measure(label: string): Promise<string[]> {
   return rows;
 }
 
-/** `--child CASE N on|off`: runs one case in a task, for valgrind. */
-async function child(name: string, n: number, sites: boolean): Promise<void> {
+/** `--child CASE N on|off [detection-off]`: runs one case in a task, for valgrind. */
+async function child(name: string, n: number, sites: boolean, detection = true): Promise<void> {
   configure({ lockSites: sites });
+  if (!detection) configure({ deadlocks: "off", lockOrder: "off" });
   const c = CASES.find(([label]) => label === name);
   if (c === undefined) throw new Error(`no case ${name}`);
   await spawn(() => c[1](n));
 }
 
-function instructions(name: string, n: number, sites: boolean): number {
+function instructions(name: string, n: number, sites: boolean, detection = true): number {
   const r = spawnSync(
     "valgrind",
-    ["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", process.execPath, "--single-threaded", fileURLToPath(import.meta.url), "--child", name, String(n), sites ? "on" : "off"],
+    [
+      "--tool=cachegrind",
+      "--cache-sim=no",
+      "--cachegrind-out-file=/dev/null",
+      process.execPath,
+      "--single-threaded",
+      fileURLToPath(import.meta.url),
+      "--child",
+      name,
+      String(n),
+      sites ? "on" : "off",
+      detection ? "" : "detection-off",
+    ],
     {
       encoding: "utf8",
       timeout: 1_800_000,
@@ -128,7 +142,19 @@ function instructions(name: string, n: number, sites: boolean): number {
 }
 
 if (process.argv[2] === "--child") {
-  await child(process.argv[3]!, Number(process.argv[4]), process.argv[5] === "on");
+  await child(process.argv[3]!, Number(process.argv[4]), process.argv[5] === "on", process.argv[6] !== "detection-off");
+  process.exit(0);
+}
+if (process.argv[2] === "--instructions-detection") {
+  // What deadlock detection and lock-order checking cost per op, load-independent: the same case
+  // with `configure({ deadlocks, lockOrder })` at their defaults and both "off".
+  console.log("| case (in a task) | detection off, Ir/op | detection on, Ir/op | on − off |\n|---|---:|---:|---:|");
+  for (const [name] of CASES.filter(([label]) => process.argv[3] === undefined || label.startsWith(process.argv[3]))) {
+    const per = (on: boolean): number => (instructions(name, 24_000, false, on) - instructions(name, 8_000, false, on)) / 16_000;
+    const off = per(false);
+    const on = per(true);
+    console.log(`| ${name} | ${off.toFixed(0)} | ${on.toFixed(0)} | ${(on - off).toFixed(0)} |`);
+  }
   process.exit(0);
 }
 if (process.argv[2] === "--instructions") {

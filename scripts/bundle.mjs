@@ -11,7 +11,7 @@
 // runtime's state. src/<dir>/<name>.ts becomes <dir>.<name>.js (ownModule() knows the rule).
 // Types stay tsc's (dist/src/**/*.d.ts); the source maps point at src/*.ts, which the package ships.
 import { build } from "esbuild";
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { relative, resolve } from "node:path";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
@@ -19,8 +19,27 @@ const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 /** The published entry points, from package.json (so the two cannot drift). */
 const published = [...Object.values(pkg.exports).flatMap((e) => (typeof e === "object" ? [e.default] : [])), ...Object.values(pkg.bin)];
 
-/** The modules loaded by name (ownModule("…") in src/). */
-const byName = ["runtime/runtime.js", "console/extension.js", "recorder/extension.js", "supervisor/extension.js", "supervisor/thread.js", "supervisor/watchdog.js", "supervisor/sourcemap.js"];
+/**
+ * The modules loaded by name: every `loadOwn("…")` / `ownModule("…")` literal in src/, plus the
+ * extension modules runtime/extension.ts names in its table. Read from the source, so that a new
+ * by-name load cannot be left out of the bundle (it would load a second copy of the runtime).
+ */
+const byName = (() => {
+  const found = new Set();
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(p);
+      else if (p.endsWith(".ts") && !p.endsWith(".d.ts")) {
+        const text = readFileSync(p, "utf8");
+        for (const m of text.matchAll(/\b(?:loadOwn|ownModule)\("([^"]+\.js)"\)/g)) found.add(m[1]);
+        for (const m of text.matchAll(/\bmodule: "([^"]+\/extension\.js)"/g)) found.add(m[1]);
+      }
+    }
+  };
+  walk("src");
+  return [...found].sort();
+})();
 
 const OUT = "dist/bundle";
 const srcPath = (p) => `src/${p.replace(/\.js$/, ".ts")}`;

@@ -78,9 +78,17 @@ export function setDiagHooks(h: DiagHooks | null): void {
  */
 export let acquireSite: ((h: Hold, q: object) => void) | null = null;
 
+/**
+ * Records where a lock, semaphore or cell wait of a task was made, when the spent cooperative
+ * budget parks it (it is not queued, so the detector's `queued` does not see it): its guard will
+ * be made later, in the budget's refill, with no user frame on the stack. Set with {@link acquireSite}.
+ */
+export let parkedSite: ((w: object) => void) | null = null;
+
 /** @internal Installs (or removes) the acquisition-site recorder. */
-export function setAcquireSite(fn: ((h: Hold, q: object) => void) | null): void {
+export function setAcquireSite(fn: ((h: Hold, q: object) => void) | null, onParked: ((w: object) => void) | null = null): void {
   acquireSite = fn;
+  parkedSite = onParked;
 }
 
 /**

@@ -23,7 +23,7 @@ import { asCancelledError } from "../errors.js";
 import { parkUntilRefill, takeBudget } from "./budget.js";
 import { activeBranch, type Branch, branchLive, claimBranch, type ClaimWaiter, LOST, LOST_REJECTED, pickBranch, registerWaiter, signalBranch, signalCovered, unregisterWaiter } from "./claim.js";
 import { currentFrame, type TaskLike } from "./context.js";
-import { diag } from "./holds.js";
+import { diag, parkedSite } from "./holds.js";
 import { hooks } from "./instrument.js";
 import { checkSignal, typeName } from "../util/validate.js";
 
@@ -452,6 +452,7 @@ export class WaitQueue<T, D = undefined> {
       w.queue = this;
       w.state = PARKED;
       this.parked++;
+      if (parkedSite !== null && this.graph && w.task !== undefined) parkedSite(w);
       parkUntilRefill(() => this.retryParked(w));
       return w.promise;
     }

@@ -6,10 +6,10 @@
  * stack captured there (structured frames, formatted only if a report ever reads them) names the
  * user's line. A contended one does not: its guard is made when the lock is handed over, inside
  * the releasing task's `release()`, whose stack names the wrong code. So a wait records its own
- * capture when it queues (still inside the user's `lock()` call), and the guard made for it takes
- * that — or the wait's await site, if a dump or the detector already probed it. The served wait
- * is its task's latest wait (`task.wait`, kept while the diagnostics are on), still pending and
- * queued on the same lock.
+ * capture when it queues or is parked by the spent cooperative budget (still inside the user's
+ * `lock()` call), and the guard made for it takes that — or the wait's await site, if a dump or
+ * the detector already probed it. The served wait is its task's latest wait (`task.wait`, kept
+ * while the diagnostics are on), still pending and queued or parked on the same lock.
  */
 import { config } from "../core/config.js";
 import { type Hold, holdSites } from "../core/holds.js";
@@ -34,9 +34,14 @@ function capture(): object {
   return holder;
 }
 
-/** The detector's part: a graph wait of a task queued (synchronously inside the user's acquire call). */
+/**
+ * A graph wait of a task queued (the detector's part) or was parked by the spent budget (the
+ * waiter core's `parkedSite`), synchronously inside the user's acquire call. A parked wait that
+ * later queues (the lock was taken meanwhile) is noted again from the budget's refill, where no
+ * user frame is on the stack: the first capture stays.
+ */
 export function noteQueuedSite(w: object): void {
-  if (config.lockSites) queuedSites.set(w, capture());
+  if (config.lockSites && !queuedSites.has(w)) queuedSites.set(w, capture());
 }
 
 /** The `acquireSite` hook (core/holds.ts): hold `h` of task `h.task` was just made on queue `q`. */

@@ -18,9 +18,8 @@
  * changes. One probe costs a few µs (three promises and one stack capture), so probes of many
  * waiters run in chunks on later macrotasks ({@link probeAll}).
  */
-import { fileURLToPath } from "node:url";
 import type { Waiter } from "../core/waiter.js";
-import { OWN_DIR, loadOwn } from "../util/own-files.js";
+import { type CallSiteLike, isOwnFrame, positionText } from "../util/frame-text.js";
 
 type AnyWaiter = Waiter<unknown, unknown>;
 
@@ -45,75 +44,6 @@ export function siteOf(w: object): AwaitSite | undefined {
   return found.get(w);
 }
 
-interface CallSiteLike {
-  getFileName(): string | null | undefined;
-  getLineNumber(): number | null;
-  getColumnNumber(): number | null;
-  getFunctionName(): string | null;
-  isAsync?(): boolean;
-}
-
-type Mapper = (file: string, line: number, column: number) => { file: string; line: number; column: number };
-let mapper: Mapper | null | undefined;
-
-/** Positions already mapped (10 000 tasks parked at one line map it once), bounded. */
-const mapped = new Map<string, string>();
-const MAX_MAPPED = 2_000;
-
-/** The source-map helper (shared with the supervisor), loaded on first use; results cached. */
-function mapPosition(file: string, line: number, column: number): string {
-  const key = `${file}:${line}:${column}`;
-  let out = mapped.get(key);
-  if (out === undefined) {
-    out = mapUncached(file, line, column);
-    if (mapped.size >= MAX_MAPPED) mapped.clear();
-    mapped.set(key, out);
-  }
-  return out;
-}
-
-function mapUncached(file: string, line: number, column: number): string {
-  if (mapper === undefined) {
-    try {
-      const mod = loadOwn("supervisor/sourcemap.js") as typeof import("../supervisor/sourcemap.js");
-      mapper = (f, l, c) => mod.toFrame(["", f, l, c], true).frame;
-    } catch {
-      mapper = null;
-    }
-  }
-  if (mapper !== null) {
-    try {
-      const m = mapper(file, line, column);
-      return `${m.file}:${m.line}:${m.column}`;
-    } catch {
-      // fall through: the unmapped position
-    }
-  }
-  return `${file.startsWith("file://") ? fileURLToPath(file) : file}:${line}:${column}`;
-}
-
-const ownFiles = new Map<string, boolean>();
-
-/** True for frames in steward's own code or in Node's (cached per file: a URL conversion is not free). */
-function isOwn(file: string): boolean {
-  if (file.startsWith("node:") || file.startsWith("internal/")) return true;
-  let own = ownFiles.get(file);
-  if (own === undefined) {
-    own = (file.startsWith("file://") ? safePath(file) : file).startsWith(OWN_DIR);
-    if (ownFiles.size >= MAX_MAPPED) ownFiles.clear();
-    ownFiles.set(file, own);
-  }
-  return own;
-}
-
-function safePath(url: string): string {
-  try {
-    return fileURLToPath(url);
-  } catch {
-    return url;
-  }
-}
-
 /** Reads the user's frames out of a capture. */
 export function userFrames(sites: readonly CallSiteLike[]): { frames: string[]; site: string | undefined; awaited: boolean } {
   const frames: string[] = [];
@@ -127,8 +57,8 @@ export function userFrames(sites: readonly CallSiteLike[]): { frames: string[]; 
     }
     const file = cs.getFileName();
     const line = cs.getLineNumber();
-    if (file === null || file === undefined || line === null || isOwn(file)) continue;
-    const pos = mapPosition(file, line, cs.getColumnNumber() ?? 0);
+    if (file === null || file === undefined || line === null || isOwnFrame(file)) continue;
+    const pos = positionText(file, line, cs.getColumnNumber() ?? 0);
     site ??= pos;
     const fn = cs.getFunctionName();
     frames.push(fn === null || fn === "" ? pos : `${fn} (${pos})`);
@@ -154,12 +84,13 @@ function captureSites(): CallSiteLike[] {
 
 /** Answers already given, by content: 10 000 tasks parked at one await share one answer (less for the GC to copy). */
 const answers = new Map<string, AwaitSite>();
+const MAX_ANSWERS = 2_000;
 
 function intern(s: AwaitSite): AwaitSite {
   const key = `${s.awaited ? 1 : 0}${s.frames.join("\n")}`;
   const known = answers.get(key);
   if (known !== undefined) return known;
-  if (answers.size >= MAX_MAPPED) answers.clear();
+  if (answers.size >= MAX_ANSWERS) answers.clear();
   answers.set(key, s);
   return s;
 }

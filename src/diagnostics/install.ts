@@ -6,7 +6,7 @@
  */
 import { config, onConfigChange } from "../core/config.js";
 import { type DiagHooks, setAcquireSite, setDiagHooks } from "../core/holds.js";
-import { noteAcquired } from "./acquire-site.js";
+import { noteAcquired, noteQueuedSite } from "./acquire-site.js";
 import { noteQueued } from "./detector.js";
 import { handedOver } from "./handover.js";
 import { checkOrder } from "./lock-order.js";
@@ -17,7 +17,7 @@ function apply(c: typeof config): void {
   const on = c.deadlocks !== "off" || c.lockOrder !== "off";
   setDiagHooks(on ? hooks : null);
   // Acquisition sites need the diagnostics' record of each task's latest wait (task.wait).
-  setAcquireSite(on && c.lockSites ? noteAcquired : null);
+  setAcquireSite(on && c.lockSites ? noteAcquired : null, on && c.lockSites ? noteQueuedSite : null);
 }
 
 apply(config);

@@ -633,7 +633,8 @@ export class Runtime implements TaskHost, AsyncDisposable {
   /**
    * Every live task and every deferred resource (name, kind and what the resource adds), built in
    * one synchronous call: about 0.2–0.5 µs per task once warm, more the first time (unoptimised
-   * code; ~30 µs per named task whose spawn site is formatted for the first time, cached after).
+   * code; 5–20 µs per named task whose spawn site is read for the first time: V8 hands over the
+   * capture's call sites; the text is cached on the site after).
    * Await sites are those already probed (the others are queued for probing); for a dump that
    * never holds the loop long use `dumpWithAwaitSites()`. Holds carry `acquiredAt` under
    * `configure({ lockSites: true })`.
@@ -1055,25 +1056,11 @@ function round2(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-/**
- * Spawn sites already formatted, by capture: formatting one (V8 renders the captured stack, then
- * it is parsed) costs ~10 µs, which 10 000 named tasks would pay in every synchronous dump.
- */
-const spawnSiteText = new WeakMap<object, string>();
-
-function spawnedAtOf(t: JoinHandle<unknown>): string {
-  const site = t.site;
-  if (site === undefined) return "unknown";
-  let text = spawnSiteText.get(site);
-  if (text === undefined) spawnSiteText.set(site, (text = t.spawnedAt));
-  return text;
-}
-
 function taskInfo(t: JoinHandle<unknown>, at: number, memo?: DumpMemo): TaskInfo {
   const info: TaskInfo = {
     id: t.id,
     state: t.waitingOn === undefined ? "running" : "waiting",
-    spawnedAt: spawnedAtOf(t),
+    spawnedAt: t.site === undefined ? "unknown" : t.spawnedAt, // formatted once, then cached on the site (task/spawn-site.ts)
     ageMs: Math.round(at - t.spawnedAtMs),
   };
   if (t.name !== undefined) info.name = t.name;

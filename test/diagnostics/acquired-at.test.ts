@@ -181,3 +181,85 @@ test("lockSites off (the default): holds carry no acquisition site", async () =>
 test("configure({ lockSites }) rejects a non-boolean", () => {
   assert.throws(() => configure({ lockSites: "yes" as unknown as boolean }), { name: "TypeError", message: /opts\.lockSites must be a boolean/ });
 });
+
+// A batch that takes one lock per account, uncontended, and keeps them all: once the cooperative
+// budget of the turn is spent, the next `lock()` is parked until the event loop turns and its
+// guard is made then, from the budget's refill, with no user frame on the stack.
+async function lockBatch(locks: Mutex<number>[], gate: Promise<void>): Promise<void> {
+  const held: MutexGuard<number>[] = [];
+  for (const m of locks) held.push(await m.lock()); // BATCH-LOCKS
+  await gate;
+  for (const g of held) g.release();
+}
+
+test("an acquisition served after the cooperative budget parked it names the acquirer's line too", async () => {
+  await withLockSites(async () => {
+    // A budget of 2 ready completions per turn makes every third uncontended lock() park (with the
+    // default of 128 a batch reaches it at its 129th lock in one turn).
+    configure({ coopBudget: 2 });
+    try {
+      await using rt = new Runtime({ name: "budget-parked" });
+      const locks = Array.from({ length: 6 }, (_, i) => new Mutex(i, { name: `account ${i}` }));
+      let letGo!: () => void;
+      const gate = new Promise<void>((r) => (letGo = r));
+      const batch = rt.spawn(() => lockBatch(locks, gate), { name: "batch" });
+      await sleep(20);
+      const holds = rt.dump().tasks.find((t) => t.id === batch.id)!.holds ?? [];
+      assert.equal(holds.length, 6);
+      const want = new RegExp(`^${siteOf("// BATCH-LOCKS")}$`);
+      for (const h of holds) assert.match(h.acquiredAt ?? "(none)", want, `${h.lock}: every acquisition names the batch's line`);
+      letGo();
+      await batch;
+    } finally {
+      configure({ coopBudget: 128 });
+    }
+  });
+});
+
+test("a budget-parked lock() that finds the lock taken at the refill queues, and is still named by the acquirer's line when served", async () => {
+  await withLockSites(async () => {
+    configure({ coopBudget: 1 });
+    try {
+      await using rt = new Runtime({ name: "parked-then-queued" });
+      const ledger = new Mutex(0, { name: "ledger" });
+      const audit = new Mutex(0, { name: "audit" });
+      let letGo!: () => void;
+      const gate = new Promise<void>((r) => (letGo = r));
+      let done!: () => void;
+      const finished = new Promise<void>((r) => (done = r));
+      // Started in one microtask run: `first` spends the turn's one unit on `audit`; `second`'s
+      // ledger.lock() is then parked, and `first`'s parks behind it. At the refill `second` takes
+      // the ledger, and `first`'s wait queues (from the refill, no user frame on the stack).
+      const first = rt.spawn(
+        async () => {
+          using a = await audit.lock();
+          using l = await ledger.lock(); // FIRST-LOCKS-LEDGER
+          void a;
+          void l;
+          await finished;
+        },
+        { name: "first" },
+      );
+      const second = rt.spawn(
+        async () => {
+          using l = await ledger.lock();
+          void l;
+          await gate;
+        },
+        { name: "second" },
+      );
+      await sleep(20);
+      assert.equal(rt.dump().tasks.find((t) => t.id === first.id)!.waitingOn, 'lock on Mutex "ledger"', "first queued behind second");
+      letGo();
+      await second;
+      await sleep(10);
+      const holds = rt.dump().tasks.find((t) => t.id === first.id)!.holds ?? [];
+      const l = holds.find((h) => h.lock === 'Mutex "ledger"');
+      assert.match(l?.acquiredAt ?? "(none)", new RegExp(`^${siteOf("// FIRST-LOCKS-LEDGER")}$`));
+      done();
+      await first;
+    } finally {
+      configure({ coopBudget: 128 });
+    }
+  });
+});

@@ -184,3 +184,47 @@ test("the console's task view shows the await site and the holder of a task park
   assert.equal(await waiter, 4);
   await rt.shutdown();
 });
+
+// Where a worker is started: the dumps' `spawnedAt` names this line of the .ts file.
+function startWorker(rt: Runtime, m: Mutex<number>): ReturnType<Runtime["spawn"]> {
+  return rt.spawn(() => handler(m), { name: "worker" }); // SPAWNED-HERE
+}
+
+test("the dumps name where a task was spawned as a line of the .ts file (source-mapped, as await sites are)", async () => {
+  const line = lineOf("// SPAWNED-HERE");
+  const site = new RegExp(`(^|\\()${escaped}:${line}:\\d+\\)?$`);
+  await using rt = new Runtime({ name: "spawned-at" });
+  const m = new Mutex(1, { name: "db" });
+  const g = await m.lock();
+  const worker = startWorker(rt, m);
+  await sleep(10);
+  const sync = rt.dump().tasks.find((t) => t.id === worker.id)!;
+  assert.match(sync.spawnedAt, site, "runtime.dump()");
+  const dump = await dumpWithAwaitSites(rt);
+  assert.match(dump.tasks.find((t) => t.id === worker.id)!.spawnedAt, site, "dumpWithAwaitSites()");
+  assert.match(formatDump(dump, "svc: dump"), new RegExp(`task ${worker.id} 'worker' .*spawned at (.*\\()?${escaped}:${line}:\\d+`), "the formatted dump");
+  assert.doesNotMatch(formatDump(dump, "svc: dump"), /dist\/test\/diagnostics\/dump\.test\.js/);
+  g.release();
+  assert.equal(await worker, 4);
+});
+
+test("a user's own Error.prepareStackTrace is left in place, and the dump still names the .ts spawn line", async () => {
+  const line = lineOf("// SPAWNED-HERE");
+  const mine = (e: Error, frames: NodeJS.CallSite[]): string => `mine: ${e.message} (${frames.length} frames)`;
+  const before = Error.prepareStackTrace;
+  Error.prepareStackTrace = mine;
+  try {
+    await using rt = new Runtime({ name: "user-prepare" });
+    const m = new Mutex(1, { name: "db" });
+    const g = await m.lock();
+    const worker = startWorker(rt, m);
+    await sleep(10);
+    assert.match(rt.dump().tasks.find((t) => t.id === worker.id)!.spawnedAt, new RegExp(`(^|\\()${escaped}:${line}:\\d+\\)?$`));
+    assert.equal(Error.prepareStackTrace, mine, "put back after the dump");
+    assert.match(new Error("boom").stack!, /^mine: boom \(\d+ frames\)$/, "the user's formatting still applies to their errors");
+    g.release();
+    await worker;
+  } finally {
+    Error.prepareStackTrace = before;
+  }
+});

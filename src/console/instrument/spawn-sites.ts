@@ -15,9 +15,6 @@
  * a view first shows them, once per capture.
  */
 import { captureSpawnSite, formatSpawnSite, type SpawnSite } from "../../task/spawn-site.js";
-import { fileURLToPath } from "node:url";
-import { mapFrameText } from "./source-map.js";
-import { OWN_DIR } from "../../util/own-files.js";
 
 interface SiteEntry {
   readonly site: SpawnSite;
@@ -40,7 +37,6 @@ export class SpawnSites {
   readonly #byLength = new Map<number, SiteEntry>();
   #sources = 0;
   readonly #byFn = new WeakMap<object, SiteEntry>();
-  readonly #texts = new WeakMap<object, string>();
 
   /** The spawn site of a task about to run `fn`. */
   siteFor(fn: unknown): SpawnSite {
@@ -81,34 +77,8 @@ export class SpawnSites {
     return site;
   }
 
-  /** "fn (file.ts:line:col)" of a capture, source-mapped; "unknown" without one. Cached per capture. */
+  /** "fn (file.ts:line:col)" of a capture, source-mapped; "unknown" without one. Cached per capture (on the site). */
   text(site: SpawnSite | undefined): string {
-    if (site === undefined) return "unknown";
-    let t = this.#texts.get(site);
-    if (t === undefined) {
-      const raw = formatSpawnSite(site);
-      t = raw === "unknown" ? raw : mapFrameText(raw);
-      this.#texts.set(site, t);
-    }
-    return t;
+    return formatSpawnSite(site);
   }
-}
-
-/** The frames of a spawn stack outside steward and Node's internals, as source-mapped paths. */
-export function userFrames(stack: string): string[] {
-  const out: string[] = [];
-  for (const raw of stack.split("\n").slice(1)) {
-    let line = raw.trim();
-    if (!line.startsWith("at ")) continue;
-    line = line.slice(3).replace(/file:\/\/[^\s):]+/g, (url) => {
-      try {
-        return fileURLToPath(url);
-      } catch {
-        return url;
-      }
-    });
-    if (line.includes(OWN_DIR) || line.includes("node:internal")) continue;
-    out.push(`at ${mapFrameText(line)}`);
-  }
-  return out;
 }

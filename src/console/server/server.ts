@@ -29,7 +29,7 @@ import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { type Collector, getCollector } from "../instrument/collector.js";
-import { userFrames } from "../instrument/spawn-sites.js";
+import { spawnStack } from "../../task/spawn-site.js";
 import { buildSnapshot, type SnapshotSource, taskSnapshot } from "../model/snapshot.js";
 import type { TaskStats } from "../model/task-stats.js";
 import type { ConsoleSnapshot } from "../model/types.js";
@@ -302,7 +302,7 @@ export class ConsoleServer {
         const s = src.findTask(id);
         if (s === undefined) continue;
         const task = taskSnapshot(s, performance.now(), this.sources.size > 1 ? src.runtimeName : undefined, this.#collector);
-        const stack = typeof s.site?.stack === "string" ? userFrames(s.site.stack) : [];
+        const stack = spawnStack(s.site);
         return send(res, 200, "application/json", JSON.stringify({ task, spawnStack: stack }));
       }
       return send(res, 404, "application/json", JSON.stringify({ error: `no task ${id} (it ended more than retainMs ago, or never existed)` }));
