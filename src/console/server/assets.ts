@@ -14,7 +14,7 @@ const TYPES: Record<string, string> = {
 const DIRS = [new URL("../client/web/", import.meta.url), new URL("../../../../src/console/client/web/", import.meta.url)];
 
 /** The files a console or replay server serves, by path. */
-export const ASSET_FILES: readonly string[] = ["index.html", "app.js", "style.css", "timeline.html", "timeline.js"];
+export const ASSET_FILES: readonly string[] = ["index.html", "app.js", "style.css", "timeline.html", "timeline.js", "dom.js"];
 
 const cache = new Map<string, { type: string; body: Buffer } | null>();
 
