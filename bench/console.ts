@@ -276,13 +276,9 @@ async function drive(url: string, n: number, conc: number): Promise<void> {
  * simulation: the count does not depend on the machine's load). The server runs under valgrind
  * (\`node --single-threaded\`, so V8's background threads do not make the count depend on
  * scheduling); the load comes from this process, 8 requests at a time, then GET /__exit.
- * Per request: the difference between two `n`, the shorter run kept alive until it has lasted as
- * long as the longer one (`padToMs`): a console on costs instructions per second of wall time
- * too (its loop-delay monitor wakes the loop 100 times a second), and a run under valgrind lasts
- * as long as the machine's load makes it, so without the padding that cost lands on the requests.
- * Returns the count and how long the run lasted (ms, from READY to /__exit).
+ * Per request: the difference between two `n`.
  */
-async function instructions(mode: "off" | "on", n: number, padToMs = 0): Promise<{ instr: number; ms: number }> {
+async function instructions(mode: "off" | "on", n: number): Promise<number> {
   const out = `${tmpdir()}/steward-console-cg-${process.pid}.out`;
   const child = spawnChild(
     "valgrind",
@@ -301,28 +297,23 @@ async function instructions(mode: "off" | "on", n: number, padToMs = 0): Promise
     });
     child.once("exit", () => reject(new Error(`valgrind: ${err.slice(-500)}`)));
   });
-  const t0 = performance.now();
   await drive(`http://127.0.0.1:${port}/7`, n, 8);
-  const rest = padToMs - (performance.now() - t0);
-  if (rest > 0) await new Promise((r) => setTimeout(r, rest));
-  const ms = performance.now() - t0;
   await fetchRaw(`http://127.0.0.1:${port}/__exit`, {}).catch(() => 0);
   await exited;
   rmSync(out, { force: true });
   const m = /I\s+refs:\s+([\d,]+)/.exec(err);
   if (m === null) throw new Error(`valgrind gave no count: ${err.slice(-500)}`);
-  return { instr: Number(m[1]!.replaceAll(",", "")), ms };
+  return Number(m[1]!.replaceAll(",", ""));
 }
 
 /**
  * Instructions the app executes for one burst of 100 concurrent GET /api/snapshot against its
  * 2,000 tasks (all idle here, so nothing but the burst depends on how long a run lasts), under
- * valgrind like {@link instructions}: the difference between runs with 3 and 1 bursts, halved,
- * the shorter run kept alive as long as the longer. Returns instructions per burst, the bytes
- * each response carried and the snapshots built per burst.
+ * valgrind like {@link instructions}: the difference between runs with 3 and 1 bursts, halved.
+ * Returns instructions per burst and the bytes each response carried.
  */
-export async function burstInstructions(gzip: boolean): Promise<{ instr: number; bytes: number; builds: number }> {
-  const run = async (bursts: number, padToMs = 0): Promise<{ instr: number; bytes: number; ms: number; builds: number }> => {
+export async function burstInstructions(gzip: boolean): Promise<{ instr: number; bytes: number }> {
+  const run = async (bursts: number): Promise<{ instr: number; bytes: number }> => {
     const out = `${tmpdir()}/steward-console-burst-cg-${process.pid}.out`;
     const child = spawnChild(
       "valgrind",
@@ -342,25 +333,21 @@ export async function burstInstructions(gzip: boolean): Promise<{ instr: number;
       child.once("exit", () => reject(new Error(`valgrind: ${err.slice(-500)}`)));
     });
     let bytes = 0;
-    const t0 = performance.now();
-    for (let i = 0; i < bursts; i++) {
+    for (let i = 0; i < 3; i++) {
+      // The same pauses in every run (the loop sampler's ticks go on meanwhile); a burst or not.
       await new Promise((r) => setTimeout(r, 2000));
-      bytes = (await Promise.all(Array.from({ length: 100 }, () => fetchRaw(`${url}api/snapshot`, gzip ? { "accept-encoding": "gzip" } : {}))))[0]!;
+      if (i < bursts) bytes = (await Promise.all(Array.from({ length: 100 }, () => fetchRaw(`${url}api/snapshot`, gzip ? { "accept-encoding": "gzip" } : {}))))[0]!;
     }
-    const rest = padToMs - (performance.now() - t0);
-    if (rest > 0) await new Promise((r) => setTimeout(r, rest));
-    const ms = performance.now() - t0;
-    const { builds } = await stats(Number(port));
     await fetchRaw(`http://127.0.0.1:${port}/__exit`, {}).catch(() => 0);
     await exited;
     rmSync(out, { force: true });
     const m = /I\s+refs:\s+([\d,]+)/.exec(err);
     if (m === null) throw new Error(`valgrind gave no count: ${err.slice(-500)}`);
-    return { instr: Number(m[1]!.replaceAll(",", "")), bytes, ms, builds };
+    return { instr: Number(m[1]!.replaceAll(",", "")), bytes };
   };
+  const one = await run(1);
   const three = await run(3);
-  const one = await run(1, three.ms);
-  return { instr: (three.instr - one.instr) / 2, bytes: three.bytes, builds: (three.builds - one.builds) / 2 };
+  return { instr: (three.instr - one.instr) / 2, bytes: three.bytes };
 }
 
 /** One GET with the headers given; resolves when the body is read. */
@@ -507,11 +494,7 @@ export default async function run(ctx: BenchContext): Promise<Section> {
   const instr: string[] = [];
   if (process.env.BENCH_INSTRUCTIONS === "1") {
     const [n1, n2] = ctx.quick ? [300, 1300] : [500, 2500];
-    const per = async (m: "off" | "on"): Promise<number> => {
-      const long = await instructions(m, n2);
-      const short = await instructions(m, n1, long.ms);
-      return (long.instr - short.instr) / (n2 - n1);
-    };
+    const per = async (m: "off" | "on"): Promise<number> => ((await instructions(m, n2)) - (await instructions(m, n1))) / (n2 - n1);
     log("console: instructions per request under valgrind, off / on");
     const off = await per("off");
     const on = await per("on");
@@ -519,11 +502,11 @@ export default async function run(ctx: BenchContext): Promise<Section> {
     const plain = await burstInstructions(false);
     const gz = await burstInstructions(true);
     instr.push(
-      `Instructions the app executes for one burst of 100 concurrent GET /api/snapshot against 2,000 idle tasks (valgrind, the difference between runs with 3 and 1 bursts, the shorter kept alive as long as the longer; gzip's deflate runs on the thread pool and is counted too): plain ${(plain.instr / 1e6).toFixed(0)} M (${Math.round(plain.bytes / 1024)} KiB per response, ${plain.builds} snapshot build(s) per burst), gzip ${(gz.instr / 1e6).toFixed(0)} M (${Math.round(gz.bytes / 1024)} KiB per response, ${gz.builds} build(s)).`,
+      `Instructions the app executes for one burst of 100 concurrent GET /api/snapshot against 2,000 idle tasks (valgrind, the difference between runs with 3 and 1 bursts; gzip's deflate runs on the thread pool and is counted too): plain ${(plain.instr / 1e6).toFixed(0)} M (${Math.round(plain.bytes / 1024)} KiB per response), gzip ${(gz.instr / 1e6).toFixed(0)} M (${Math.round(gz.bytes / 1024)} KiB per response).`,
       "",
     );
     instr.push(
-      `Instructions per request of the server process (valgrind cachegrind, \`node --single-threaded\`, the difference between runs of ${n1} and ${n2} requests, 8 at a time on keep-alive connections, the shorter run kept alive as long as the longer; immune to the machine's load): off ${Math.round(off).toLocaleString("en")}, on ${Math.round(on).toLocaleString("en")}, cost ${((on / off - 1) * 100).toFixed(1)} %.`,
+      `Instructions per request of the server process (valgrind cachegrind, \`node --single-threaded\`, the difference between runs of ${n1} and ${n2} requests, 8 at a time on keep-alive connections; immune to the machine's load): off ${Math.round(off).toLocaleString("en")}, on ${Math.round(on).toLocaleString("en")}, cost ${((on / off - 1) * 100).toFixed(1)} %.`,
       "",
     );
   }
