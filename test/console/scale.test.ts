@@ -162,3 +162,31 @@ void test("100 concurrent snapshot requests are served by a handful of snapshots
   for (const h of idle) h.abort();
   await rt.shutdown();
 });
+
+void test("a snapshot lists at most 500 warnings, errors first, while every task keeps its own lints", async () => {
+  const rt = new Runtime({ name: "lints", console: { server: false, maxTasks: 2000, lints: { idleOnNothingMs: 0, neverYieldedMs: 100 } } });
+  // 600 tasks idle on a raw promise (idle-on-nothing, a warning each), then one that blocks (an error).
+  const idle = Array.from({ length: 600 }, () => rt.spawn(() => new Promise((r) => setTimeout(r, 60_000).unref())));
+  const blocker = rt.spawn(() => {
+    const end = performance.now() + 150;
+    while (performance.now() < end);
+  });
+  await blocker;
+  await tick(5);
+  const snap = consoleOf(rt)!.snapshot();
+  for (const h of idle) assert.ok(snap.tasks.find((t) => t.id === h.id)?.lints?.includes("idle-on-nothing"), `task ${h.id}`);
+  // What the tasks' own lints say, errors first, then warnings, each in task order, cut at 500.
+  const errors: [string, number][] = [];
+  const warns: [string, number][] = [];
+  for (const t of snap.tasks) for (const l of t.lints ?? []) (l === "never-yielded" ? errors : warns).push([l, t.id]);
+  assert.ok(errors.some(([, id]) => id === blocker.id));
+  assert.ok(warns.length >= 600);
+  assert.equal(snap.warnings.length, 500);
+  assert.deepEqual(
+    snap.warnings.map((w) => [w.lint, w.task]),
+    [...errors, ...warns].slice(0, 500),
+  );
+  assert.match(snap.warnings.find((w) => w.task === blocker.id)!.message, /ran \d+ ms without yielding/);
+  for (const h of idle) h.abort();
+  await rt.shutdown();
+});

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn as spawnProcess } from "node:child_process";
-import { get, type IncomingMessage } from "node:http";
+import { get, type IncomingMessage, Server } from "node:http";
 import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -245,6 +245,32 @@ void test("`steward console --once URL` prints the tables; --json the snapshot; 
   assert.match((await run(process.execPath, [CLI, "--version"])).stdout, /^\d+\.\d+\.\d+\n$/);
   assert.match((await run(process.execPath, [CLI, "--help"])).stdout, /steward console \[URL\]/);
   assert.match((await run(process.execPath, [CLI, "console", "--help"])).stdout, /--once/);
+});
+
+void test("`steward console` asks for the snapshot gzip-compressed and reads it", async () => {
+  const rt = new Runtime({ name: "cli-gzip", console: { port: 0 } });
+  const url = await consoleOf(rt)!.listening();
+  // Enough tasks for a snapshot the server compresses (it sends small ones as they are).
+  const tasks = Array.from({ length: 200 }, (_, i) => rt.spawn(() => sleep(60_000), { name: `sleeper-${i}` }));
+  await tick(5);
+  const asked: string[] = [];
+  const emit = Server.prototype.emit;
+  Server.prototype.emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
+    const req = args[0] as IncomingMessage | undefined;
+    if (event === "request" && req?.url === "/api/snapshot") asked.push(String(req.headers["accept-encoding"] ?? ""));
+    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+  } as typeof emit;
+  try {
+    const json = JSON.parse((await run(process.execPath, [CLI, "console", "--once", "--json", url])).stdout) as ConsoleSnapshot;
+    assert.equal(json.tasks.length, 200);
+    assert.equal(json.tasks[199]!.name, "sleeper-199");
+  } finally {
+    Server.prototype.emit = emit;
+  }
+  assert.equal(asked.length, 1);
+  assert.match(asked[0]!, /\bgzip\b/);
+  for (const t of tasks) t.abort();
+  await rt.shutdown();
 });
 
 void test("the server never keeps its process alive, even with a client on the stream", async () => {

@@ -9,6 +9,7 @@
  */
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
+import { gunzip } from "node:zlib";
 import { BUCKETS, bucketLabel, fmtMs } from "../model/histogram.js";
 import { BLOCKED_COLUMNS, blockedStackLines, formatSnapshot, headerLines, RESOURCE_COLUMNS, table, TASK_COLUMNS } from "./format.js";
 import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from "../options.js";
@@ -79,18 +80,23 @@ function parseArgs(argv: string[]): Args | string {
 
 /**
  * node:http rather than fetch: fetch refuses the Fetch standard's "bad ports", and the console's
- * default, 6669 (tokio-console's), is one of them (an IRC port).
+ * default, 6669 (tokio-console's), is one of them (an IRC port). It accepts gzip, as a browser
+ * does: a snapshot of 2,000 tasks is ≈ 50 KiB compressed against ≈ 530 KiB, and the server
+ * compresses each snapshot once, off its loop, for every reader.
  */
 async function getJson<T>(args: Args, path: string): Promise<T> {
-  const headers: Record<string, string> = { accept: "application/json" };
+  const headers: Record<string, string> = { accept: "application/json", "accept-encoding": "gzip" };
   if (args.token !== undefined) headers.authorization = `Bearer ${args.token}`;
   const url = new URL(path, args.url);
   const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = (url.protocol === "https:" ? httpsGet : httpGet)(url, { headers, timeout: 5000 }, (res) => {
-      let data = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (data += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+      const chunks: Buffer[] = [];
+      res.on("data", (d: Buffer) => chunks.push(d));
+      res.on("end", () => {
+        const raw = Buffer.concat(chunks);
+        if (res.headers["content-encoding"] !== "gzip") return resolve({ status: res.statusCode ?? 0, body: raw.toString("utf8") });
+        gunzip(raw, (e, out) => (e === null ? resolve({ status: res.statusCode ?? 0, body: out.toString("utf8") }) : reject(e)));
+      });
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { name: "TimeoutError" })));

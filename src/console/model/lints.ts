@@ -17,37 +17,65 @@ function fmt(ms: number): string {
  * module loading and a service's setup run synchronously, legitimately) do not count as slow;
  * a never-yielded resume counts whenever it happened.
  */
-export function taskLints(t: TaskSnapshot, s: TaskStats, o: ResolvedConsoleOptions, out: ConsoleWarning[]): void {
+export function taskLints(t: TaskSnapshot, s: TaskStats, o: ResolvedConsoleOptions, out: SnapshotWarnings): void {
   const L = o.lints;
-  const kinds: LintKind[] = [];
-  const add = (lint: LintKind, severity: ConsoleWarning["severity"], message: string): void => {
-    kinds.push(lint);
-    out.push({ lint, severity, message, task: t.id });
-  };
+  let kinds: LintKind[] | undefined;
   const neverYielded = Math.max(t.maxResumeMs, s.supervisorBlockedMs);
   const slow = s.maxLintedResume;
   if (neverYielded >= L.neverYieldedMs) {
-    add(
-      "never-yielded",
-      "error",
-      `${who(t)} ran ${fmt(neverYielded)} without yielding (spawned at ${t.spawnedAt}): the event loop was blocked; move the work to blockingPool() or add await yieldNow()`,
-    );
+    (kinds ??= []).push("never-yielded");
+    if (out.wants("error")) {
+      const message = `${who(t)} ran ${fmt(neverYielded)} without yielding (spawned at ${t.spawnedAt}): the event loop was blocked; move the work to blockingPool() or add await yieldNow()`;
+      out.push({ lint: "never-yielded", severity: "error", message, task: t.id });
+    }
   } else if (slow >= L.slowResumeMs) {
-    add("slow-resume", "warn", `${who(t)} has a slow resume: ${fmt(slow)} (p99 ${fmt(t.p99ResumeMs)} over ${t.resumes} resumes), spawned at ${t.spawnedAt}`);
+    (kinds ??= []).push("slow-resume");
+    if (out.wants("warn")) {
+      const message = `${who(t)} has a slow resume: ${fmt(slow)} (p99 ${fmt(t.p99ResumeMs)} over ${t.resumes} resumes), spawned at ${t.spawnedAt}`;
+      out.push({ lint: "slow-resume", severity: "warn", message, task: t.id });
+    }
   }
   if (t.state === "scheduled" ? t.stateMs >= L.scheduleDelayMs : t.maxScheduledMs >= L.scheduleDelayMs) {
-    const d = t.state === "scheduled" ? t.stateMs : t.maxScheduledMs;
-    add("schedule-delay", "warn", `${who(t)} waited ${fmt(d)} to run after it was woken: the loop is busy elsewhere`);
+    (kinds ??= []).push("schedule-delay");
+    if (out.wants("warn")) {
+      const d = t.state === "scheduled" ? t.stateMs : t.maxScheduledMs;
+      out.push({ lint: "schedule-delay", severity: "warn", message: `${who(t)} waited ${fmt(d)} to run after it was woken: the loop is busy elsewhere`, task: t.id });
+    }
   }
   if (t.state === "idle" && t.waitingOn === undefined && t.stateMs >= L.idleOnNothingMs) {
-    add(
-      "idle-on-nothing",
-      "warn",
-      `${who(t)} has been idle ${fmt(t.stateMs)} awaiting something steward cannot see (a raw promise, an event, a callback): ` +
-        "if it is stuck, nothing will wake it; pass ctx.signal to what it awaits",
-    );
+    (kinds ??= []).push("idle-on-nothing");
+    if (out.wants("warn")) {
+      const message =
+        `${who(t)} has been idle ${fmt(t.stateMs)} awaiting something steward cannot see (a raw promise, an event, a callback): ` +
+        "if it is stuck, nothing will wake it; pass ctx.signal to what it awaits";
+      out.push({ lint: "idle-on-nothing", severity: "warn", message, task: t.id });
+    }
   }
-  if (kinds.length > 0) t.lints = kinds;
+  if (kinds !== undefined) t.lints = kinds;
+}
+
+/**
+ * A snapshot's warnings as its tasks are built. A snapshot shows the first `max` of them, errors
+ * first: once `max` of one severity were found, no later one of that severity can be shown, so
+ * none is made (with 2,000 tasks idle on raw promises, formatting 2,000 messages to keep 500 was
+ * a large share of a build).
+ */
+export class SnapshotWarnings {
+  readonly list: ConsoleWarning[] = [];
+  #errors = 0;
+  #warns = 0;
+  constructor(readonly max: number) {}
+
+  /** Whether a warning of `severity` found now could still be shown. */
+  wants(severity: ConsoleWarning["severity"]): boolean {
+    return (severity === "error" ? this.#errors : this.#warns) < this.max;
+  }
+
+  push(w: ConsoleWarning): void {
+    if (w.severity === "error") this.#errors++;
+    else this.#warns++;
+    this.list.push(w);
+  }
 }
 
 /** True when a completed task is worth keeping apart (a lint fires for it, or it panicked). */

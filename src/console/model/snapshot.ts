@@ -4,10 +4,10 @@ import { describeTask, type WaitInfo } from "../../diagnostics/task-info.js";
 import type { Collector } from "../instrument/collector.js";
 import type { ResolvedConsoleOptions } from "../options.js";
 import { percentileMs, trimmed } from "./histogram.js";
-import { notable, resourceLints, taskLints } from "./lints.js";
+import { notable, resourceLints, SnapshotWarnings, taskLints } from "./lints.js";
 import { collectResources, type DeferredLike } from "./resources.js";
 import { DONE, IDLE, RUNNING, SCHEDULED, type TaskStats } from "./task-stats.js";
-import type { ConsoleHeader, ConsoleSnapshot, ConsoleWarning, TaskSnapshot, TaskState } from "./types.js";
+import type { ConsoleHeader, ConsoleSnapshot, TaskSnapshot, TaskState } from "./types.js";
 
 /** What the snapshot needs from one runtime's console. */
 export interface SnapshotSource {
@@ -130,7 +130,7 @@ export function* snapshotSteps(sources: readonly SnapshotSource[], c: Collector,
   let stepStart = performance.now();
   const o = sources[0]!.options;
   const multi = sources.length > 1;
-  const warnings: ConsoleWarning[] = [];
+  const found = new SnapshotWarnings(MAX_WARNINGS);
   const runtimes: ConsoleHeader["runtimes"] = [];
   const deferred: DeferredLike[] = [];
   const idleSince = new Map<number, number>();
@@ -174,7 +174,7 @@ export function* snapshotSteps(sources: readonly SnapshotSource[], c: Collector,
     for (let j = i; j < end; j++) {
       const { s, src, rt } = picks[j]!;
       const t = taskSnapshot(s, now, rt, c);
-      taskLints(t, s, src.options, warnings);
+      taskLints(t, s, src.options, found);
       tasks[j] = t;
       if (t.awaitSite === undefined && s.state !== DONE && s.handle?.wait !== undefined) unprobed++;
       if (parts !== undefined) parts[j] = JSON.stringify(t);
@@ -202,6 +202,7 @@ export function* snapshotSteps(sources: readonly SnapshotSource[], c: Collector,
     const since = idleSince.get(id);
     return since === undefined ? undefined : now - since;
   });
+  const warnings = found.list;
   for (const r of resources) resourceLints(r, o, nowEpoch, warnings);
   const loop = c.loop.now();
   const header: ConsoleHeader = {

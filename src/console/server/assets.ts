@@ -15,7 +15,7 @@ const TYPES: Record<string, string> = {
 const DIRS = [codeFile("console/client/web/"), packageFile("src/console/client/web/")];
 
 /** The files a console or replay server serves, by path. */
-export const ASSET_FILES: readonly string[] = ["index.html", "app.js", "style.css", "timeline.html", "timeline.js"];
+export const ASSET_FILES: readonly string[] = ["index.html", "app.js", "style.css", "timeline.html", "timeline.js", "dom.js"];
 
 const cache = new Map<string, { type: string; body: Buffer } | null>();
 

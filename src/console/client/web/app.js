@@ -26,19 +26,8 @@
     return Math.floor(ms / 60000) + "m" + String(Math.floor((ms % 60000) / 1000)).padStart(2, "0") + "s";
   };
   const bucketLabel = (i, last) => (i === 0 ? "<1µs" : i >= last ? "≥" + fmt(2 ** (i - 1) / 1000) : "<" + fmt(2 ** i / 1000));
-  const q = (path) => path + (token ? (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : "");
-  const el = (tag, props, ...kids) => {
-    const e = document.createElement(tag);
-    if (props)
-      for (const [k, v] of Object.entries(props)) {
-        if (k === "class") e.className = v;
-        else if (k === "text") e.textContent = v;
-        else if (k.startsWith("data-")) e.setAttribute(k, v);
-        else e[k] = v;
-      }
-    for (const k of kids) if (k !== null && k !== undefined) e.append(k);
-    return e;
-  };
+  const { el, withToken } = window.stewardDom; // dom.js
+  const q = (path) => withToken(path, token);
 
   // A record's time fields grow while nothing else changes; the stream sends it only on change,
   // so extrapolate its open state from when it was taken.

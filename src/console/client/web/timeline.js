@@ -11,19 +11,8 @@
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   const token = params.get("token") || sessionStorage.getItem("steward-console-token") || "";
-  const q = (path) => path + (token ? (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : "");
-  const el = (tag, props, ...kids) => {
-    const e = document.createElement(tag);
-    if (props)
-      for (const [k, v] of Object.entries(props)) {
-        if (k === "class") e.className = v;
-        else if (k === "text") e.textContent = v;
-        else if (k.startsWith("data-")) e.setAttribute(k, v);
-        else e[k] = v;
-      }
-    for (const k of kids) if (k !== null && k !== undefined) e.append(k);
-    return e;
-  };
+  const { el, withToken } = window.stewardDom; // dom.js
+  const q = (path) => withToken(path, token);
   const fmt = (ms) => {
     if (ms === undefined || ms === null || Number.isNaN(ms)) return "-";
     if (ms < 1) return Math.round(ms * 1000) + "µs";
