@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { channel, Mutex, Runtime, Semaphore, sleep, unboundedChannel } from "../../src/index.js";
 import { consoleOf, recordBlocked } from "../../src/console/index.js";
+import { resetLockOrder, setDiagnosticWriter } from "../../src/diagnostics/lock-order.js";
 import type { MeterProvider } from "@opentelemetry/api";
 import type { BlockedEvent } from "../../src/index.js";
 
@@ -298,4 +299,38 @@ void test("OpenTelemetry metrics through a MeterProvider (no SDK)", async () => 
   // Closing the console removes its observable callbacks.
   assert.equal(provider.collect().get("steward.task.spawned"), undefined);
   void rx;
+});
+
+void test("lints: a lock-order inversion that never deadlocked is a console lint on the task that inverted it, naming both orders", async () => {
+  resetLockOrder();
+  const prev = setDiagnosticWriter(() => undefined); // the once-per-pair stderr line is lock-order.test's business
+  try {
+    const rt = new Runtime({ name: "lock-order-lint", console: { server: false } });
+    const accounts = new Mutex<void>(undefined, { name: "accounts" });
+    const ledger = new Mutex<void>(undefined, { name: "ledger" });
+    const nested = (name: string, first: Mutex<void>, second: Mutex<void>) =>
+      rt.spawn(
+        async () => {
+          using g1 = await first.lock();
+          using g2 = await second.lock();
+          void g1;
+          void g2;
+        },
+        { name },
+      );
+    await nested("transfer", accounts, ledger);
+    assert.ok(!snap(rt).warnings.some((w) => w.lint === "lock-order"), "one order alone is no lint");
+    const audit = nested("audit", ledger, accounts);
+    await audit;
+    const lint = snap(rt).warnings.find((w) => w.lint === "lock-order");
+    assert.ok(lint !== undefined, "the inversion is a lint");
+    assert.equal(lint.task, audit.id);
+    assert.equal(lint.severity, "warn");
+    assert.match(lint.message, /'audit' took Mutex "ledger" then Mutex "accounts"/);
+    assert.match(lint.message, /'transfer' took Mutex "accounts" then Mutex "ledger"/);
+    await rt.shutdown();
+  } finally {
+    setDiagnosticWriter(prev);
+    resetLockOrder();
+  }
 });

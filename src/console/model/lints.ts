@@ -1,4 +1,5 @@
 /** The console's lints, after tokio-console's: each finding is also listed on its task (`lints`). */
+import { lockOrderViolations } from "../../diagnostics/lock-order.js";
 import type { ResolvedConsoleOptions } from "../options.js";
 import { LOCK_KINDS } from "./resources.js";
 import type { TaskStats } from "./task-stats.js";
@@ -121,4 +122,13 @@ export function resourceLints(r: ResourceSnapshot, o: ResolvedConsoleOptions, no
       message: `${r.label} (unbounded) holds ${d.length} messages (watermark ${L.unboundedWatermark}): its consumer falls behind and memory grows; use a bounded channel for backpressure`,
     });
   }
+}
+
+/**
+ * Lock-order lints: the process's recent lock-order problems (an inversion that never deadlocked,
+ * a broken rank; diagnostics/lock-order.ts, at most 100), each on the task whose acquire broke
+ * the order, with the one line that names both orders and their sites.
+ */
+export function lockOrderLints(out: ConsoleWarning[]): void {
+  for (const v of lockOrderViolations()) out.push({ lint: "lock-order", severity: "warn", message: v.message, task: v.now.task.id });
 }

@@ -4,7 +4,7 @@ import { describeTask, type WaitInfo } from "../../diagnostics/task-info.js";
 import type { Collector } from "../instrument/collector.js";
 import type { ResolvedConsoleOptions } from "../options.js";
 import { percentileMs, trimmed } from "./histogram.js";
-import { notable, resourceLints, SnapshotWarnings, taskLints } from "./lints.js";
+import { notable, lockOrderLints, resourceLints, SnapshotWarnings, taskLints } from "./lints.js";
 import { collectResources, type DeferredLike } from "./resources.js";
 import { DONE, IDLE, RUNNING, SCHEDULED, type TaskStats } from "./task-stats.js";
 import type { ConsoleHeader, ConsoleSnapshot, TaskSnapshot, TaskState } from "./types.js";
@@ -204,6 +204,7 @@ export function* snapshotSteps(sources: readonly SnapshotSource[], c: Collector,
   });
   const warnings = found.list;
   for (const r of resources) resourceLints(r, o, nowEpoch, warnings);
+  lockOrderLints(warnings);
   const loop = c.loop.now();
   const header: ConsoleHeader = {
     pid: process.pid,

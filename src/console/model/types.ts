@@ -81,7 +81,7 @@ export interface ResourceSnapshot {
 }
 
 /** The console's lints, after tokio-console's. */
-export type LintKind = "never-yielded" | "slow-resume" | "schedule-delay" | "lock-held" | "unbounded-watermark" | "idle-on-nothing";
+export type LintKind = "never-yielded" | "slow-resume" | "schedule-delay" | "lock-held" | "unbounded-watermark" | "idle-on-nothing" | "lock-order";
 
 /** One finding of a lint. */
 export interface ConsoleWarning {
