@@ -23,8 +23,6 @@
  *    cores with the server, and other processes share the machine: the noisiest measure.
  */
 import { type ChildProcess, execFileSync, spawn as spawnChild, spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -156,21 +154,42 @@ async function childBare(framework: Framework, als: boolean, n: number): Promise
 /**
  * Measure 4: `n` requests of one variant, nothing else (run under valgrind). Steward's context is
  * active except in `bare`. Over a real keep-alive socket (see {@link socketClient}), or injected.
+ * With `warm` > 0 (under callgrind started with `--instr-atstart=no`), `warm` requests run first
+ * uncounted and then the count is switched on: V8 keeps compiling a service's functions for the
+ * first few thousand requests, and a count that includes those compilations measures the JIT's
+ * warm-up, not a request (see {@link instructions}).
  */
-async function childCount(framework: Framework, variant: Variant, n: number, harness: string): Promise<void> {
+async function childCount(framework: Framework, variant: Variant, n: number, harness: string, warm: number): Promise<void> {
   if (variant !== "bare") {
     const { spawn } = await import("../src/index.js");
     await spawn(() => {});
   }
   const app = await makeApp(framework, variant === "bare+als" ? "bare" : variant);
   if (harness === "inject") {
+    for (let i = 0; i < warm; i++) await app.inject();
+    if (warm > 0) countFromHere((globalThis as { gc?: () => void }).gc);
     for (let i = 0; i < n; i++) await app.inject();
     return;
   }
   const { server, client } = await listenWithClient(app);
+  for (let i = 0; i < warm; i++) await client.one();
+  if (warm > 0) countFromHere((globalThis as { gc?: () => void }).gc);
   for (let i = 0; i < n; i++) await client.one();
   client.close();
   server.close();
+}
+
+/**
+ * Switches callgrind's instrumentation on for this process (`callgrind_control -i on`), and returns
+ * once it is on: the process waits in a syscall, where vgdb reaches it through ptrace, so no
+ * instruction of the wait is counted.
+ */
+function countFromHere(gc: (() => void) | undefined): void {
+  // A full collection first: both runs of a difference then start from the same heap, so a major
+  // GC does not fall into one run and not the other.
+  gc?.();
+  const out = execFileSync("callgrind_control", ["-i", "on", String(process.pid)], { encoding: "utf8", timeout: 120_000 });
+  if (!out.includes("OK")) throw new Error(`callgrind_control: ${out}`);
 }
 
 /** Starts `app` on 127.0.0.1 and connects a {@link socketClient} to it. */
@@ -185,6 +204,9 @@ async function listenWithClient(app: Awaited<ReturnType<typeof makeApp>>): Promi
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as { port: number }).port;
   }
+  // A slow client (a process under valgrind, paused while its count is switched on) must not
+  // find its keep-alive connection closed.
+  server.keepAliveTimeout = 0;
   return { server, client: await socketClient(port) };
 }
 
@@ -230,34 +252,44 @@ async function socketClient(port: number): Promise<SocketClient> {
 }
 
 /**
- * Instructions executed by a child running `n` requests (valgrind's cachegrind, no cache
- * simulation). `--single-threaded` keeps V8's compiler and GC on the main thread, so the count
- * does not depend on how background threads were scheduled: two identical runs differ by < 1 %.
+ * Instructions executed by a child's `n` requests after `warm` uncounted ones (valgrind's
+ * callgrind, instrumentation off until the warm-up is done; see {@link childCount}).
+ * `--single-threaded` keeps V8's compiler and GC on the main thread, so the count does not depend
+ * on how background threads were scheduled. The difference between two such runs of different `n`
+ * is the steady cost of a request: a count from the process's start (the earlier method) included
+ * the compilation of every function that became hot between the two runs' ends — with runs of 500
+ * and 2,000 requests, more than 80 % of the "per request" figure.
  */
-function instructions(framework: Framework, variant: Variant, n: number, harness = INSTR_HARNESS): number {
-  const out = `${tmpdir()}/steward-cg-${process.pid}.out`;
+function instructions(framework: Framework, variant: Variant, n: number, harness = INSTR_HARNESS, warm = WARM_UP): number {
   const r = spawnSync(
     "valgrind",
     [
-      "--tool=cachegrind",
-      "--cache-sim=no",
-      `--cachegrind-out-file=${out}`,
+      "--tool=callgrind",
+      "--instr-atstart=no",
+      "--callgrind-out-file=/dev/null",
       process.execPath,
       "--single-threaded",
+      // V8 sizes its heap and schedules GC by measured time, which under valgrind on a loaded
+      // machine varies between runs: this fixes the schedule (two runs then agree within 0.3 %).
+      "--predictable-gc-schedule",
+      "--expose-gc",
       fileURLToPath(import.meta.url),
       "--child-count",
       framework,
       variant,
       String(n),
       harness,
+      String(warm),
     ],
     { encoding: "utf8", timeout: 1_800_000 },
   );
-  rmSync(out, { force: true });
-  const m = /I\s+refs:\s+([\d,]+)/.exec(r.stderr ?? "");
+  const m = /Collected\s*:\s*(\d+)/.exec(r.stderr ?? "");
   if (m === null) throw new Error(`valgrind gave no count: ${(r.stderr ?? "").slice(-500)}`);
-  return Number(m[1]!.replaceAll(",", ""));
+  return Number(m[1]);
 }
+
+/** Uncounted requests before the instruction count starts (BENCH_WARMUP): by then V8 has compiled what a request runs. */
+const WARM_UP = Number(process.env.BENCH_WARMUP ?? 4000);
 
 function hasValgrind(): boolean {
   return spawnSync("valgrind", ["--version"], { encoding: "utf8" }).status === 0;
@@ -462,7 +494,7 @@ export default async function httpAdaptersBench(ctx: BenchContext): Promise<Sect
           "",
         ]
       : [
-          `**Instructions per request** — valgrind (cachegrind, no cache simulation) counts every instruction the process executes, so other load on the machine does not change it: each variant alone in a process (\`node --single-threaded\`, so V8's background compiler and GC threads do not make the count depend on scheduling), the difference between runs of ${quick ? "1,500 and 500" : "4,000 and 1,000"} requests, per request, ${INSTR_HARNESS === "socket" ? "sent one at a time over one real keep-alive connection from a minimal client in the same process (the server's whole path: parser, socket writes)" : "injected (light-my-request)"}. The cost columns read instructions as time:`,
+          `**Instructions per request** — valgrind (callgrind) counts every instruction the process executes, so other load on the machine does not change it: each variant alone in a process (\`node --single-threaded\`, so V8's background compiler and GC threads do not make the count depend on scheduling), ${WARM_UP.toLocaleString("en")} uncounted warm-up requests (V8 is still compiling the request path's functions for the first few thousand), then the difference between counted runs of ${quick ? "1,500 and 500" : "4,000 and 1,000"} requests, per request, ${INSTR_HARNESS === "socket" ? "sent one at a time over one real keep-alive connection from a minimal client in the same process (the server's whole path: parser, socket writes)" : "injected (light-my-request)"}. The cost columns read instructions as time:`,
           "",
           "| framework | variant | instructions/request | cost vs bare | cost vs bare+als |",
           "| --- | --- | ---: | ---: | ---: |",
@@ -482,6 +514,6 @@ if (at("--child-server") >= 0) await childServer(argv[at("--child-server") + 1] 
 if (at("--child-pairs") >= 0) await childPairs(argv[at("--child-pairs") + 1] as Framework, Number(argv[at("--child-pairs") + 2]), Number(argv[at("--child-pairs") + 3]));
 if (at("--child-count") >= 0) {
   const i = at("--child-count");
-  await childCount(argv[i + 1] as Framework, argv[i + 2] as Variant, Number(argv[i + 3]), argv[i + 4] ?? "socket");
+  await childCount(argv[i + 1] as Framework, argv[i + 2] as Variant, Number(argv[i + 3]), argv[i + 4] ?? "socket", Number(argv[i + 5] ?? 0));
 }
 if (at("--child-bare") >= 0) await childBare(argv[at("--child-bare") + 1] as Framework, argv[at("--child-bare") + 2] === "als", Number(argv[at("--child-bare") + 3]));

@@ -350,14 +350,16 @@ export class JoinHandle<T> implements Promise<T>, ContextFrame, TaskLike, Instru
     throw this.error!;
   }
 
-  private succeed(v: T): void {
+  /** @internal Ends the task with value `v` (no-op once ended); also how a record-only task's owner completes it (task/request-task.ts). */
+  protected succeed(v: T): void {
     if (this.state !== RUNNING) return;
     this.flags |= OK;
     this.endedWith = v;
     this.finish();
   }
 
-  private fail(e: unknown): void {
+  /** @internal Ends the task with `e` (cancelled or a panic; no-op once ended); also how a record-only task's owner ends it (task/request-task.ts). */
+  protected fail(e: unknown): void {
     if (this.state !== RUNNING) return;
     const kind = e instanceof CancelledError || this.token.isCancelled ? "cancelled" : "panic";
     this.flags |= FAILED;

@@ -13,7 +13,7 @@
  * made only if someone joins it (as for every JoinHandle).
  */
 import { CancellationToken } from "../cancel/token.js";
-import { currentFrame } from "../core/context.js";
+import { currentFrame, type TaskLike } from "../core/context.js";
 import { hooks } from "../core/instrument.js";
 import type { SpawnSite } from "./spawn-site.js";
 import { JoinHandle, type TaskHost, type TaskOwner } from "./join-handle.js";
@@ -23,17 +23,16 @@ function driven(): never {
   throw new Error("steward: a record-only task has no function of its own");
 }
 
-/** JoinHandle's own outcome paths (private there): the task's end, recorded once. */
-interface Outcome {
-  succeed(v: undefined): void;
-  fail(e: unknown): void;
-}
-
 /** @internal A record-only task: see the module comment. Made by {@link startRequestTask}. */
 export class RequestTask extends JoinHandle<void> {
+  /** @internal Use {@link startRequestTask}. (Its own parameters: a derived class's implicit constructor spreads its arguments on Node 20.) */
+  constructor(host: TaskHost, name: string, owner: TaskOwner, parent: TaskLike | undefined, site: SpawnSite) {
+    super(host, driven, name, new CancellationToken(), owner, parent, site);
+  }
+
   /** Ends the task as completed (no-op once it has ended). */
   complete(): void {
-    (this as unknown as Outcome).succeed(undefined);
+    this.succeed(undefined);
   }
 
   /**
@@ -42,13 +41,8 @@ export class RequestTask extends JoinHandle<void> {
    * it has ended.
    */
   end(reason: unknown): void {
-    (this as unknown as Outcome).fail(reason);
+    this.fail(reason);
   }
-}
-
-// Fail at import, not at a request's end, if JoinHandle's outcome paths were renamed.
-if (typeof (JoinHandle.prototype as unknown as Partial<Outcome>).succeed !== "function" || typeof (JoinHandle.prototype as unknown as Partial<Outcome>).fail !== "function") {
-  throw new Error("steward: task/request-task.ts needs JoinHandle's succeed/fail");
 }
 
 /**
@@ -58,7 +52,7 @@ if (typeof (JoinHandle.prototype as unknown as Partial<Outcome>).succeed !== "fu
  * spawn on a runtime past its cancel phase, it starts cancelled there.
  */
 export function startRequestTask(host: TaskHost, name: string, owner: TaskOwner, site: SpawnSite): RequestTask {
-  const h = new RequestTask(host, driven, name, new CancellationToken(), owner, currentFrame()?.taskRecord, site);
+  const h = new RequestTask(host, name, owner, currentFrame()?.taskRecord, site);
   const root = host.token;
   if (root.isCancelled) h.token.cancel(root.reason);
   host.link(h as JoinHandle<unknown>);
