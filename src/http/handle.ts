@@ -70,7 +70,7 @@ export function handle<Req extends AnyRequest = IncomingMessage, Res extends Any
     const rt = runtimeFor(core);
     const s = new RequestScope(core, req, res, rt);
     s.a = fn;
-    s.untracked = core.manage((req.socket as { server?: unknown } | undefined)?.server, rt);
+    s.untracked = core.manage((req.socket as { server?: unknown } | undefined)?.server, rt, (req as { stream?: unknown }).stream);
     bindEmit(req, s);
     let name: string = req.method ?? "";
     if (core.nameFn !== undefined) {

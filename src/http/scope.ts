@@ -21,7 +21,7 @@
  */
 import type { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from "node:http2";
 import type { CancellationToken } from "../cancel/token.js";
 import { als, currentFrame, type ContextFrame } from "../core/context.js";
 import { log } from "../core/log.js";
@@ -33,7 +33,8 @@ import type { JoinHandle, TaskContext, TaskOwner } from "../task/join-handle.js"
 import { type RequestTask, startRequestTask } from "../task/request-task.js";
 import type { SpawnSite } from "../task/spawn-site.js";
 import { ClientClosedError, RequestTimeoutError } from "./errors.js";
-import { httpResource, type HttpResource, type HttpResourceOptions } from "./resource.js";
+import { Http2Drain, isHttp2Server } from "./http2-drain.js";
+import { defaultPreStopDelayMs, httpResource, type HttpResource, type HttpResourceOptions } from "./resource.js";
 
 /** A request as the adapters see it: node:http's, or HTTP/2's compatibility API. */
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -62,7 +63,11 @@ export interface HttpScopeOptions extends LimiterOptions {
    * yourself (an `httpResource` already on it is left alone), or `false` for none. Fastify's
    * server is registered when it starts listening; with Express and `handle()` the adapter sees
    * the server only at its first request, so call `httpResource(server, …)` yourself where you
-   * listen (readiness, pre-stop delay) and this is only a fallback.
+   * listen (readiness, pre-stop delay) and this is only a fallback. An HTTP/2 server (which
+   * httpResource does not take) is drained with GOAWAY: the listener closes, every session is
+   * closed gracefully and ends when its streams in flight have, and what is left at the collect
+   * deadline is destroyed and reported lost (`name` and `preStopDelayMs` apply; `readinessPath`
+   * does not).
    * @default true
    */
   drain?: boolean | Omit<HttpResourceOptions, "runtime">;
@@ -172,9 +177,14 @@ export class ScopeCore {
    * unless drains are off or it already is one. Never throws: a server the drain cannot manage
    * (HTTP/2) is left to its owner.
    */
-  manage(server: unknown, rt: Runtime): HttpResource | undefined {
+  manage(server: unknown, rt: Runtime, stream?: unknown): HttpResource | undefined {
     if (this.drain === undefined || server === null || typeof server !== "object" || this.servers.has(server)) return undefined;
     this.servers.add(server);
+    if (isHttp2Server(server)) {
+      // GOAWAY at the drain (http2-drain.ts); the request being served is tracked as it goes.
+      new Http2Drain(server, this.drain.name ?? "http2", rt, this.drain.preStopDelayMs ?? defaultPreStopDelayMs()).adopt(stream as ServerHttp2Stream | undefined);
+      return undefined;
+    }
     try {
       return httpResource(server as Parameters<typeof httpResource>[0], { ...this.drain, runtime: rt });
     } catch (e) {
