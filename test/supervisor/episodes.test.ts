@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { blocksBetween, episodesOverlapping, runFixture, show, sourceLine, stackReport } from "./helpers.js";
+import { blocksBetween, episodesOverlapping, runFixture, show, sourceLine, stackReport, withStack } from "./helpers.js";
 
 test("a new user's first test: start(), 300 ms, a 700 ms block — reported while blocked, with no ready() and no grace", async () => {
   const run = await runFixture("first-test");
@@ -58,15 +58,15 @@ test("a block near the stack limit in a loop through JS helpers, where V8 cannot
   const b = blocksBetween(run, "block-start", "block-end")[0];
   assert.ok(b !== undefined, `reported while blocked\n${show(run)}`);
   // Either the stack came with the report (Node 20, 24) or it follows in a "stack" line.
-  const withStack = b.stackCapture === "pending" ? run.reports().find((r) => r.event === "stack" && r.episode === b.episode) : b;
-  assert.ok(withStack !== undefined, `the stack follows\n${show(run)}`);
+  const stacked = withStack(run, b);
+  assert.ok(stacked !== undefined, `the stack follows\n${show(run)}`);
   // "late" when a loaded machine took over 50 ms to serve the probe (reported as a native wait).
-  assert.ok(withStack.stackCapture === "live" || withStack.stackCapture === "late", show(run));
+  assert.ok(stacked.stackCapture === "live" || stacked.stackCapture === "late", show(run));
   // The innermost of the user's frames V8 recorded (at most 10): the recursion, or the helper
   // its loop was in when the interrupt came (on Node 22 it can land deep in performance.now()).
-  const user = withStack.stack!.find((f) => ["recurseThroughHelpers", "stillBusy", "elapsed"].includes(f.functionName));
+  const user = stacked.stack!.find((f) => ["recurseThroughHelpers", "stillBusy", "elapsed"].includes(f.functionName));
   assert.ok(user !== undefined && user.file.endsWith("blocker.ts"), `the user's code is named\n${show(run)}`);
-  assert.ok(!withStack.stack!.some((f) => f.file.includes("steward-supervisor-probe")), "the probe's own frames are left out");
+  assert.ok(!stacked.stack!.some((f) => f.file.includes("steward-supervisor-probe")), "the probe's own frames are left out");
 });
 
 test("a storm of 60 blocks from one stack: a handful of lines and a summary; listeners get every episode, once", async () => {

@@ -118,10 +118,14 @@ export function runFixture(scenario: string, supOpts: object = {}, opts: RunOpti
  * "stack" record that follows it.
  */
 export function stackReport(run: Run): (Report & { index: number }) | undefined {
-  const reports = run.reports();
-  const b = reports.find((r) => r.event === "blocked");
-  if (b === undefined || b.stackCapture !== "pending") return b;
-  return reports.find((r) => r.event === "stack" && r.index > b.index);
+  const b = run.reports().find((r) => r.event === "blocked");
+  return b === undefined ? undefined : withStack(run, b);
+}
+
+/** The report that carries blocked report `b`'s stack: `b` itself, or the "stack" line that follows it when it was pending. */
+export function withStack(run: Run, b: Report & { index: number }): (Report & { index: number }) | undefined {
+  if (b.stackCapture !== "pending") return b;
+  return run.reports().find((r) => r.event === "stack" && r.index > b.index && r.thread === b.thread && r.episode === b.episode);
 }
 
 /**

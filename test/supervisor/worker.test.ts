@@ -1,7 +1,7 @@
 /** A worker thread that calls Supervisor.watchThisThread() is watched by the main thread's watchdog. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { blocksBetween, runFixture, show, sourceLine } from "./helpers.js";
+import { blocksBetween, runFixture, show, sourceLine, withStack } from "./helpers.js";
 
 test("a blocked worker thread is reported with its own stack, and its listeners get the events", async () => {
   const run = await runFixture("worker");
@@ -12,8 +12,7 @@ test("a blocked worker thread is reported with its own stack, and its listeners 
   assert.equal(blocked.length, 1, show(run));
   // The worker's own block, not the first report: a loaded machine can stall the worker's start-up
   // too (an episode before worker-block-start, with no stack). A stack still pending follows.
-  const first = blocked[0]!;
-  const b = first.stackCapture === "pending" ? run.reports().find((r) => r.event === "stack" && r.thread === threadId && r.episode === first.episode)! : first;
+  const b = withStack(run, blocked[0]!)!;
   assert.ok(b.stackCapture === "live" || b.stackCapture === "late", show(run));
   assert.ok(b.index < run.markIndex("worker-block-end"), show(run));
   assert.equal(b.stack![0]!.functionName, "workerBusy");
