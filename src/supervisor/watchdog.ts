@@ -290,6 +290,12 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
     (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
   );
   const waitMs = inSyscall(native) ? WAIT_IN_SYSCALL_MS : w.opts.captureMethod === "pause" ? WAIT_IN_JS_PAUSE_MS : WAIT_IN_JS_MS;
+  /** The first line, at once, when the stack will come later (once per episode, as grouping allows). */
+  const sayPending = (why: string | undefined): void => {
+    if (ep.printed || !groups.take(now(), w.opts.group)) return;
+    ep.printed = true;
+    reportPending(mode, event, why);
+  };
   let res = await Promise.race([capture, delay(waitMs)]);
   let pendingAt: number | undefined;
   let nativeWait = false;
@@ -300,10 +306,7 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
     pendingAt = ep.detectedAt;
     nativeWait = true;
     if (native !== undefined) event.native = native;
-    if (groups.take(now(), w.opts.group)) {
-      ep.printed = true;
-      reportPending(mode, event);
-    }
+    sayPending(undefined);
     res = await Promise.race([capture, ep.ended.then(() => delay(CAPTURE_GRACE_MS))]);
     if (res === undefined) res = new Error("the stack did not arrive after the thread ran again");
   }
@@ -316,10 +319,7 @@ async function runEpisode(w: Watched, ep: Episode): Promise<void> {
       // Recorded, but not formattable there: say at once what is known, and read the frames
       // when the thread has run again.
       pendingAt ??= ep.detectedAt;
-      if (!ep.printed && groups.take(now(), w.opts.group)) {
-        ep.printed = true;
-        reportPending(mode, event, "the thread runs too close to its stack limit (deep recursion) to take its stack while blocked");
-      }
+      sayPending("the thread runs too close to its stack limit (deep recursion) to take its stack while blocked");
       const recorded = res;
       frames = await Promise.race([ep.ended.then(() => l.recordedFrames(recorded)), ep.ended.then(() => delay(CAPTURE_GRACE_MS))]).then(
         (f) => f ?? [],
